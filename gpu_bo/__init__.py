@@ -1,0 +1,18 @@
+"""gpu_bo: Bayesian hyperparameter optimization on the GPU (CPU fallback).
+
+The public API, re-exported; nothing else lives here.
+"""
+
+from gpu_bo.exceptions import (  # noqa: F401
+    DeviceWarning,
+    FitWarning,
+    GpuBoError,
+    GpuBoWarning,
+    SpaceError,
+    StorageError,
+    TrialPruned,
+)
+from gpu_bo.space import Categorical, Integer, Real, Space  # noqa: F401
+from gpu_bo.study import Study, Trial, TrialState  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,433 @@
+"""Search spaces: dimensions, validation, encoding to the unit cube, decoding and sampling.
+
+Glossary (shapes use BoTorch's grammar):
+    d       number of dimensions of the space (one encoded column per dimension)
+    n x d   a batch of encoded points, every value in [0, 1]
+
+Encoding:
+    Real         linear or log scale mapped onto [0, 1].
+    Integer      k = high - low + 1 equal bins of [0, 1]; value i sits at the centre of bin i
+                 (log=True: bins of equal width in log space). Decoding takes the bin, so any
+                 x in [0, 1] decodes to a valid integer and the round-trip is exact.
+    Categorical  the same bin scheme over the choice indices. The surrogate treats these
+                 columns by equality only (no order is implied), so there is no one-hot
+                 blow-up of the encoded width.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gpu_bo.exceptions import SpaceError
+
+__all__ = ["Real", "Integer", "Categorical", "Dimension", "Space", "as_space"]
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+@dataclass(frozen=True)
+class Real:
+    """A continuous parameter in ``[low, high]``, optionally on a log scale."""
+
+    low: float
+    high: float
+    log: bool = False
+    name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_bounds(self, "Real")
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
+    kind = "real"
+
+    def _t(self, v: float) -> float:
+        return math.log(v) if self.log else v
+
+    def encode_value(self, v: Any, pname: str) -> float:
+        if not _is_number(v):
+            raise SpaceError(
+                f"parameter {pname!r}: got {v!r} ({type(v).__name__}), expected a real number "
+                f"in [{self.low}, {self.high}]"
+            )
+        v = float(v)
+        if not math.isfinite(v) or v < self.low or v > self.high:
+            raise SpaceError(
+                f"parameter {pname!r}: got {v!r}, expected a value in [{self.low}, {self.high}]"
+            )
+        lo, hi = self._t(self.low), self._t(self.high)
+        return min(max((self._t(v) - lo) / (hi - lo), 0.0), 1.0)
+
+    def decode_value(self, x: float) -> float:
+        lo, hi = self._t(self.low), self._t(self.high)
+        v = lo + min(max(x, 0.0), 1.0) * (hi - lo)
+        v = math.exp(v) if self.log else v
+        return min(max(v, self.low), self.high)
+
+    def to_dict(self) -> dict:
+        return {"type": "real", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale."""
+
+    low: int
+    high: int
+    log: bool = False
+    name: str | None = field(default=None, compare=False)
+
+    kind = "integer"
+
+    def __post_init__(self) -> None:
+        for b, label in ((self.low, "low"), (self.high, "high")):
+            if not _is_number(b) or (isinstance(b, float) and not float(b).is_integer()):
+                raise SpaceError(
+                    f"Integer{_named(self)}: {label}={b!r} is not an integer; expected whole "
+                    "numbers for both bounds"
+                )
+        _check_bounds(self, "Integer")
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "high", int(self.high))
+
+    @property
+    def n_bins(self) -> int:
+        return self.high - self.low + 1
+
+    def _edges(self) -> tuple[float, float]:
+        if self.log:
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return self.low - 0.5, self.high + 0.5
+
+    def encode_value(self, v: Any, pname: str) -> float:
+        ok = _is_number(v) and math.isfinite(float(v)) and float(v).is_integer()
+        if not ok or int(v) < self.low or int(v) > self.high:
+            raise SpaceError(
+                f"parameter {pname!r}: got {v!r}, expected an integer in [{self.low}, {self.high}]"
+            )
+        lo, hi = self._edges()
+        t = math.log(int(v)) if self.log else float(int(v))
+        return (t - lo) / (hi - lo)
+
+    def decode_value(self, x: float) -> int:
+        lo, hi = self._edges()
+        t = lo + min(max(x, 0.0), 1.0) * (hi - lo)
+        v = round(math.exp(t)) if self.log else round(t)
+        return int(min(max(v, self.low), self.high))
+
+    def to_dict(self) -> dict:
+        return {"type": "integer", "low": self.low, "high": self.high, "log": self.log}
+
+
+class Categorical:
+    """A parameter that takes one of ``choices`` (any hashable values: str, int, float, bool, None).
+
+    Choices are matched by type and value, so ``[1, True]`` are two distinct choices.
+    """
+
+    kind = "categorical"
+
+    def __init__(self, choices: Sequence[Hashable], name: str | None = None) -> None:
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
+            raise SpaceError(
+                f"Categorical{_named_str(name)}: choices={choices!r}; expected a list of values"
+            )
+        choices = list(choices)
+        if not choices:
+            raise SpaceError(f"Categorical{_named_str(name)}: choices=[] is empty; expected at least one value")
+        keys = []
+        for c in choices:
+            try:
+                hash(c)
+            except TypeError:
+                raise SpaceError(
+                    f"Categorical{_named_str(name)}: choice {c!r} is not hashable; expected "
+                    "str, int, float, bool, None or another hashable value"
+                ) from None
+            if isinstance(c, float) and math.isnan(c):
+                raise SpaceError(f"Categorical{_named_str(name)}: choice nan is not allowed")
+            key = (type(c), c)
+            if key in keys:
+                raise SpaceError(
+                    f"Categorical{_named_str(name)}: choice {c!r} appears more than once in "
+                    f"{choices!r}; expected distinct choices"
+                )
+            keys.append(key)
+        self.choices: tuple = tuple(choices)
+        self.name = name
+        self._index = {k: i for i, k in enumerate(keys)}
+
+    def __repr__(self) -> str:
+        return f"Categorical({list(self.choices)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Categorical) and [(type(c), c) for c in self.choices] == [
+            (type(c), c) for c in other.choices
+        ]
+
+    def __hash__(self) -> int:
+        return hash(tuple((type(c).__name__, c) for c in self.choices))
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.choices)
+
+    def index(self, v: Any, pname: str) -> int:
+        try:
+            i = self._index.get((type(v), v))
+        except TypeError:  # unhashable value
+            i = None
+        if i is None:
+            # numpy scalars and the like: fall back to equality, never mixing bools and numbers
+            for j, c in enumerate(self.choices):
+                if isinstance(c, bool) != isinstance(v, bool):
+                    continue
+                try:
+                    if c == v:
+                        i = j
+                        break
+                except Exception:  # noqa: BLE001 - exotic __eq__
+                    continue
+        if i is None:
+            raise SpaceError(
+                f"parameter {pname!r}: got {v!r}, expected one of {list(self.choices)!r}"
+            )
+        return i
+
+    def encode_value(self, v: Any, pname: str) -> float:
+        return (self.index(v, pname) + 0.5) / self.n_bins
+
+    def decode_value(self, x: float) -> Any:
+        i = min(int(min(max(x, 0.0), 1.0) * self.n_bins), self.n_bins - 1)
+        return self.choices[i]
+
+    def to_dict(self) -> dict:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+
+Dimension = Real | Integer | Categorical
+
+
+def _named(dim: Any) -> str:
+    return _named_str(getattr(dim, "name", None))
+
+
+def _named_str(name: str | None) -> str:
+    return f" {name!r}" if name else ""
+
+
+def _check_bounds(dim: Any, label: str) -> None:
+    for b, which in ((dim.low, "low"), (dim.high, "high")):
+        if not _is_number(b):
+            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not a number")
+        if not math.isfinite(float(b)):
+            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not finite; expected a finite bound")
+    if not dim.low < dim.high:
+        raise SpaceError(
+            f"{label}{_named(dim)}: low={dim.low!r} must be < high={dim.high!r}"
+        )
+    if dim.log and dim.low <= 0:
+        raise SpaceError(
+            f"{label}{_named(dim)}: log=True needs low > 0, got low={dim.low!r}"
+        )
+
+
+def _from_shorthand(name: str, spec: Any) -> Dimension:
+    if isinstance(spec, (Real, Integer, Categorical)):
+        return spec
+    if isinstance(spec, list):
+        return Categorical(spec, name=name)
+    if isinstance(spec, tuple):
+        if len(spec) == 3 and isinstance(spec[2], str):
+            # skopt style: (low, high, "log-uniform" | "uniform")
+            prior = spec[2].lower()
+            if prior not in ("uniform", "log-uniform", "loguniform"):
+                raise SpaceError(
+                    f"parameter {name!r}: prior {spec[2]!r} is unknown; expected 'uniform' or 'log-uniform'"
+                )
+            spec, log = spec[:2], prior != "uniform"
+        else:
+            log = False
+        if len(spec) != 2:
+            raise SpaceError(
+                f"parameter {name!r}: got the tuple {spec!r}; expected (low, high)"
+            )
+        lo, hi = spec
+        if all(_is_number(v) and isinstance(v, numbers.Integral) for v in (lo, hi)):
+            return Integer(lo, hi, log=log, name=name)
+        if all(_is_number(v) for v in (lo, hi)):
+            return Real(lo, hi, log=log, name=name)
+        raise SpaceError(f"parameter {name!r}: bounds {spec!r} are not numbers")
+    raise SpaceError(
+        f"parameter {name!r}: got {spec!r} ({type(spec).__name__}); expected Real, Integer, "
+        "Categorical, a (low, high) tuple or a list of choices"
+    )
+
+
+class Space:
+    """An ordered set of named dimensions.
+
+    Args:
+        dims: mapping of parameter name to a dimension (``Real``, ``Integer``,
+            ``Categorical``) or to the shorthand: a float tuple -> Real, an int tuple ->
+            Integer, a list -> Categorical (the bayes_opt ``pbounds`` style).
+    """
+
+    def __init__(self, dims: Mapping[str, Any]) -> None:
+        if isinstance(dims, Space):
+            dims = dims.dims
+        if not isinstance(dims, Mapping):
+            raise SpaceError(
+                f"Space: got {type(dims).__name__}; expected a dict of parameter name -> dimension"
+            )
+        if not dims:
+            raise SpaceError("Space: got an empty dict; expected at least one parameter")
+        self.dims: dict[str, Dimension] = {}
+        for name, spec in dims.items():
+            if not isinstance(name, str):
+                raise SpaceError(f"Space: parameter name {name!r} is not a str")
+            self.dims[name] = _from_shorthand(name, spec)
+        self.names: list[str] = list(self.dims)
+
+    # -- description ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.dims)
+
+    def __repr__(self) -> str:
+        return f"Space({self.dims!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Space) and self.dims == other.dims
+
+    @property
+    def d(self) -> int:
+        return len(self.dims)
+
+    @property
+    def cat_columns(self) -> list[int]:
+        """Encoded columns compared by equality (categoricals)."""
+        return [i for i, dim in enumerate(self.dims.values()) if dim.kind == "categorical"]
+
+    @property
+    def int_columns(self) -> list[int]:
+        return [i for i, dim in enumerate(self.dims.values()) if dim.kind == "integer"]
+
+    @property
+    def n_bins(self) -> list[int]:
+        """Number of bins per column (0 for real columns)."""
+        return [getattr(dim, "n_bins", 0) if dim.kind != "real" else 0 for dim in self.dims.values()]
+
+    def to_dict(self) -> dict:
+        return {name: dim.to_dict() for name, dim in self.dims.items()}
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Mapping]) -> Space:
+        """Inverse of :meth:`to_dict` (also the format of ``--space`` files in the CLI)."""
+        dims: dict[str, Dimension] = {}
+        for name, s in spec.items():
+            if not isinstance(s, Mapping) or "type" not in s:
+                dims[name] = _from_shorthand(name, tuple(s) if isinstance(s, list) and len(s) == 2
+                                             and all(_is_number(v) for v in s) else s)
+                continue
+            t = s["type"]
+            if t == "real":
+                dims[name] = Real(s["low"], s["high"], log=bool(s.get("log", False)), name=name)
+            elif t == "integer":
+                dims[name] = Integer(s["low"], s["high"], log=bool(s.get("log", False)), name=name)
+            elif t == "categorical":
+                dims[name] = Categorical(s["choices"], name=name)
+            else:
+                raise SpaceError(
+                    f"parameter {name!r}: type {t!r} is unknown; expected 'real', 'integer' or 'categorical'"
+                )
+        return cls(dims)
+
+    # -- validation ----------------------------------------------------------------------------
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Raise a ``SpaceError`` if ``params`` is missing a parameter, has an unknown one, or
+        holds a value outside the space."""
+        if not isinstance(params, Mapping):
+            raise SpaceError(f"params: got {type(params).__name__}; expected a dict of name -> value")
+        missing = [n for n in self.names if n not in params]
+        if missing:
+            raise SpaceError(f"params {dict(params)!r} is missing parameter(s) {missing}")
+        extra = [n for n in params if n not in self.dims]
+        if extra:
+            raise SpaceError(
+                f"params {dict(params)!r} has unknown parameter(s) {extra}; the space has {self.names}"
+            )
+        for name, dim in self.dims.items():
+            dim.encode_value(params[name], name)
+
+    # -- encode / decode -----------------------------------------------------------------------
+    def encode(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
+               device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """Encode one point (-> ``d``) or a list of points (-> ``n x d``) into the unit cube."""
+        single = isinstance(params, Mapping)
+        rows = [params] if single else list(params)
+        out = []
+        for p in rows:
+            self.validate(p)
+            out.append([dim.encode_value(p[name], name) for name, dim in self.dims.items()])
+        t = torch.tensor(out, device=device, dtype=dtype).reshape(len(rows), self.d)
+        return t[0] if single else t
+
+    def decode(self, X: torch.Tensor) -> list[dict[str, Any]]:
+        """Decode ``n x d`` (or ``d``) unit-cube points to parameter dicts of plain Python values."""
+        if X.dim() == 1:
+            X = X.unsqueeze(0)
+        if X.shape[-1] != self.d:
+            raise ValueError(f"X: expected shape n x {self.d}, got {tuple(X.shape)}")
+        rows = X.detach().to(device="cpu", dtype=torch.float64).tolist()
+        return [{name: dim.decode_value(x) for (name, dim), x in zip(self.dims.items(), r)} for r in rows]
+
+    def snap(self, X: torch.Tensor) -> torch.Tensor:
+        """Move integer and categorical columns of ``... x d`` to their bin centres (on device).
+
+        ``snap(X)`` equals ``encode(decode(X))`` for linear integers and categoricals; log
+        integers are snapped through decode/encode on the host only for those columns.
+        """
+        X = X.clamp(0.0, 1.0)
+        cols = []
+        for i, dim in enumerate(self.dims.values()):
+            if dim.kind == "real":
+                cols.append(X[..., i])
+            elif dim.kind == "integer" and dim.log:
+                lo, hi = dim._edges()
+                t = torch.exp(lo + X[..., i] * (hi - lo)).round().clamp(dim.low, dim.high)
+                cols.append((torch.log(t) - lo) / (hi - lo))
+            else:
+                k = dim.n_bins
+                idx = torch.clamp(torch.floor(X[..., i] * k), 0, k - 1)
+                cols.append((idx + 0.5) / k)
+        return torch.stack(cols, dim=-1)
+
+    def sample(self, n: int, seed: int | None = None, *, device: torch.device | str = "cpu",
+               dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """Scrambled Sobol points, snapped to valid values: ``n x d`` in the unit cube."""
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n: got {n!r}, expected a non-negative int")
+        eng = torch.quasirandom.SobolEngine(self.d, scramble=True, seed=seed)
+        X = eng.draw(n, dtype=torch.float64).to(device=device, dtype=dtype)
+        return self.snap(X)
+
+    def sample_params(self, n: int, seed: int | None = None) -> list[dict[str, Any]]:
+        """``n`` valid parameter dicts from a scrambled Sobol sequence."""
+        return self.decode(self.sample(n, seed))
+
+    def key(self, params: Mapping[str, Any]) -> tuple:
+        """A hashable identity of a point (used to detect repeated suggestions)."""
+        return tuple(round(x, 12) for x in self.encode(params).tolist())
+
+
+def as_space(space: Space | Mapping[str, Any]) -> Space:
+    """Accept a ``Space`` or the shorthand dict wherever a space is expected."""
+    return space if isinstance(space, Space) else Space(space)
