@@ -1,0 +1,95 @@
+"""Tests of gpu_bo.hp, the hyperopt-style space helpers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import gpu_bo as gb
+from gpu_bo import hp
+
+
+def test_uniform_and_loguniform_bounds():
+    u = hp.uniform("x", -2.0, 3.0)
+    assert isinstance(u, gb.Real) and (u.low, u.high, u.log) == (-2.0, 3.0, False)
+    lu = hp.loguniform("C", -3, 3)  # hyperopt: low/high are logarithms
+    assert lu.log and lu.low == pytest.approx(math.exp(-3)) and lu.high == pytest.approx(math.exp(3))
+
+
+def test_quniform_keeps_step_and_bounds():
+    dim = hp.quniform("a", 0.05, 1.0, 0.1)
+    space = hp.to_space({"a": dim})
+    vals = sorted({p["a"] for p in space.sample_params(64, seed=1)})
+    assert len(vals) > 3
+    for v in vals:
+        assert isinstance(v, float)
+        assert abs(v / 0.1 - round(v / 0.1)) < 1e-9, v  # on the grid
+        assert 0.05 <= v <= 1.0 + 1e-12
+    assert dim.value_low == pytest.approx(0.1) and dim.value_high == pytest.approx(1.0)
+
+
+def test_quniform_whole_numbers_give_ints_and_roundtrip():
+    space = hp.to_space([hp.quniform("n", 50, 500, 50), hp.choice("k", ["rbf", "lin"])])
+    ps = space.sample_params(16, seed=3)
+    assert all(isinstance(p["n"], int) and p["n"] % 50 == 0 and 50 <= p["n"] <= 500 for p in ps)
+    assert space.decode(space.encode(ps)) == ps
+    # snap (used by the maximizer on device) lands on the grid as well
+    X = space.snap(torch.rand(32, space.d, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))
+    assert all(p["n"] % 50 == 0 for p in space.decode(X))
+
+
+def test_quniform_rejects_off_grid_values():
+    space = hp.to_space({"n": hp.quniform("n", 0, 100, 10)})
+    space.validate({"n": 30})
+    with pytest.raises(gb.SpaceError, match="multiple of q"):
+        space.validate({"n": 35})
+    with pytest.raises(gb.SpaceError, match="multiple of q"):
+        space.validate({"n": 110})
+
+
+def test_qloguniform_on_log_grid():
+    dim = hp.qloguniform("h", 0.0, 5.0, 2)
+    assert dim.log and dim.value_low == 2 and dim.value_high <= math.exp(5)
+    ps = hp.to_space([dim]).sample_params(32, seed=0)
+    assert all(p["h"] % 2 == 0 for p in ps)
+
+
+def test_randint_half_open():
+    assert (hp.randint("r", 5).low, hp.randint("r", 5).high) == (0, 4)
+    assert (hp.randint("r", 2, 9).low, hp.randint("r", 2, 9).high) == (2, 8)
+    with pytest.raises(gb.SpaceError, match="int"):
+        hp.randint("r", 2.5)
+
+
+def test_choice_returns_values_and_rejects_nesting():
+    c = hp.choice("k", ["a", None, 3])
+    assert isinstance(c, gb.Categorical) and c.choices == ("a", None, 3)
+    with pytest.raises(gb.SpaceError, match="nested"):
+        hp.choice("k", [{"x": hp.uniform("x", 0, 1)}])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: hp.uniform("", 0, 1), "name"),
+    (lambda: hp.uniform("x", 1, 0), "low"),
+    (lambda: hp.quniform("x", 0, 1, 0), "q"),
+    (lambda: hp.quniform("x", 0.1, 0.7, 0.5), "fewer than two"),
+    (lambda: hp.loguniform("x", "a", 1), "low"),
+])
+def test_bad_input_names_the_problem(call, match):
+    with pytest.raises(gb.SpaceError, match=match):
+        call()
+
+
+def test_to_space_key_must_match_label():
+    with pytest.raises(gb.SpaceError, match="label"):
+        hp.to_space({"C": hp.uniform("gamma", 0, 1)})
+    with pytest.raises(gb.SpaceError, match="more than once"):
+        hp.to_space([hp.uniform("a", 0, 1), hp.uniform("a", 0, 2)])
+
+
+def test_hp_dims_mix_with_gpu_bo_dims():
+    space = gb.Space({"lr": hp.loguniform("lr", -9, -1), "layers": gb.Integer(1, 4), "k": ["a", "b"]})
+    for p in space.sample_params(5, seed=0):
+        space.validate(p)
