@@ -1,0 +1,337 @@
+"""The ask/tell Optimizer: initial design, GP fit, acquisition maximization, batches, state.
+
+One suggestion (see DESIGN.md): params -> Space.encode -> GP fit on the device ->
+acquisition (pending points as fantasies) -> batched maximization on the device ->
+Space.decode. Only the chosen candidates cross to the host.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gpu_bo import acquisition as acq_mod
+from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
+from gpu_bo.exceptions import GpuBoError, GpuBoWarning
+from gpu_bo.maximize import MaximizeOptions, maximize, point_key
+from gpu_bo.space import Space, as_space
+from gpu_bo.study import Trial, TrialState, is_valid_value
+from gpu_bo.surrogate import FitOptions, GPParams, fit_gp
+
+__all__ = ["Optimizer", "OptimizerOptions"]
+
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OptimizerOptions:
+    """Rarely changed knobs of :class:`Optimizer`.
+
+    Attributes:
+        failure_policy: ``"worst"``: a failed point is shown to the GP as the worst value seen
+            so far (the NaN itself never is), so the search steers away from regions that keep
+            failing; ``"ignore"``: failed points only are never proposed again.
+        full_refit_every: fit hyperparameters from several fresh restarts every this many
+            suggestions; in between, warm-start from the previous fit (cheaper).
+        fit: options of the GP fit (None: per-device defaults).
+        maximize: options of the acquisition maximization (None: per-device defaults).
+        dtype: "float64" (default) or "float32".
+        cpu_threads: torch threads during a CPU suggestion (None: 1 for n <= 2000, see device.py).
+    """
+
+    failure_policy: str = "worst"
+    full_refit_every: int = 20
+    fit: FitOptions | None = None
+    maximize: MaximizeOptions | None = None
+    dtype: str = "float64"
+    cpu_threads: int | None = None
+    mc_samples: int = 128
+
+
+class Optimizer:
+    """Bayesian optimization with an ask/tell interface.
+
+    Args:
+        space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
+        direction: "minimize" or "maximize".
+        acquisition: "ei", "pi", "ucb" (analytic) or "qei", "qpi", "qucb", "qnei" (Monte Carlo).
+        xi: exploration margin of EI/PI, in objective units (EI of f - f* - xi).
+        kappa: exploration weight of UCB (mu + kappa * sigma).
+        n_initial: quasi-random (Sobol) points before the GP takes over
+            (default ``min(10, max(5, d + 1))``).
+        seed: makes the sequence of suggestions reproducible (same seed, same device, same tells).
+        device: "auto" (CUDA when usable), "cpu", "cuda" or "cuda:N".
+        options: :class:`OptimizerOptions`.
+
+    Example:
+        >>> opt = Optimizer({"x": (-5.0, 5.0)}, direction="minimize", seed=0)
+        >>> for _ in range(20):
+        ...     p = opt.ask()
+        ...     opt.tell(p, (p["x"] - 1.0) ** 2)
+    """
+
+    def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize", acquisition: str = "ei",
+                 xi: float = 0.0, kappa: float = 2.576, n_initial: int | None = None, seed: int | None = None,
+                 device: str | torch.device = "auto", options: OptimizerOptions | None = None) -> None:
+        self.space = as_space(space)
+        if direction not in ("minimize", "maximize"):
+            raise ValueError(f"direction: got {direction!r}, expected 'minimize' or 'maximize'")
+        self.direction = direction
+        self.acquisition = acq_mod.check_name(acquisition)
+        for label, v in (("xi", xi), ("kappa", kappa)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{label}: got {v!r}, expected a finite number >= 0")
+        self.xi, self.kappa = float(xi), float(kappa)
+        if n_initial is None:
+            n_initial = min(10, max(5, self.space.d + 1))
+        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+            raise ValueError(f"n_initial: got {n_initial!r}, expected an int >= 1")
+        self.n_initial = n_initial
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed: got {seed!r}, expected an int or None")
+        self.seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, (1,)).item())
+        self.device = resolve_device(device)
+        self.options = options or OptimizerOptions()
+        if self.options.failure_policy not in ("worst", "ignore"):
+            raise ValueError(f"options.failure_policy: got {self.options.failure_policy!r}, "
+                             "expected 'worst' or 'ignore'")
+        self.dtype = resolve_dtype(self.options.dtype)
+        self._trials: list[Trial] = []
+        self._external_pending: list[dict[str, Any]] = []
+        self._n_asks = 0
+        self._n_fits = 0
+        self._gp_params: GPParams | None = None
+        self.last_suggestion_info: dict[str, Any] = {}
+
+    # -- records -------------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[Trial]:
+        return list(self._trials)
+
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        """Asked-but-not-told points plus those registered with :meth:`add_pending`."""
+        return [dict(t.params) for t in self._trials if t.state == TrialState.RUNNING] + [
+            dict(p) for p in self._external_pending]
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        done = [t for t in self._trials if t.state == TrialState.COMPLETE]
+        if not done:
+            return None
+        pick = max if self.direction == "maximize" else min
+        t = pick(done, key=lambda t: t.value)
+        return {"params": dict(t.params), "value": t.value}
+
+    def add_pending(self, params: Mapping[str, Any]) -> None:
+        """Mark a point as being evaluated elsewhere (another process, a resumed run)."""
+        self.space.validate(params)
+        self._external_pending.append(dict(params))
+
+    def remove_pending(self, params: Mapping[str, Any]) -> None:
+        key = self.space.key(params)
+        for i, p in enumerate(self._external_pending):
+            if self.space.key(p) == key:
+                del self._external_pending[i]
+                return
+        for t in self._trials:
+            if t.state == TrialState.RUNNING and self.space.key(t.params) == key:
+                self._trials.remove(t)
+                return
+
+    # -- tell ----------------------------------------------------------------------------------
+    def tell(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], value: Any,
+             error: str | None = None, state: TrialState | str | None = None) -> Trial | list[Trial]:
+        """Record the outcome of one point, or of a list of points with a list of values.
+
+        A value that is None, NaN, infinite or not a number makes the trial FAILED (the error
+        text, when given, is stored); it never reaches the GP. ``state="PRUNED"`` records a
+        pruned trial with its last value.
+        """
+        if not isinstance(params, Mapping):
+            plist = list(params)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise ValueError(f"value: a list of {len(plist)} params needs a list of values, got {value!r}")
+            if len(plist) != len(value):
+                raise ValueError(f"value: got {len(value)} values for {len(plist)} params; expected equal lengths")
+            return [self.tell(p, v, error=error, state=state) for p, v in zip(plist, value)]
+        self.space.validate(params)
+        key = self.space.key(params)
+        trial = next((t for t in self._trials if t.state == TrialState.RUNNING
+                      and self.space.key(t.params) == key), None)
+        for i, p in enumerate(self._external_pending):
+            if self.space.key(p) == key:
+                del self._external_pending[i]
+                break
+        if trial is None:
+            trial = Trial(number=len(self._trials), params={n: params[n] for n in self.space.names})
+            self._trials.append(trial)
+        trial.end_time = time.time()
+        st = TrialState(state) if state is not None else None
+        if st == TrialState.PRUNED:
+            trial.state = TrialState.PRUNED
+            trial.value = float(value) if is_valid_value(value) else None
+        elif is_valid_value(value):
+            trial.state, trial.value = TrialState.COMPLETE, float(value)
+        else:
+            trial.state, trial.value = TrialState.FAILED, None
+            trial.error = error or f"objective returned {value!r}"
+        if error is not None:
+            trial.error = error
+        return trial
+
+    # -- ask -----------------------------------------------------------------------------------
+    def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """Suggest one point (``n=None``: a dict) or ``n`` distinct points chosen jointly (a list).
+
+        The returned points are pending until told. Never repeats an evaluated or pending point.
+        """
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"n: got {n!r}, expected None or an int >= 1")
+        q = 1 if n is None else n
+        t0 = time.perf_counter()
+        points = self._suggest(q)
+        self._n_asks += 1
+        out = []
+        for p in points:
+            self._trials.append(Trial(number=len(self._trials), params=p))
+            out.append(dict(p))
+        self.last_suggestion_info["seconds"] = time.perf_counter() - t0
+        return out[0] if n is None else out
+
+    def _completed(self) -> list[Trial]:
+        return [t for t in self._trials if t.state == TrialState.COMPLETE]
+
+    def _suggest(self, q: int) -> list[dict[str, Any]]:
+        done = self._completed()
+        seed = (self.seed * 1_000_003 + self._n_asks) % (2**31 - 1)
+        exclude = {point_key(self.space.encode(t.params)) for t in self._trials}
+        exclude |= {point_key(self.space.encode(p)) for p in self._external_pending}
+        n_issued = len(self._trials)
+        if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
+            return self._initial_points(q, exclude)
+        try:
+            return self._bo_points(q, exclude, seed, self.device)
+        except Exception as err:  # noqa: BLE001 - ask() must not lose the study
+            if self.device.type == "cuda" and is_oom(err):
+                warn_fallback("A suggestion", err)
+                torch.cuda.empty_cache()
+                return self._bo_points(q, exclude, seed, torch.device("cpu"))
+            if isinstance(err, GpuBoError):
+                raise
+            warnings.warn(f"the BO step failed ({type(err).__name__}: {err}); suggesting quasi-random "
+                          "points instead", GpuBoWarning, stacklevel=3)
+            return self._initial_points(q, exclude)
+
+    def _initial_points(self, q: int, exclude: set) -> list[dict[str, Any]]:
+        # the Sobol sequence of this seed, skipping points already issued
+        X = self.space.sample(max(64, 2 * (len(self._trials) + q)), seed=self.seed)
+        out = []
+        for attempt in range(20):
+            for x in X:
+                k = point_key(x)
+                if k not in exclude:
+                    exclude.add(k)
+                    out.append(x)
+                    if len(out) == q:
+                        return self.space.decode(torch.stack(out))
+            X = self.space.sample(256, seed=self.seed + 104729 * (attempt + 1) + self._n_asks)
+        raise GpuBoError("every point of the search space has already been evaluated or is pending")
+
+    def _training_data(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        done = self._completed()
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        params = [t.params for t in done]
+        values = [sign * t.value for t in done]
+        if self.options.failure_policy == "worst":
+            failed = [t.params for t in self._trials if t.state == TrialState.FAILED]
+            if failed:
+                worst = min(values)
+                params += failed
+                values += [worst] * len(failed)
+        X = self.space.encode(params, device=device, dtype=dtype)
+        y = torch.tensor(values, device=device, dtype=dtype)
+        return X, y
+
+    def _bo_points(self, q: int, exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
+        dtype = self.dtype
+        X, y = self._training_data(device, dtype)
+        n_done = len(self._completed())
+        with cpu_threads(device, X.shape[0], self.options.cpu_threads):
+            fit_opts = self.options.fit or FitOptions.for_device(device)
+            cold = self._gp_params is None or self._n_fits % max(1, self.options.full_refit_every) == 0
+            t0 = time.perf_counter()
+            gp = fit_gp(X, y, tuple(self.space.cat_columns), options=fit_opts,
+                        warm=None if cold else self._gp_params, seed=seed)
+            t_fit = time.perf_counter() - t0
+            self._gp_params = gp.params.to(torch.device("cpu"), torch.float64)
+            self._n_fits += 1
+            sign = 1.0 if self.direction == "maximize" else -1.0
+            best_f = max(sign * t.value for t in self._completed())
+            pending = self.pending
+            Xp = self.space.encode(pending, device=device, dtype=dtype) if pending else None
+            max_opts = self.options.maximize or MaximizeOptions.for_device(device)
+            chosen: list[torch.Tensor] = []
+            for j in range(q):
+                parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
+                X_pend = torch.cat(parts) if parts else None
+                spec = acq_mod.AcqSpec(self.acquisition, best_f, self.xi, self.kappa,
+                                       self.options.mc_samples, seed + j)
+                acqf = acq_mod.build(spec, gp, X_pend, q=1)
+                x, _ = maximize(acqf, self.space, options=max_opts, seed=seed + 31 * j, exclude=exclude,
+                                X_obs=X[:n_done], y_obs=y[:n_done], device=device, dtype=dtype,
+                                is_mc=not isinstance(acqf, acq_mod.AnalyticAcq))
+                exclude.add(point_key(x))
+                chosen.append(x)
+        self.last_suggestion_info = {"fit_seconds": t_fit, "cold_fit": cold, "n": int(X.shape[0]),
+                                     "device": str(device), "gp": gp.info}
+        return self.space.decode(torch.stack(chosen))
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A JSON-serializable snapshot: config, every trial and the fit's warm start."""
+        return {
+            "version": _STATE_VERSION,
+            "space": self.space.to_dict(),
+            "direction": self.direction,
+            "acquisition": self.acquisition,
+            "xi": self.xi,
+            "kappa": self.kappa,
+            "n_initial": self.n_initial,
+            "seed": self.seed,
+            "n_asks": self._n_asks,
+            "n_fits": self._n_fits,
+            "trials": [t.to_dict() for t in self._trials],
+            "external_pending": [dict(p) for p in self._external_pending],
+            "gp_params": None if self._gp_params is None else self._gp_params.to_list(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a snapshot made by :meth:`state_dict` (the space must be the same)."""
+        if not isinstance(state, Mapping) or state.get("version") != _STATE_VERSION:
+            raise ValueError(f"state: expected a dict from Optimizer.state_dict() with version "
+                             f"{_STATE_VERSION}, got {type(state).__name__} version "
+                             f"{state.get('version') if isinstance(state, Mapping) else None!r}")
+        other = Space.from_dict(state["space"])
+        if other.to_dict() != self.space.to_dict():
+            raise ValueError(f"state: its space {state['space']!r} differs from this optimizer's "
+                             f"{self.space.to_dict()!r}")
+        self.direction = state["direction"]
+        self.acquisition = acq_mod.check_name(state["acquisition"])
+        self.xi, self.kappa = float(state["xi"]), float(state["kappa"])
+        self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
+        self._n_asks, self._n_fits = int(state["n_asks"]), int(state.get("n_fits", 0))
+        self._trials = [Trial.from_dict(t) for t in state["trials"]]
+        self._external_pending = [dict(p) for p in state.get("external_pending", [])]
+        g = state.get("gp_params")
+        self._gp_params = None if g is None else GPParams(
+            lengthscale=torch.tensor(g["lengthscale"], dtype=torch.float64),
+            outputscale=torch.tensor(g["outputscale"], dtype=torch.float64),
+            noise=torch.tensor(g["noise"], dtype=torch.float64),
+            mean_const=torch.tensor(g["mean_const"], dtype=torch.float64))
