@@ -1,0 +1,321 @@
+"""Objectives: how the runner calls one, the trial handle, pruning, and ready-made objectives.
+
+Calling convention (used by every backend):
+
+* ``objective(params: dict) -> float`` — the plain form. ``params`` holds plain Python
+  values keyed by the space's parameter names.
+* ``objective(trial: TrialHandle) -> float`` — when the objective's first parameter is
+  **named** ``trial`` (or annotated ``TrialHandle``) it receives a :class:`TrialHandle`
+  instead: ``trial.params``, ``trial.number``, ``trial.device`` (the torch device to train
+  on: the GPU when present), ``trial.report(step, value)`` for intermediate values and
+  ``trial.should_prune()``; raise :class:`gpu_bo.TrialPruned` to stop early. An object can
+  also opt in explicitly with a ``wants_trial = True`` attribute.
+
+Outcomes: a finite number -> COMPLETE; ``None``, NaN, +-inf, a non-number or an exception
+-> FAILED (the error text is kept); ``TrialPruned`` -> PRUNED with the last reported value.
+
+:func:`execute_trial` turns one call into a picklable :class:`TrialResult`; backends (serial,
+threads, processes, Ray) run it wherever the trial runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import statistics
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpu_bo.exceptions import TrialPruned
+
+__all__ = [
+    "TrialHandle", "TrialTask", "TrialResult", "execute_trial", "wants_trial",
+    "Pruner", "MedianPruner", "NopPruner", "SklearnCV", "TrialTimeout",
+]
+
+
+class TrialTimeout(Exception):
+    """Raised inside a serial trial that ran past ``trial_timeout``."""
+
+
+# --------------------------------------------------------------------------------------------
+# pruning
+# --------------------------------------------------------------------------------------------
+class Pruner:
+    """Decides from intermediate values whether a running trial should stop.
+
+    ``should_prune`` sees the running trial's reported values and the intermediate values of
+    the study's finished (COMPLETE or PRUNED) trials as they were when the trial started.
+    Pruners must be picklable: they travel to worker processes with the trial.
+    """
+
+    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
+                     direction: str) -> bool:
+        raise NotImplementedError
+
+
+class NopPruner(Pruner):
+    """Never prunes."""
+
+    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
+                     direction: str) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class MedianPruner(Pruner):
+    """Median stopping rule (Golovin et al., 2017, Google Vizier).
+
+    Prune when the trial's best value up to its latest step is worse than the median of the
+    other trials' best values up to that same step.
+
+    Args:
+        n_startup_trials: never prune until this many finished trials reported values.
+        n_warmup_steps: never prune before a trial reached this step.
+        interval_steps: only check every ``interval_steps`` steps.
+    """
+
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("n_startup_trials", "n_warmup_steps", "interval_steps"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < (1 if name == "interval_steps" else 0):
+                raise ValueError(f"MedianPruner {name}: got {v!r}, expected a "
+                                 f"{'positive' if name == 'interval_steps' else 'non-negative'} int")
+
+    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
+                     direction: str) -> bool:
+        if not values:
+            return False
+        step = max(values)
+        if step < self.n_warmup_steps or (step - self.n_warmup_steps) % self.interval_steps:
+            return False
+        best = max if direction == "maximize" else min
+
+        def best_upto(vals: Mapping[int, float]) -> float | None:
+            seen = [v for s, v in vals.items() if s <= step and _finite(v)]
+            return best(seen) if seen else None
+
+        refs = [b for b in (best_upto(o) for o in others if o) if b is not None]
+        if len(refs) < max(self.n_startup_trials, 1):
+            return False
+        mine = best_upto(values)
+        if mine is None:
+            return True  # only NaN/inf so far: clearly bad
+        med = statistics.median(refs)
+        return mine < med if direction == "maximize" else mine > med
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# what travels to a worker and back
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TrialTask:
+    """One trial to run (picklable).
+
+    Attributes:
+        number: the trial number in the study.
+        params: the parameter dict.
+        device: the torch device string the trial should train on (``trial.device``).
+        direction: "minimize" or "maximize" (for the pruner).
+        pruner: the pruner, or ``None``.
+        reference: intermediate values of the study's finished trials (for the pruner).
+        timeout: seconds the trial may run (enforced by the runner; serial runs use it in-call).
+        pass_trial: call the objective with a :class:`TrialHandle` (``None``: decide with
+            :func:`wants_trial`).
+    """
+
+    number: int
+    params: dict[str, Any]
+    device: str = "cpu"
+    direction: str = "minimize"
+    pruner: Pruner | None = None
+    reference: list[dict[int, float]] = field(default_factory=list)
+    timeout: float | None = None
+    pass_trial: bool | None = None
+
+
+@dataclass
+class TrialResult:
+    """The outcome of one trial (picklable). ``state`` is "COMPLETE", "FAILED" or "PRUNED"."""
+
+    number: int
+    state: str
+    value: float | None = None
+    error: str | None = None
+    intermediate: dict[int, float] = field(default_factory=dict)
+    end_time: float = field(default_factory=time.time)
+
+
+class TrialHandle:
+    """What an objective whose parameter is named ``trial`` receives.
+
+    Attributes:
+        number: the trial number.
+        params: the parameter dict (also reachable as ``trial["name"]``).
+        device: ``torch.device`` to train on (the GPU when present).
+    """
+
+    def __init__(self, task: TrialTask) -> None:
+        self._task = task
+        self.number = task.number
+        self.params = dict(task.params)
+        self.intermediate: dict[int, float] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.params[name]
+
+    def __repr__(self) -> str:
+        return f"TrialHandle(number={self.number}, params={self.params}, device={self._task.device!r})"
+
+    @property
+    def device(self):  # -> torch.device; imported lazily so plain objectives need no torch
+        import torch
+
+        return torch.device(self._task.device)
+
+    def report(self, step: int, value: float) -> None:
+        """Record an intermediate ``value`` (e.g. validation loss after epoch ``step``)."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"report step: got {step!r}, expected a non-negative int")
+        try:
+            self.intermediate[step] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"report value: got {value!r} ({type(value).__name__}), expected a number") from None
+
+    def should_prune(self) -> bool:
+        """True when the pruner judges this trial clearly worse than the others so far."""
+        p = self._task.pruner
+        return bool(p and p.should_prune(self.intermediate, self._task.reference, self._task.direction))
+
+
+def wants_trial(objective: Callable) -> bool:
+    """True when ``objective`` should be called with a :class:`TrialHandle` (see module doc)."""
+    flag = getattr(objective, "wants_trial", None)
+    if flag is not None:
+        return bool(flag)
+    try:
+        sig = inspect.signature(objective)
+    except (TypeError, ValueError):
+        return False
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not params:
+        return False
+    first = params[0]
+    ann = first.annotation
+    return first.name == "trial" or ann is TrialHandle or ann == "TrialHandle"
+
+
+def _as_value(raw: Any) -> float | None:
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        v = float(raw)  # numpy scalars and 0-d tensors (on any device) convert here
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _last(intermediate: Mapping[int, float]) -> float | None:
+    return intermediate[max(intermediate)] if intermediate else None
+
+
+def execute_trial(objective: Callable, task: TrialTask) -> TrialResult:
+    """Call ``objective`` for ``task`` and turn every outcome into a :class:`TrialResult`.
+
+    Never raises for objective errors (they become FAILED results); ``KeyboardInterrupt`` and
+    ``SystemExit`` propagate.
+    """
+    handle = TrialHandle(task)
+    pass_trial = task.pass_trial
+    if pass_trial is None:
+        pass_trial = wants_trial(objective)
+    try:
+        raw = objective(handle if pass_trial else dict(task.params))
+    except TrialPruned:
+        return TrialResult(task.number, "PRUNED", _as_value(_last(handle.intermediate)),
+                           intermediate=handle.intermediate)
+    except TrialTimeout:
+        return TrialResult(task.number, "FAILED", None,
+                           error=f"trial_timeout: stopped after {task.timeout} s",
+                           intermediate=handle.intermediate)
+    except Exception:  # noqa: BLE001 - any objective error becomes a FAILED trial
+        return TrialResult(task.number, "FAILED", None, error=traceback.format_exc(),
+                           intermediate=handle.intermediate)
+    value = _as_value(raw)
+    if value is None:
+        return TrialResult(task.number, "FAILED", None,
+                           error=f"objective returned {raw!r}; expected a finite number",
+                           intermediate=handle.intermediate)
+    return TrialResult(task.number, "COMPLETE", value, intermediate=handle.intermediate)
+
+
+# --------------------------------------------------------------------------------------------
+# ready-made objectives
+# --------------------------------------------------------------------------------------------
+class SklearnCV:
+    """Mean cross-validated score of an sklearn estimator for a parameter dict.
+
+    Uses ``sklearn.model_selection.cross_val_score`` on a ``clone`` of the estimator with the
+    params set through ``set_params``, so nested ``step__param`` names of Pipelines work.
+    sklearn scores are "greater is better", so the objective carries ``direction =
+    "maximize"`` and :func:`gpu_bo.runner.optimize` uses it when no direction is given.
+
+    Args:
+        estimator: any sklearn estimator or Pipeline.
+        X, y: the data.
+        cv: folds or a CV splitter (as in ``cross_val_score``).
+        scoring: a scorer name (``"roc_auc"``, ``"neg_log_loss"``, ...) or callable;
+            ``None`` uses the estimator's ``score``.
+        n_jobs: parallel folds (as in ``cross_val_score``).
+        fixed_params: params set on every trial (not searched).
+    """
+
+    direction = "maximize"
+    wants_trial = False
+
+    def __init__(self, estimator: Any, X: Any, y: Any = None, *, cv: Any = 5, scoring: Any = None,
+                 n_jobs: int | None = None, fixed_params: Mapping[str, Any] | None = None) -> None:
+        if not hasattr(estimator, "get_params") or not hasattr(estimator, "fit"):
+            raise TypeError(f"estimator: got {type(estimator).__name__}, expected an sklearn estimator "
+                            "(with fit and get_params)")
+        self.estimator = estimator
+        self.X = X
+        self.y = y
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.fixed_params = dict(fixed_params or {})
+
+    def __repr__(self) -> str:
+        return f"SklearnCV({self.estimator!r}, cv={self.cv!r}, scoring={self.scoring!r})"
+
+    def __call__(self, params: Mapping[str, Any]) -> float:
+        from sklearn.base import clone
+        from sklearn.model_selection import cross_val_score
+
+        valid = self.estimator.get_params(deep=True)
+        unknown = [k for k in params if k not in valid]
+        if unknown:
+            raise ValueError(
+                f"params {sorted(unknown)} are not parameters of {type(self.estimator).__name__}; "
+                f"valid names include {sorted(valid)[:20]}"
+            )
+        est = clone(self.estimator).set_params(**{**self.fixed_params, **params})
+        scores = cross_val_score(est, self.X, self.y, cv=self.cv, scoring=self.scoring,
+                                 n_jobs=self.n_jobs, error_score="raise")
+        return float(scores.mean())
