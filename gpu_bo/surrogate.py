@@ -300,7 +300,7 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
     device, dtype = X.device, X.dtype
     y_mean = float(y.mean())
     y_std = float(y.std()) if n > 1 else 1.0
-    if not math.isfinite(y_std) or y_std < 1e-12 * max(1.0, abs(y_mean)) or y_std == 0.0:
+    if not math.isfinite(y_std) or y_std == 0.0 or y_std <= 1e-10 * abs(y_mean):
         y_std = 1.0  # a constant objective: nothing to standardize
     ys = (y - y_mean) / y_std
     gen = torch.Generator().manual_seed(int(seed) % (2**63))

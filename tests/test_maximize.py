@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import torch
+
+import gpu_bo as gb
+from gpu_bo.maximize import MaximizeOptions, maximize, point_key
+
+DT = torch.float64
+
+
+class Quadratic:
+    """A known acquisition: peak at ``centre`` (b x 1 x d -> b)."""
+
+    def __init__(self, centre):
+        self.c = torch.tensor(centre, dtype=DT)
+
+    def __call__(self, X):
+        return -((X.squeeze(-2) - self.c) ** 2).sum(-1)
+
+
+def test_continuous_peak_is_found():
+    space = gb.Space({"a": (0.0, 1.0), "b": (0.0, 1.0), "c": (0.0, 1.0)})
+    x, v = maximize(Quadratic([0.31, 0.72, 0.05]), space, options=MaximizeOptions(raw_samples=256),
+                    seed=0, exclude=set(), device=torch.device("cpu"))
+    assert torch.allclose(x, torch.tensor([0.31, 0.72, 0.05], dtype=DT), atol=0.02)
+
+
+def test_mixed_peak_is_found_without_enumeration():
+    space = gb.Space({"x": (0.0, 1.0), "n": (0, 99), "c": [f"v{i}" for i in range(20)],
+                      "d": [f"w{i}" for i in range(20)]})
+    target = space.encode({"x": 0.4, "n": 63, "c": "v13", "d": "w2"})
+    x, _ = maximize(Quadratic(target.tolist()), space, options=MaximizeOptions(raw_samples=256, steps=40),
+                    seed=1, exclude=set(), device=torch.device("cpu"))
+    p = space.decode(x)[0]
+    assert p["c"] == "v13" and p["d"] == "w2" and abs(p["n"] - 63) <= 1 and abs(p["x"] - 0.4) < 0.05
+
+
+def test_excluded_points_are_never_returned():
+    space = gb.Space({"c": ["a", "b", "c"]})
+    acq = Quadratic(space.encode({"c": "b"}).tolist())
+    excl = {point_key(space.encode({"c": "b"}))}
+    x, _ = maximize(acq, space, options=MaximizeOptions(raw_samples=64), seed=0, exclude=excl,
+                    device=torch.device("cpu"))
+    assert space.decode(x)[0]["c"] != "b"

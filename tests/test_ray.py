@@ -1,0 +1,197 @@
+"""Tests of gpu_bo.integrations.ray: the Tune searcher GpuBoSearch and the "ray" runner backend.
+
+All Ray tests share one local Ray (2 CPUs), started once for this module.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.tune")
+torch = pytest.importorskip("torch")
+
+from ray import tune  # noqa: E402
+
+import gpu_bo as gb  # noqa: E402
+from gpu_bo.integrations.ray import GpuBoSearch, convert_tune_space  # noqa: E402
+from gpu_bo.study import TrialState  # noqa: E402
+
+SPACE = {"x": (-2.0, 2.0), "y": (-2.0, 2.0)}
+
+
+def quad(p: dict) -> float:
+    return (p["x"] - 0.7) ** 2 + (p["y"] + 0.4) ** 2
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    # Ray workers cannot import this test module: ship its functions by value
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+# -- space conversion (no Ray runtime needed) ---------------------------------------------------
+def test_convert_tune_space_types_bounds_and_nesting():
+    space, paths, consts = convert_tune_space({
+        "lr": tune.loguniform(1e-4, 1e-1),
+        "drop": tune.uniform(0.0, 0.5),
+        "model": {"layers": tune.randint(1, 5), "act": tune.choice(["relu", "tanh"])},
+        "units": tune.lograndint(8, 257),
+        "k": tune.qrandint(2, 6),
+        "epochs": 3,
+    })
+    d = space.dims
+    assert isinstance(d["lr"], gb.Real) and d["lr"].log and d["lr"].low == pytest.approx(1e-4)
+    assert isinstance(d["drop"], gb.Real) and not d["drop"].log
+    # tune.randint / lograndint: upper bound is exclusive
+    assert isinstance(d["model/layers"], gb.Integer) and (d["model/layers"].low, d["model/layers"].high) == (1, 4)
+    assert d["units"].log and (d["units"].low, d["units"].high) == (8, 256)
+    # qrandint(q=1): upper bound is inclusive
+    assert (d["k"].low, d["k"].high) == (2, 6)
+    assert d["model/act"].choices == ("relu", "tanh")
+    assert paths["model/layers"] == ("model", "layers")
+    assert consts == {("epochs",): 3}
+
+
+@pytest.mark.parametrize("bad", [tune.grid_search([1, 2]), tune.quniform(0, 1, 0.1), tune.randn(0, 1),
+                                 tune.qrandint(0, 10, 2), tune.sample_from(lambda _: 1)])
+def test_convert_tune_space_rejects_unsupported_domains_naming_the_parameter(bad):
+    with pytest.raises(ValueError, match="'p'"):
+        convert_tune_space({"p": bad, "x": tune.uniform(0, 1)})
+
+
+def test_searcher_argument_errors():
+    with pytest.raises(ValueError, match="mode"):
+        GpuBoSearch(SPACE, metric="loss", mode="minimize")
+    with pytest.raises(ValueError, match="max_concurrent"):
+        GpuBoSearch(SPACE, metric="loss", mode="min", max_concurrent=0)
+    with pytest.raises(ValueError, match="direction"):
+        GpuBoSearch(SPACE, metric="loss", mode="min", optimizer_options={"direction": "maximize"})
+    s = GpuBoSearch(SPACE)
+    with pytest.raises(RuntimeError, match="metric and mode"):
+        s.suggest("t0")
+    with pytest.raises(RuntimeError, match="search space"):
+        GpuBoSearch(metric="loss", mode="min").suggest("t0")
+
+
+# -- the searcher protocol, driven by hand -------------------------------------------------------
+def test_suggest_nests_config_and_adds_constants():
+    s = GpuBoSearch({"m": {"lr": tune.loguniform(1e-3, 1.0)}, "n": tune.randint(0, 3), "epochs": 2},
+                    metric="loss", mode="min", seed=1)
+    cfg = s.suggest("a")
+    assert set(cfg) == {"m", "n", "epochs"} and cfg["epochs"] == 2
+    assert 1e-3 <= cfg["m"]["lr"] <= 1.0 and cfg["n"] in (0, 1, 2)
+    s.on_trial_complete("a", {"loss": cfg["m"]["lr"]})
+    assert s.optimizer.trials[0].params == {"m/lr": cfg["m"]["lr"], "n": cfg["n"]}
+
+
+def test_failures_are_told_as_failed_and_never_reach_the_gp():
+    s = GpuBoSearch(SPACE, metric="loss", mode="min", seed=0)
+    outcomes = {"ok": {"loss": 1.5}, "nan": {"loss": float("nan")}, "missing": {"other": 1.0},
+                "none": None}
+    for tid in outcomes:
+        s.suggest(tid)
+    s.suggest("err")
+    for tid, res in outcomes.items():
+        s.on_trial_complete(tid, res)
+    s.on_trial_complete("err", {"loss": 0.1}, error=True)
+    s.on_trial_complete("unknown", {"loss": 0.0})  # not one of ours: ignored
+    states = [t.state for t in s.optimizer.trials]
+    assert states.count(TrialState.COMPLETE) == 1 and states.count(TrialState.FAILED) == 4
+    assert s.optimizer.best["value"] == 1.5
+    failed = [t for t in s.optimizer.trials if t.state == TrialState.FAILED]
+    assert all(t.error for t in failed)
+
+
+def test_max_concurrency_and_distinct_concurrent_suggestions():
+    s = GpuBoSearch(SPACE, metric="loss", mode="max", seed=0)
+    assert s.set_max_concurrency(3) is True
+    cfgs = [s.suggest(str(i)) for i in range(3)]
+    assert s.suggest("3") is None  # at the limit
+    assert len({(c["x"], c["y"]) for c in cfgs}) == 3
+    s.on_trial_complete("1", {"loss": 1.0})
+    assert s.suggest("4") is not None
+
+
+def test_points_to_evaluate_run_first():
+    first = {"x": 0.25, "y": -1.0}
+    s = GpuBoSearch(SPACE, metric="loss", mode="min", points_to_evaluate=[first], seed=0)
+    assert s.suggest("0") == first
+    second = s.suggest("1")
+    assert second != first
+    s.on_trial_complete("0", {"loss": quad(first)})
+    assert s.optimizer.trials and s.optimizer.best["params"] == first
+    with pytest.raises(gb.SpaceError):
+        GpuBoSearch(SPACE, metric="loss", mode="min", points_to_evaluate=[{"x": 9.0, "y": 0.0}])
+
+
+def test_save_restore_round_trip_keeps_trials_and_running_points(tmp_path):
+    s = GpuBoSearch(SPACE, metric="loss", mode="min", seed=3, max_concurrent=4)
+    for i in range(6):
+        c = s.suggest(str(i))
+        s.on_trial_complete(str(i), {"loss": quad(c)})
+    running = s.suggest("6")
+    path = tmp_path / "searcher.pkl"
+    s.save(str(path))
+
+    r = GpuBoSearch()
+    r.restore(str(path))
+    assert (r.metric, r.mode) == ("loss", "min")
+    assert r.optimizer.state_dict()["trials"] == s.optimizer.state_dict()["trials"]
+    assert running in r.optimizer.pending
+    nxt = r.suggest("7")  # the restored searcher never repeats the running point
+    assert nxt != running
+    r.on_trial_complete("6", {"loss": quad(running)})
+    assert r.optimizer.trials[6].state == TrialState.COMPLETE
+    assert r.optimizer.trials[6].params == running
+    with pytest.raises(ValueError, match="state"):
+        r.set_state({"format": "something else"})
+
+
+# -- real Tune runs ---------------------------------------------------------------------------
+def _trainable(config):
+    # an ASHA-friendly curve: the loss decreases with the iteration towards quad(config)
+    for it in range(1, 4):
+        tune.report({"loss": quad(config) + 1.0 / it, "it": it})
+
+
+def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
+    n_initial = 5
+    # metric, mode and the space all reach the searcher from the Tuner (set_search_properties)
+    searcher = GpuBoSearch(seed=0, optimizer_options={"n_initial": n_initial})
+    tuner = tune.Tuner(
+        _trainable,
+        param_space={"x": tune.uniform(-2.0, 2.0), "y": tune.uniform(-2.0, 2.0)},
+        tune_config=tune.TuneConfig(
+            search_alg=searcher, metric="loss", mode="min", num_samples=16, max_concurrent_trials=2,
+            scheduler=tune.schedulers.ASHAScheduler(max_t=3, grace_period=1, reduction_factor=2),
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="gpubo", verbose=0),
+    )
+    results = tuner.fit()
+    assert len(results) == 16 and not results.errors
+    trials = searcher.optimizer.trials
+    assert len(trials) == 16 and all(t.state == TrialState.COMPLETE for t in trials)
+    keys = {(t.params["x"], t.params["y"]) for t in trials}
+    assert len(keys) == 16  # no duplicate suggestions
+    initial = min(quad(t.params) for t in trials[:n_initial])
+    guided = min(quad(t.params) for t in trials[n_initial:])
+    assert guided < initial
+    # Tune saved the searcher during fit; its checkpoint restores into a fresh searcher
+    restored = GpuBoSearch()
+    restored.restore_from_dir(os.path.join(str(tmp_path), "gpubo"))
+    assert len(restored.optimizer.trials) >= n_initial
+    assert math.isfinite(restored.optimizer.best["value"])

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import gpu_bo as gb
+from gpu_bo.space import as_space
+
+
+def mixed_space() -> gb.Space:
+    return gb.Space({
+        "lr": gb.Real(1e-5, 1e-1, log=True),
+        "x": gb.Real(-2.0, 3.0),
+        "layers": gb.Integer(1, 4),
+        "units": gb.Integer(8, 512, log=True),
+        "opt": gb.Categorical(["adam", "sgd", None, True, 1, 2.5]),
+    })
+
+
+def test_shorthand_builds_the_right_dimensions():
+    s = gb.Space({"C": (0.1, 15.0), "n": (1, 8), "k": ["a", "b"], "g": (1e-3, 1e3, "log-uniform")})
+    assert isinstance(s.dims["C"], gb.Real) and s.dims["C"].low == 0.1
+    assert isinstance(s.dims["n"], gb.Integer) and s.dims["n"].high == 8
+    assert isinstance(s.dims["k"], gb.Categorical) and s.dims["k"].choices == ("a", "b")
+    assert s.dims["g"].log is True
+    assert as_space(s) is s
+
+
+def test_round_trip_is_exact_for_every_integer_and_category():
+    s = mixed_space()
+    for layers in range(1, 5):
+        for units in range(8, 513):
+            for opt in s.dims["opt"].choices:
+                p = {"lr": 1e-3, "x": 0.5, "layers": layers, "units": units, "opt": opt}
+                back = s.decode(s.encode(p))[0]
+                assert back["layers"] == layers and back["units"] == units
+                assert back["opt"] is opt or (back["opt"] == opt and type(back["opt"]) is type(opt))
+            if units > 20:
+                break
+
+
+def test_round_trip_reals_and_types():
+    s = mixed_space()
+    p = {"lr": 3.3e-4, "x": -1.25, "layers": 3, "units": 100, "opt": True}
+    back = s.decode(s.encode(p))[0]
+    assert math.isclose(back["lr"], 3.3e-4, rel_tol=1e-12)
+    assert math.isclose(back["x"], -1.25, rel_tol=1e-12)
+    assert type(back["layers"]) is int and type(back["opt"]) is bool
+    # 1 and True are distinct categories
+    assert s.decode(s.encode({**p, "opt": 1}))[0]["opt"] == 1
+    assert type(s.decode(s.encode({**p, "opt": 1}))[0]["opt"]) is int
+
+
+def test_decode_of_any_unit_point_is_valid_and_sample_is_snapped():
+    s = mixed_space()
+    X = torch.rand(500, s.d, dtype=torch.float64)
+    for p in s.decode(X):
+        s.validate(p)
+    S = s.sample(64, seed=3)
+    assert S.shape == (64, s.d) and S.min() >= 0 and S.max() <= 1
+    assert torch.allclose(s.snap(S), S)
+    assert torch.allclose(s.encode(s.decode(S)), S, atol=1e-12)
+    # same seed, same points; different seed, different points
+    assert torch.equal(s.sample(8, seed=1), s.sample(8, seed=1))
+    assert not torch.equal(s.sample(8, seed=1), s.sample(8, seed=2))
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: gb.Real(1.0, 1.0), ["low=1.0", "high=1.0"]),
+    (lambda: gb.Real(2.0, 1.0), ["low=2.0"]),
+    (lambda: gb.Real(0.0, math.inf), ["high=inf", "finite"]),
+    (lambda: gb.Real(float("nan"), 1.0), ["nan"]),
+    (lambda: gb.Real(0.0, 1.0, log=True), ["log", "low=0.0"]),
+    (lambda: gb.Integer(-1, 5, log=True), ["log", "low=-1"]),
+    (lambda: gb.Integer(1.5, 5), ["1.5"]),
+    (lambda: gb.Categorical([]), ["empty"]),
+    (lambda: gb.Categorical(["a", "b", "a"]), ["'a'", "more than once"]),
+    (lambda: gb.Space({"x": object()}), ["'x'", "object"]),
+    (lambda: gb.Space({"x": (1, 2, 3)}), ["'x'", "(1, 2, 3)"]),
+    (lambda: gb.Space({}), ["empty"]),
+])
+def test_bad_dimensions_name_the_problem(make, words):
+    with pytest.raises((ValueError, TypeError)) as e:
+        make()
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_bad_points_name_parameter_and_value():
+    s = mixed_space()
+    ok = {"lr": 1e-3, "x": 0.0, "layers": 2, "units": 16, "opt": "sgd"}
+    s.validate(ok)
+    cases = [
+        ({**ok, "x": 7.0}, ["'x'", "7.0"]),
+        ({**ok, "layers": 9}, ["'layers'", "9"]),
+        ({**ok, "layers": 2.5}, ["'layers'", "2.5"]),
+        ({**ok, "opt": "rmsprop"}, ["'opt'", "rmsprop"]),
+        ({k: v for k, v in ok.items() if k != "lr"}, ["missing", "lr"]),
+        ({**ok, "extra": 1}, ["unknown", "extra"]),
+        ({**ok, "x": float("nan")}, ["'x'", "nan"]),
+    ]
+    for p, words in cases:
+        with pytest.raises(gb.SpaceError) as e:
+            s.validate(p)
+        for w in words:
+            assert w in str(e.value), (p, str(e.value))
+
+
+def test_numpy_scalars_are_accepted():
+    np = pytest.importorskip("numpy")
+    s = gb.Space({"n": (1, 8), "c": [1, 2, 3], "x": (0.0, 1.0)})
+    p = {"n": np.int64(3), "c": np.int64(2), "x": np.float32(0.5)}
+    assert s.decode(s.encode(p))[0] == {"n": 3, "c": 2, "x": 0.5}
+
+
+def test_to_dict_round_trip():
+    s = mixed_space()
+    assert gb.Space.from_dict(s.to_dict()) == s

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+import gpu_bo as gb
+from gpu_bo.surrogate import FitOptions, GPModel, fit_gp
+
+DT = torch.float64
+
+
+def _data(n, d, seed=0, device="cpu", noise=0.0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, d, generator=g, dtype=DT)
+    y = torch.sin(5 * X).sum(-1) + noise * torch.randn(n, generator=g, dtype=DT)
+    return X.to(device), y.to(device)
+
+
+def test_fit_predicts_held_out_points(device):
+    X, y = _data(80, 3, device=device)
+    gp = fit_gp(X, y)
+    Xt, yt = _data(200, 3, seed=1, device=device)
+    m, v = gp.mean_var(Xt)
+    pred = m * gp.y_std + gp.y_mean
+    rmse = ((pred - yt) ** 2).mean().sqrt()
+    assert rmse < 0.2 * yt.std(), float(rmse)
+    assert (v > 0).all()
+    assert gp.X.device.type == torch.device(device).type
+
+
+def test_restarts_are_one_batch_and_best_is_kept():
+    X, y = _data(40, 2)
+    one = fit_gp(X, y, options=FitOptions(restarts=1))
+    many = fit_gp(X, y, options=FitOptions(restarts=6))
+    assert many.info["restarts"] == 6
+    assert many.info["loss"] <= one.info["loss"] + 1e-6
+
+
+def test_posterior_matches_botorch_single_task_gp():
+    """Our hand-written posterior equals BoTorch's SingleTaskGP with the same hyperparameters."""
+    from botorch.models import SingleTaskGP
+    from gpytorch.kernels import MaternKernel, ScaleKernel
+
+    X, y = _data(30, 3)
+    gp = fit_gp(X, y)
+    p = gp.params
+    ref = SingleTaskGP(X, gp.y.unsqueeze(-1), covar_module=ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=3)),
+                       outcome_transform=None)
+    ref.covar_module.base_kernel.lengthscale = p.lengthscale
+    ref.covar_module.outputscale = p.outputscale
+    ref.likelihood.noise = p.noise + gp.jitter
+    ref.mean_module.constant = p.mean_const
+    ref.eval()
+    Xt = torch.rand(7, 4, 3, dtype=DT)
+    ours = GPModel(gp).posterior(Xt)
+    theirs = ref.posterior(Xt)
+    assert torch.allclose(ours.mean, theirs.mean, atol=1e-6)
+    assert torch.allclose(ours.variance, theirs.variance, atol=1e-6)
+    m, v = gp.mean_var(Xt[:, 0])
+    assert torch.allclose(m, theirs.mean[:, 0, 0], atol=1e-6)
+    assert torch.allclose(v, theirs.variance[:, 0, 0], atol=1e-6)
+
+
+def test_categorical_columns_use_equality():
+    g = torch.Generator().manual_seed(0)
+    k = 4
+    cat_vals = ((torch.randint(k, (60,), generator=g) + 0.5) / k).to(DT)
+    X = torch.stack([torch.rand(60, generator=g, dtype=DT), cat_vals], -1)
+    y = X[:, 0] + 3.0 * (cat_vals == 2.5 / k).to(DT)
+    gp = fit_gp(X, y, cat=(1,))
+    Xt = torch.tensor([[0.5, 2.5 / k], [0.5, 0.5 / k]], dtype=DT)
+    m, _ = gp.mean_var(Xt)
+    pred = m * gp.y_std + gp.y_mean
+    assert pred[0] - pred[1] > 2.0
+
+
+@pytest.mark.parametrize("case", ["duplicates", "constant", "two", "noisy", "huge", "tiny", "integer"])
+def test_robust_fits_never_raise(case):
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(30, 2, generator=g, dtype=DT)
+    y = torch.sin(6 * X[:, 0]) + X[:, 1]
+    if case == "duplicates":
+        X = torch.cat([X, X, X]); y = torch.cat([y, y, y + 1e-9])
+    elif case == "constant":
+        y = torch.full_like(y, 3.0)
+    elif case == "two":
+        X, y = X[:2], y[:2]
+    elif case == "noisy":
+        y = y + 2.0 * torch.randn(30, generator=g, dtype=DT)
+    elif case == "huge":
+        y = y * 1e12
+    elif case == "tiny":
+        y = y * 1e-12
+    elif case == "integer":
+        X = ((torch.floor(X * 3) + 0.5) / 3)
+    gp = fit_gp(X, y)
+    m, v = gp.mean_var(torch.rand(10, 2, dtype=DT))
+    assert torch.isfinite(m).all() and torch.isfinite(v).all() and (v > 0).all()
+    if case in ("huge", "tiny"):
+        # the scale is carried by the standardization, so predictions are on the right scale
+        pred = gp.mean_var(X)[0] * gp.y_std + gp.y_mean
+        assert ((pred - y).abs().max() / y.abs().max()) < 0.5
+
+
+def test_failed_factorization_falls_back_with_a_warning(monkeypatch):
+    import gpu_bo.surrogate as S
+
+    X, y = _data(20, 2)
+
+    def broken(*a, **k):
+        raise RuntimeError("simulated numerical failure")
+
+    monkeypatch.setattr(S, "_run_lbfgs", broken)
+    with pytest.warns(gb.FitWarning):
+        gp = fit_gp(X, y)
+    assert gp.info.get("fallback") == "default"
+    assert torch.isfinite(gp.mean_var(X)[0]).all()
+
+
+def test_warm_start_is_used_and_subset_bounds_fit_size():
+    X, y = _data(300, 2)
+    cold = fit_gp(X, y, options=FitOptions(max_fit_points=100))
+    warm = fit_gp(X, y, options=FitOptions(max_fit_points=100), warm=cold.params)
+    assert warm.info["restarts"] == 1
+    # conditioned on all 300 points even though fitted on 100
+    assert warm.X.shape[0] == 300 and warm.alpha.shape[0] == 300
+    rel = (warm.params.lengthscale / cold.params.lengthscale).log().abs().max()
+    assert rel < 1.0
