@@ -169,24 +169,25 @@ def _trainable(config):
 
 
 def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
-    n_initial = 5
+    n_initial = 4
     # metric, mode and the space all reach the searcher from the Tuner (set_search_properties)
     searcher = GpuBoSearch(seed=0, optimizer_options={"n_initial": n_initial})
     tuner = tune.Tuner(
         _trainable,
         param_space={"x": tune.uniform(-2.0, 2.0), "y": tune.uniform(-2.0, 2.0)},
         tune_config=tune.TuneConfig(
-            search_alg=searcher, metric="loss", mode="min", num_samples=16, max_concurrent_trials=2,
+            search_alg=searcher, metric="loss", mode="min", num_samples=12, max_concurrent_trials=2,
+            reuse_actors=True,
             scheduler=tune.schedulers.ASHAScheduler(max_t=3, grace_period=1, reduction_factor=2),
         ),
         run_config=tune.RunConfig(storage_path=str(tmp_path), name="gpubo", verbose=0),
     )
     results = tuner.fit()
-    assert len(results) == 16 and not results.errors
+    assert len(results) == 12 and not results.errors
     trials = searcher.optimizer.trials
-    assert len(trials) == 16 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
     keys = {(t.params["x"], t.params["y"]) for t in trials}
-    assert len(keys) == 16  # no duplicate suggestions
+    assert len(keys) == 12  # no duplicate suggestions
     initial = min(quad(t.params) for t in trials[:n_initial])
     guided = min(quad(t.params) for t in trials[n_initial:])
     assert guided < initial
