@@ -1,0 +1,287 @@
+"""Tests of gpu_bo.runner: backends, every failure path, parallel suggestions, callbacks, pruning.
+
+Objectives live at module level so the process backend can also start workers with "spawn"
+(the default on CUDA machines). Most runs use ``n_initial >= n_trials`` (quasi-random points,
+no GP fit) to stay fast; the tests that need the GP say so.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import gpu_bo as gb
+from gpu_bo.objectives import MedianPruner
+from gpu_bo.runner import BACKENDS, RunOptions, ThreadBackend, optimize, register_backend
+from gpu_bo.study import TrialState
+
+SPACE = {"x": (0.0, 1.0), "y": (0.0, 1.0)}
+FAST = RunOptions(n_initial=100)  # every suggestion quasi-random: no GP fit in these tests
+PARALLEL = ["thread", "process"]
+
+
+def quad(p):
+    return (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+
+
+def raise_high(p):
+    if p["x"] > 0.5:
+        raise ValueError(f"x too big: {p['x']}")
+    return quad(p)
+
+
+def bad_values(p):
+    if p["x"] > 0.5:
+        return [math.nan, math.inf, None][int(p["y"] * 3) % 3]
+    return quad(p)
+
+
+def hang_high(p):
+    if p["x"] > 0.5:
+        time.sleep(60)
+    return quad(p)
+
+
+def die_high(p):
+    if p["x"] > 0.5:
+        os._exit(3)
+    return quad(p)
+
+
+def segv_high(p):
+    if p["x"] > 0.5:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return quad(p)
+
+
+def sleepy(p):
+    time.sleep(0.3)
+    return quad(p)
+
+
+def _states(study):
+    return [t.state for t in study.trials]
+
+
+def _check_failed_split(study, n, err):
+    """Trials with x > 0.5 failed with ``err`` in their text, the others completed."""
+    assert len(study.trials) == n and sorted(t.number for t in study.trials) == list(range(n))
+    for t in study.trials:
+        if t.params["x"] > 0.5:
+            assert t.state == TrialState.FAILED and t.value is None and err in t.error, t
+        else:
+            assert t.state == TrialState.COMPLETE and t.value == pytest.approx(quad(t.params)), t
+        assert t.end_time is not None and t.end_time >= t.start_time
+    assert any(t.state == TrialState.FAILED for t in study.trials)
+    assert any(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+@pytest.mark.parametrize("backend", ["serial", *PARALLEL])
+def test_exception_becomes_failed_trial(backend):
+    n_workers = 1 if backend == "serial" else 2
+    study = optimize(raise_high, SPACE, 8, backend=backend, n_workers=n_workers, seed=1,
+                     progress=False, options=FAST)
+    _check_failed_split(study, 8, "ValueError: x too big")
+    assert study.best_value == min(t.value for t in study.completed_trials)
+
+
+@pytest.mark.parametrize("backend", ["serial", "process"])
+def test_nan_inf_none_become_failed(backend):
+    study = optimize(bad_values, SPACE, 8, backend=backend, n_workers=1 if backend == "serial" else 2,
+                     seed=2, progress=False, options=FAST)
+    _check_failed_split(study, 8, "expected a finite number")
+
+
+@pytest.mark.parametrize("backend", ["serial", *PARALLEL])
+def test_trial_timeout(backend):
+    n_workers = 1 if backend == "serial" else 2
+    t0 = time.monotonic()
+    study = optimize(hang_high, SPACE, 6, backend=backend, n_workers=n_workers, trial_timeout=1.0,
+                     seed=1, progress=False, options=FAST)
+    _check_failed_split(study, 6, "trial_timeout")
+    n_hung = sum(t.params["x"] > 0.5 for t in study.trials)
+    assert time.monotonic() - t0 < 20 + n_hung  # nobody waited the 60 s sleep
+
+
+@pytest.mark.parametrize("objective, err", [(die_high, "exit code 3"), (segv_high, "SIGKILL")])
+def test_worker_death_is_failed_and_pool_recovers(objective, err):
+    study = optimize(objective, SPACE, 8, backend="process", n_workers=2, seed=1, progress=False,
+                     options=FAST)
+    _check_failed_split(study, 8, err)
+
+
+def test_failed_points_not_proposed_again_with_gp():
+    # the GP phase (n_initial=3) with a failing region: no params repeat, failures included
+    study = optimize(raise_high, SPACE, 9, seed=3, progress=False, options=RunOptions(n_initial=3))
+    keys = [(t.params["x"], t.params["y"]) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+    assert any(t.state == TrialState.FAILED for t in study.trials)
+
+
+@pytest.mark.slow
+def test_four_workers_async_without_duplicates():
+    """4 thread workers, GP suggestions with pending points: always 4 running, no duplicates."""
+    lock = threading.Lock()
+    running, peak, starts = [0], [0], []
+
+    def obj(p):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            starts.append(time.monotonic())
+        time.sleep(0.4 if p["x"] < 0.5 else 0.05)  # uneven durations: workers must not wait
+        with lock:
+            running[0] -= 1
+        return quad(p)
+
+    study = optimize(obj, SPACE, 14, backend="thread", n_workers=4, seed=0, progress=False,
+                     options=RunOptions(n_initial=4))
+    keys = [(round(t.params["x"], 9), round(t.params["y"], 9)) for t in study.trials]
+    assert len(study.trials) == 14 and len(set(keys)) == 14
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert peak[0] == 4
+
+
+def test_serial_rejects_workers_and_bad_args():
+    with pytest.raises(ValueError, match="backend='serial'"):
+        optimize(quad, SPACE, 3, n_workers=2, progress=False)
+    with pytest.raises(ValueError, match="backend: got 'nope'"):
+        optimize(quad, SPACE, 3, backend="nope", progress=False)
+    with pytest.raises(ValueError, match="direction"):
+        optimize(quad, SPACE, 3, direction="up", progress=False)
+    with pytest.raises(ValueError, match="n_trials"):
+        optimize(quad, SPACE, 0, progress=False)
+    with pytest.raises(ValueError, match="trial_timeout"):
+        optimize(quad, SPACE, 3, trial_timeout=-1, progress=False)
+    with pytest.raises(TypeError, match="objective"):
+        optimize(42, SPACE, 3, progress=False)
+    with pytest.raises(TypeError, match="callbacks"):
+        optimize(quad, SPACE, 3, callbacks=[1], progress=False)
+
+
+def test_process_backend_lambda_under_spawn_is_a_clear_error():
+    with pytest.raises(TypeError, match="module level"):
+        optimize(lambda p: 0.0, SPACE, 2, backend="process", n_workers=1, progress=False,
+                 options=RunOptions(n_initial=10, start_method="spawn"))
+
+
+def test_callbacks_progress_and_maximize(capsys):
+    seen = []
+    study = optimize(quad, SPACE, 5, direction="maximize", seed=0, progress=True, options=FAST,
+                     callbacks=[lambda s, t: seen.append((len(s.trials), t.number, t.state))])
+    assert [n for _, n, _ in seen] == [0, 1, 2, 3, 4]
+    assert all(st == TrialState.COMPLETE for _, _, st in seen)
+    assert study.best_value == max(t.value for t in study.trials)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "best=" in err and "failed=0" in err
+    optimize(quad, SPACE, 2, seed=0, progress=False, options=FAST)
+    assert capsys.readouterr().err == ""
+
+
+def test_keyboard_interrupt_stops_cleanly(tmp_path):
+    def cb(study, trial):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+
+    url = f"sqlite:///{tmp_path / 'ki.db'}"
+    with pytest.warns(gb.GpuBoWarning, match="interrupted"):
+        study = optimize(quad, SPACE, 50, seed=0, progress=False, options=FAST, callbacks=[cb], storage=url)
+    assert len(study.trials) == 3 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    stored = gb.storage.open_storage(url).load_study()
+    assert [t.state for t in stored.trials] == [TrialState.COMPLETE] * 3
+
+
+def test_callback_error_propagates_after_saving(tmp_path):
+    def cb(study, trial):
+        raise RuntimeError("callback bug")
+
+    url = f"sqlite:///{tmp_path / 'cb.db'}"
+    with pytest.raises(RuntimeError, match="callback bug"):
+        optimize(sleepy, SPACE, 6, backend="thread", n_workers=2, seed=0, progress=False, options=FAST,
+                 callbacks=[cb], storage=url)
+    stored = gb.storage.open_storage(url).load_study()
+    assert TrialState.RUNNING not in _states(stored)  # the other running trial was closed
+    assert stored.trials[0].state == TrialState.COMPLETE
+
+
+def test_timeout_stops_new_trials():
+    t0 = time.monotonic()
+    study = optimize(sleepy, SPACE, 100, timeout=1.0, seed=0, progress=False, options=FAST)
+    assert 1 <= len(study.trials) < 10 and time.monotonic() - t0 < 5
+
+
+def test_register_backend():
+    class CountingBackend(ThreadBackend):
+        submitted = 0
+
+        def submit(self, task):
+            type(self).submitted += 1
+            super().submit(task)
+
+    register_backend("counting", CountingBackend)
+    try:
+        study = optimize(quad, SPACE, 4, backend="counting", n_workers=2, seed=0, progress=False,
+                         options=FAST)
+        assert len(study.trials) == 4 and CountingBackend.submitted == 4
+    finally:
+        BACKENDS.pop("counting")
+    with pytest.raises(TypeError, match="lacks"):
+        register_backend("broken", object)
+
+
+def test_resume_continues_to_n_trials(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    first = optimize(raise_high, SPACE, 5, storage=url, study_name="st", seed=0, progress=False,
+                     options=FAST)
+    second = optimize(raise_high, SPACE, 8, storage=url, study_name="st", seed=0, progress=False,
+                      options=FAST)
+    assert len(second.trials) == 8
+    for a, b in zip(first.trials, second.trials[:5]):
+        assert (a.number, a.params, a.value, a.state) == (b.number, b.params, b.value, b.state)
+    keys = [tuple(t.params.values()) for t in second.trials]
+    assert len(set(keys)) == 8  # resumed trials (failed ones too) are not proposed again
+    again = optimize(raise_high, SPACE, 8, storage=url, study_name="st", progress=False, options=FAST)
+    assert len(again.trials) == 8  # already complete: nothing runs
+    with pytest.raises(gb.StorageError, match="direction"):
+        optimize(quad, SPACE, 9, storage=url, study_name="st", direction="maximize", progress=False)
+
+
+def _pruned_objective(trial):
+    # a learning curve: value(step) = final + 1 / (step + 1); bad x -> high final value
+    final = quad(trial.params) * 10
+    for step in range(8):
+        trial.report(step, final + 1.0 / (step + 1))
+        if trial.should_prune():
+            raise gb.TrialPruned()
+    return final + 1.0 / 8
+
+
+def test_median_pruner_prunes_bad_trials():
+    study = optimize(_pruned_objective, SPACE, 16, seed=0, progress=False, options=FAST,
+                     pruner=MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert pruned and len(done) >= 3
+    for t in pruned:
+        assert t.value == t.intermediate[max(t.intermediate)] and max(t.intermediate) < 7
+    # pruned trials are clearly worse than the median of the finished ones
+    med = sorted(t.value for t in done)[len(done) // 2]
+    assert min(quad(t.params) for t in pruned) * 10 > min(quad(t.params) for t in done) * 10
+    assert sum(t.value > med for t in pruned) >= len(pruned) / 2
+    assert study.best_trial.state == TrialState.COMPLETE
+
+
+def test_trial_device_is_given():
+    devices = []
+
+    def obj(trial):
+        devices.append(trial.device)
+        return quad(trial.params)
+
+    optimize(obj, SPACE, 2, seed=0, progress=False, options=FAST, device="cpu")
+    assert [d.type for d in devices] == ["cpu", "cpu"]
