@@ -196,3 +196,76 @@ def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
     restored.restore_from_dir(os.path.join(str(tmp_path), "gpubo"))
     assert len(restored.optimizer.trials) >= n_initial
     assert math.isfinite(restored.optimizer.best["value"])
+
+
+# -- the "ray" runner backend ------------------------------------------------------------------
+def _objective_on_cpu(trial):
+    assert trial.device.type == "cpu"  # no GPU was requested (and there is none here)
+    return quad(trial.params)
+
+
+def _troubled(trial):
+    """Trial 0 raises, 1 returns NaN, 2 hangs past the timeout, 3 kills its worker."""
+    import time as _time
+
+    if trial.number == 0:
+        raise RuntimeError("boom in trial 0")
+    if trial.number == 1:
+        return float("nan")
+    if trial.number == 2:
+        _time.sleep(300)
+    if trial.number == 3:
+        os._exit(3)
+    return quad(trial.params)
+
+
+def test_backend_options_are_checked():
+    from gpu_bo.integrations.ray import RayBackend
+    from gpu_bo.runner import RunOptions
+
+    def make(**kw):
+        return RayBackend(quad, 2, RunOptions(backend_kwargs=kw))
+
+    assert make().resources == {"num_cpus": 1}
+    assert make(resources_per_trial={"num_cpus": 1, "num_gpus": 0.5}).resources["num_gpus"] == 0.5
+    with pytest.raises(ValueError, match="adress"):
+        make(adress="auto")
+    with pytest.raises(ValueError, match="num_gpu"):
+        make(resources_per_trial={"num_gpu": 1})
+    with pytest.raises(ValueError, match="num_cpus"):
+        make(resources_per_trial={"num_cpus": -1})
+    with pytest.raises(TypeError, match="resources_per_trial"):
+        make(resources_per_trial=1)
+
+
+def test_ray_study_of_20_trials_two_at_a_time_with_sqlite_resume(local_ray, tmp_path):
+    db = f"sqlite:///{tmp_path / 'study.db'}"
+    kw = dict(direction="minimize", n_workers=2, backend="ray", storage=db, seed=0, progress=False)
+    from gpu_bo.runner import optimize
+
+    first = optimize(_objective_on_cpu, SPACE, n_trials=12, **kw)
+    assert len(first.trials) == 12
+    study = optimize(_objective_on_cpu, SPACE, n_trials=20, **kw)  # resumes the same study
+    assert len(study.trials) == 20
+    assert [t.params for t in study.trials[:12]] == [t.params for t in first.trials]
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert len({(t.params["x"], t.params["y"]) for t in study.trials}) == 20  # no duplicates
+    assert study.best_value == pytest.approx(min(quad(t.params) for t in study.trials))
+
+
+def test_ray_failures_exception_nan_timeout_and_dead_worker(local_ray):
+    from gpu_bo.runner import optimize
+
+    study = optimize(_troubled, SPACE, n_trials=7, n_workers=2, backend="ray", trial_timeout=20,
+                     seed=1, progress=False)
+    by_number = {t.number: t for t in study.trials}
+    assert len(by_number) == 7
+    for n in range(4):
+        assert by_number[n].state == TrialState.FAILED, (n, by_number[n])
+    assert "boom in trial 0" in by_number[0].error
+    assert "nan" in by_number[1].error.lower()
+    assert "timeout" in by_number[2].error
+    assert "died" in by_number[3].error
+    # the study went on after every failure
+    assert all(by_number[n].state == TrialState.COMPLETE for n in range(4, 7))
+    assert study.best_value is not None and math.isfinite(study.best_value)
