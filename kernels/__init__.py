@@ -10,7 +10,8 @@ dispatched only where measured faster.
   ``auto`` takes the fused Triton kernel only for CUDA tensors, when triton imports, and when
   ``N * n >= FUSED_MIN_WORK``; everything else runs the reference. If the fused kernel fails for
   any reason other than memory (e.g. it does not compile on this GPU) under ``auto``, a warning is
-  issued once and the reference is used from then on. ``triton`` forces the fused kernel (CUDA,
+  issued once and the reference is used from then on (a ``K^-1`` whose Cholesky factor fails
+  sends only that call to the reference). ``triton`` forces the fused kernel (CUDA,
   or the CPU interpreter under ``TRITON_INTERPRET=1``) and lets its errors propagate.
 * memory: candidates are processed in chunks sized to a memory budget (``chunk_size``); when a
   chunk still runs out of memory the chunk is halved and retried (down to ``MIN_CHUNK``), so a
@@ -173,6 +174,9 @@ def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.T
             try:
                 _run_chunked(lambda s, e: _screen_fused(*args, s, e), N, chunk or _FUSED_CHUNK, out)
                 return out
+            except torch.linalg.LinAlgError:  # K^-1 not numerically PD: this GP only
+                if forced:
+                    raise
             except Exception as err:  # noqa: BLE001 - auto mode falls back, forced mode re-raises
                 if forced or is_oom(err):
                     raise

@@ -174,14 +174,16 @@ if HAVE_TRITON:
         tl.store(pi_ptr + offs, log_pi, mask=mask)
 
     @triton.jit
-    def _screen_kernel(Xc_ptr, X_ptr, xn_ptr, F_ptr, alpha_ptr, wc_ptr, cat_ptr, wcat2_ptr, scal_ptr,
+    def _screen_kernel(Xc_ptr, X_ptr, Xw_ptr, xn_ptr, F_ptr, alpha_ptr, wc_ptr, cat_ptr, wcat2_ptr, scal_ptr,
                        out_ptr, var_ptr, N, n, d, n_cat,
                        KIND: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_J: tl.constexpr,
-                       BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr, N_TERMS: tl.constexpr):
+                       BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr, ONE_D: tl.constexpr,
+                       N_TERMS: tl.constexpr):
         """One program scores ``BLOCK_M`` candidates; see the module docstring for the scheme.
 
-        ``xn`` holds ``|X_k * wc|^2`` (precomputed, ``n``); ``wc`` the inverse lengthscales with
-        categorical columns zeroed (``d``); ``cat``/``wcat2`` the categorical column indices and
+        ``Xw = X * wc`` and ``xn = |Xw_k|^2`` are precomputed (``n x d``, ``n``); ``wc`` holds the
+        inverse lengthscales with categorical columns zeroed (``d``); ``X`` is read only for the
+        categorical columns; ``cat``/``wcat2`` the categorical column indices and
         their squared inverse lengthscales; ``scal`` = [outputscale, mean_const, best_f + xi,
         kappa, variance floor] as a device tensor (Python floats would be passed as float32).
         """
@@ -202,6 +204,11 @@ if HAVE_TRITON:
             a = tl.load(Xc_ptr + row_m[:, None] + offs_d[None, :],
                         mask=m_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
             an += tl.sum(a * a, 1)
+        if ONE_D:  # d <= BLOCK_D: the scaled candidate tile stays in registers for the whole program
+            offs_d = tl.arange(0, BLOCK_D)
+            w = tl.load(wc_ptr + offs_d, mask=offs_d < d, other=0.0)
+            a_all = tl.load(Xc_ptr + row_m[:, None] + offs_d[None, :],
+                            mask=m_mask[:, None] & (offs_d < d)[None, :], other=0.0) * w[None, :]
 
         mean = tl.zeros([BLOCK_M], dtype=dtype)
         quad = tl.zeros([BLOCK_M], dtype=dtype)  # Ks K^-1 Ks^T = |Ks F|^2
@@ -214,16 +221,22 @@ if HAVE_TRITON:
                 k_mask = offs_k < n
                 row_k = offs_k.to(tl.int64) * d
                 # continuous part of the squared distance: |a|^2 + |b|^2 - 2 a.b
-                ab = tl.zeros([BLOCK_M, BLOCK_K], dtype=dtype)
-                for d0 in range(0, d, BLOCK_D):
-                    offs_d = d0 + tl.arange(0, BLOCK_D)
-                    d_mask = offs_d < d
-                    w = tl.load(wc_ptr + offs_d, mask=d_mask, other=0.0)
-                    a = tl.load(Xc_ptr + row_m[:, None] + offs_d[None, :],
-                                mask=m_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
-                    b = tl.load(X_ptr + row_k[:, None] + offs_d[None, :],
-                                mask=k_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
-                    ab = tl.dot(a, tl.trans(b), ab, input_precision="ieee")
+                if ONE_D:
+                    offs_d = tl.arange(0, BLOCK_D)
+                    b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
+                                mask=k_mask[:, None] & (offs_d < d)[None, :], other=0.0)
+                    ab = tl.dot(a_all, tl.trans(b), input_precision="ieee")
+                else:
+                    ab = tl.zeros([BLOCK_M, BLOCK_K], dtype=dtype)
+                    for d0 in range(0, d, BLOCK_D):
+                        offs_d = d0 + tl.arange(0, BLOCK_D)
+                        d_mask = offs_d < d
+                        w = tl.load(wc_ptr + offs_d, mask=d_mask, other=0.0)
+                        a = tl.load(Xc_ptr + row_m[:, None] + offs_d[None, :],
+                                    mask=m_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
+                        b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
+                                    mask=k_mask[:, None] & d_mask[None, :], other=0.0)
+                        ab = tl.dot(a, tl.trans(b), ab, input_precision="ieee")
                 bn = tl.load(xn_ptr + offs_k, mask=k_mask, other=0.0)
                 d2 = tl.maximum(an[:, None] + bn[None, :] - 2.0 * ab, 0.0)
                 # categorical columns: Hamming distance weighted by 1 / ls^2
@@ -326,8 +339,10 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
         raise ValueError(f"cat: got {list(cat)}, expected column indices in [0, {d})")
     wc = inv_ls.clone()
     wc[cat_idx] = 0.0
-    Xw = X * wc
+    Xw = (X * wc).contiguous()
     xn = (Xw * Xw).sum(-1).contiguous()
+    # one d block (the candidate tile then stays in registers) unless the caller fixed block_d
+    block_d = cfg.block_d if config is not None or d > 64 else max(16, triton.next_power_of_2(d))
     wcat2 = (inv_ls[cat_idx] ** 2).contiguous()
     os_ = outputscale.reshape(()).to(device=dev, dtype=dt)
     scal = torch.stack([os_, mean_const.reshape(()).to(device=dev, dtype=dt),
@@ -339,10 +354,10 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
         return out, var
     grid = (triton.cdiv(N, cfg.block_m),)
     _screen_kernel[grid](
-        Xc.contiguous(), X.contiguous(), xn, F, alpha.contiguous(), wc.contiguous(), cat_idx, wcat2, scal,
+        Xc.contiguous(), X.contiguous(), Xw, xn, F, alpha.contiguous(), wc.contiguous(), cat_idx, wcat2, scal,
         out, var, N, n, d, int(cat_idx.numel()),
         KIND=kind_code, BLOCK_M=cfg.block_m, BLOCK_J=cfg.block_j, BLOCK_K=cfg.block_k,
-        BLOCK_D=cfg.block_d, N_TERMS=CF_TERMS, num_warps=cfg.num_warps)
+        BLOCK_D=block_d, ONE_D=d <= block_d, N_TERMS=CF_TERMS, num_warps=cfg.num_warps)
     return out, var
 
 

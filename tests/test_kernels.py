@@ -181,6 +181,21 @@ def test_auto_falls_back_to_reference_when_fused_fails(monkeypatch):
     assert K._fused_broken  # remembered: auto no longer picks the fused kernel
 
 
+def test_auto_uses_reference_for_one_call_when_factor_fails(monkeypatch):
+    gp = make_gp()
+    monkeypatch.setattr(K, "select_backend", lambda Xc, X: "triton")
+
+    def not_pd(*args):
+        raise torch.linalg.LinAlgError("linalg.cholesky: The factorization could not be completed")
+
+    monkeypatch.setattr(K, "_screen_fused", not_pd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning, no permanent switch
+        got = K.screen(*_args(gp), "ucb", gp["best_f"])
+    torch.testing.assert_close(got, R.screen(*_args(gp), "ucb", gp["best_f"]), rtol=1e-12, atol=1e-12)
+    assert not K._fused_broken
+
+
 @pytest.mark.skipif(not HAVE_TRITON, reason="triton is not installed")
 @pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1", reason="interpreter active in this process")
 def test_forced_triton_on_cpu_says_what_is_needed(monkeypatch):
