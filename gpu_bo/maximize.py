@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gpu_bo.exceptions import GpuBoError
 from gpu_bo.space import Space
 
 __all__ = ["MaximizeOptions", "maximize", "point_key"]
@@ -41,8 +42,8 @@ class MaximizeOptions:
 
     raw_samples: int = 2048
     n_starts: int = 8
-    steps: int = 60
-    lr: float = 0.02
+    steps: int = 30
+    lr: float = 0.03
     neighbour_rounds: int = 2
     mc_raw_samples: int = 512
 
@@ -175,4 +176,4 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
         for x in extra:
             if point_key(x) not in exclude:
                 return x, float("nan")
-    raise RuntimeError("could not find a point of the space that is not already evaluated or pending")
+    raise GpuBoError("every point of the search space has already been evaluated or is pending")

@@ -76,3 +76,17 @@ def test_pending_point_removes_the_gain_of_itself(gp):
 def test_unknown_acquisition_is_named():
     with pytest.raises(ValueError, match="'foo'"):
         A.check_name("foo")
+
+
+def test_log_ei_matches_botorch_helper_everywhere():
+    from botorch.acquisition.analytic import _log_ei_helper
+
+    from gpu_bo.kernels.reference import log_ei
+
+    u = torch.cat([torch.linspace(-1e3, -20, 50), torch.linspace(-20, 20, 401), torch.tensor([-1.0, 30.0])]).to(DT)
+    u.requires_grad_(True)
+    ours, theirs = log_ei(u), _log_ei_helper(u)
+    assert torch.allclose(ours, theirs, rtol=1e-9, atol=1e-9)
+    g1, = torch.autograd.grad(ours.sum(), u)
+    g2, = torch.autograd.grad(theirs.sum(), u)
+    assert torch.isfinite(g1).all() and torch.allclose(g1, g2, rtol=1e-6, atol=1e-9)

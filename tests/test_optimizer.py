@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import pytest
+import torch
+
+import gpu_bo as gb
+from gpu_bo.optimizer import OptimizerOptions
+
+from conftest import BRANIN_SPACE, branin
+
+
+def _run(opt, f, n):
+    for _ in range(n):
+        p = opt.ask()
+        opt.tell(p, f(p))
+    return opt
+
+
+def test_ask_returns_plain_values_inside_the_space():
+    space = {"x": (0.0, 1.0), "n": (1, 5), "c": ["a", "b", None]}
+    opt = gb.Optimizer(space, seed=0, n_initial=3)
+    _run(opt, lambda p: p["x"] + p["n"], 6)
+    p = opt.ask()
+    assert type(p["x"]) is float and type(p["n"]) is int and p["c"] in ("a", "b", None)
+    opt.space.validate(p)
+
+
+def test_same_seed_same_suggestions_different_seed_different():
+    def seq(seed):
+        opt = gb.Optimizer(BRANIN_SPACE, seed=seed, n_initial=4)
+        out = []
+        for _ in range(7):
+            p = opt.ask()
+            out.append(p)
+            opt.tell(p, branin(p))
+        return out
+
+    assert seq(3) == seq(3)
+    assert seq(3) != seq(4)
+
+
+def test_batch_is_distinct_and_pending_is_respected():
+    opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=4)
+    _run(opt, branin, 6)
+    batch = opt.ask(n=5)
+    keys = {opt.space.key(p) for p in batch}
+    assert len(batch) == 5 and len(keys) == 5
+    assert len(opt.pending) == 5
+    more = opt.ask(n=3)  # the 5 pending ones are not suggested again
+    assert not keys & {opt.space.key(p) for p in more}
+    opt.tell(batch + more, [branin(p) for p in batch + more])
+    assert opt.pending == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), None, "oops"])
+def test_failed_values_are_recorded_and_never_repeated(bad):
+    space = {"c": ["a", "b", "c", "d"], "n": (0, 1)}  # 8 points in all
+    opt = gb.Optimizer(space, seed=0, n_initial=2)
+    seen = []
+    for i in range(8):
+        p = opt.ask()
+        seen.append(opt.space.key(p))
+        opt.tell(p, bad if i % 2 == 0 else float(i))
+    assert len(set(seen)) == 8  # no point suggested twice, failed ones included
+    states = [t.state for t in opt.trials]
+    assert states.count(gb.TrialState.FAILED) == 4 and states.count(gb.TrialState.COMPLETE) == 4
+    assert all(t.error for t in opt.trials if t.state == gb.TrialState.FAILED)
+    with pytest.raises(gb.GpuBoError, match="already been evaluated"):
+        opt.ask()
+
+
+def test_failures_everywhere_never_crash_ask():
+    opt = gb.Optimizer(BRANIN_SPACE, seed=1, n_initial=3)
+    for i in range(12):
+        p = opt.ask()
+        opt.tell(p, float("nan") if i % 3 else branin(p))
+    assert opt.best is not None and math.isfinite(opt.best["value"])
+
+
+def test_worst_policy_steers_away_from_failing_region():
+    # the objective fails for x > 0.5; with the "worst" policy, later suggestions avoid it more
+    def f(p):
+        return float("nan") if p["x"] > 0.5 else -(p["x"] - 0.5) ** 2 - (p["y"] - 0.5) ** 2
+
+    counts = {}
+    for policy in ("worst", "ignore"):
+        fails = 0
+        for seed in range(3):
+            opt = gb.Optimizer({"x": (0.0, 1.0), "y": (0.0, 1.0)}, direction="maximize", seed=seed,
+                               n_initial=6, options=OptimizerOptions(failure_policy=policy))
+            _run(opt, f, 6)
+            for _ in range(10):
+                p = opt.ask()
+                fails += p["x"] > 0.5
+                opt.tell(p, f(p))
+        counts[policy] = fails
+    assert counts["worst"] < counts["ignore"], counts
+
+
+def test_tell_list_best_and_told_without_ask():
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, direction="maximize")
+    opt.tell([{"x": 0.1}, {"x": 0.5}], [1.0, 3.0])
+    assert opt.best == {"params": {"x": 0.5}, "value": 3.0}
+    with pytest.raises(ValueError, match="2 params"):
+        opt.tell([{"x": 0.1}, {"x": 0.2}], [1.0])
+    with pytest.raises(gb.SpaceError, match="'x'"):
+        opt.tell({"x": 5.0}, 1.0)
+
+
+def test_state_dict_is_json_and_continues_identically():
+    a = gb.Optimizer(BRANIN_SPACE, seed=5, n_initial=4)
+    _run(a, branin, 8)
+    state = json.loads(json.dumps(a.state_dict()))
+    b = gb.Optimizer(BRANIN_SPACE, seed=0)
+    b.load_state_dict(state)
+    assert [t.params for t in b.trials] == [t.params for t in a.trials]
+    assert b.ask() == a.ask()
+    with pytest.raises(ValueError, match="space"):
+        gb.Optimizer({"z": (0.0, 1.0)}).load_state_dict(state)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"direction": "up"}, "direction"), ({"acquisition": "foo"}, "acquisition"),
+    ({"xi": -1.0}, "xi"), ({"kappa": float("nan")}, "kappa"), ({"n_initial": 0}, "n_initial"),
+    ({"device": "tpu"}, "device"), ({"seed": "x"}, "seed"),
+])
+def test_bad_arguments_are_named(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        gb.Optimizer(BRANIN_SPACE, **kwargs)
+
+
+@pytest.mark.parametrize("acq", ["pi", "ucb", "qnei", "qucb", "qpi"])
+def test_every_acquisition_runs(acq):
+    opt = gb.Optimizer(BRANIN_SPACE, acquisition=acq, seed=0, n_initial=4)
+    _run(opt, branin, 6)
+    ps = opt.ask(n=2)
+    assert len({opt.space.key(p) for p in ps}) == 2
+
+
+def test_oom_on_cuda_retries_on_cpu(monkeypatch):
+    opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=3)
+    _run(opt, branin, 4)
+    opt.device = torch.device("cuda")  # pretend
+    real = opt._bo_points
+
+    def fake(q, exclude, seed, device):
+        if device.type == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(q, exclude, seed, device)
+
+    monkeypatch.setattr(opt, "_bo_points", fake)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    with pytest.warns(gb.DeviceWarning):
+        p = opt.ask()
+    opt.space.validate(p)
