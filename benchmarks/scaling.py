@@ -1,0 +1,242 @@
+"""Time and peak memory of one suggestion as the work grows, CPU vs CUDA, gpu_bo vs peers.
+
+Three sweeps from a base cell, one axis at a time (same protocol and data as
+``suggest_latency.py``: ``tell(newest) + ask(q)`` steps after ``n`` pre-loaded observations):
+
+- ``n`` (observations) at d=20, q=1
+- ``d`` (dimensions) at n=1000, q=1
+- ``q`` (batch size) at n=1000, d=20, plus the GPU target cells at n=5000, d=20
+
+Methods: gpu_bo on the CPU (its own thread policy) and on CUDA when present; Optuna's
+GPSampler (CPU only) and the textbook BoTorch loop (CPU, and CUDA when present) where they
+finish within the time cap: a method over the cap is not run at the larger cells of that sweep.
+Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA, the process's peak RSS on the CPU
+(sampled every 5 ms; "delta" = rise above the RSS before the step).
+
+Outputs (``--out``, default benchmarks/results/): ``scaling.json`` and ``scaling.md`` (one table
+per sweep, the n where the GPU starts to beat the CPU, the issue's GPU targets).
+
+Usage::
+
+    python benchmarks/scaling.py --quick   # small grid, 20 s cap (~5 min on a 2-core CPU)
+    python benchmarks/scaling.py           # n up to 5000, d up to 100, q up to 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (  # noqa: E402
+    RESULTS_DIR, fmt_seconds, markdown_table, run_header, write_json, write_text,
+)
+from benchmarks.peers import available  # noqa: E402
+from benchmarks.suggest_latency import MethodSpec, measure_cell, warm_up  # noqa: E402
+
+__all__ = ["sweep_cells", "run_sweeps", "crossover", "main"]
+
+MODES = {
+    "full": {"n": [50, 200, 500, 1000, 2000, 5000], "d": [5, 10, 20, 50, 100], "q": [1, 4, 16, 64],
+             "base_n": 1000, "base_d": 20, "target_n": 5000, "repeats": 3, "cap": 120.0},
+    "quick": {"n": [50, 500, 2000], "d": [5, 50], "q": [1, 16],
+              "base_n": 500, "base_d": 20, "target_n": None, "repeats": 2, "cap": 20.0},
+    "tiny": {"n": [8, 16], "d": [2], "q": [1, 2],
+             "base_n": 8, "base_d": 2, "target_n": None, "repeats": 1, "cap": 60.0},
+}
+
+
+def default_methods(include_cuda: bool | None = None) -> list[MethodSpec]:
+    specs = [MethodSpec("gpu_bo cpu", "gpu_bo", "cpu"), MethodSpec("optuna_gp cpu", "optuna_gp", "cpu"),
+             MethodSpec("botorch cpu", "botorch", "cpu")]
+    if include_cuda is None:
+        include_cuda = torch.cuda.is_available()
+    if include_cuda:
+        specs += [MethodSpec("gpu_bo cuda", "gpu_bo", "cuda"), MethodSpec("botorch cuda", "botorch", "cuda")]
+    return [s for s in specs if available(s.method)]
+
+
+def sweep_cells(cfg: dict[str, Any]) -> dict[str, list[tuple[int, int, int]]]:
+    """The ``(n, d, q)`` cells of each sweep, in increasing order of work."""
+    n0, d0 = cfg["base_n"], cfg["base_d"]
+    sweeps = {
+        "n": [(n, d0, 1) for n in sorted(cfg["n"])],
+        "d": [(n0, d, 1) for d in sorted(cfg["d"])],
+        "q": [(n0, d0, q) for q in sorted(cfg["q"])],
+    }
+    if cfg.get("target_n"):
+        sweeps["q_at_target_n"] = [(cfg["target_n"], d0, q) for q in (1, 64)]
+    return sweeps
+
+
+def run_sweeps(specs: Sequence[MethodSpec], cfg: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every method over every sweep; over the cap -> the rest of that sweep is skipped."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, cells in sweep_cells(cfg).items():
+        out[name] = []
+        capped: set[str] = set()
+        for n, d, q in cells:
+            for spec in specs:
+                if spec.label in capped:
+                    rec = {"method": spec.label, "n": n, "d": d, "q": q, "device": spec.device, "times": [],
+                           "status": "skipped_over_cap", "median": math.nan, "peak_mb": None, "delta_mb": None}
+                else:
+                    rec = measure_cell(spec, n, d, q, cfg["repeats"], cfg["cap"])
+                    if rec["status"] == "over_cap":
+                        capped.add(spec.label)
+                out[name].append(rec)
+                print(f"[scaling] {name}: n={n} d={d} q={q} {spec.label}: {_cell(rec, cfg['cap'])}", flush=True)
+    return out
+
+
+def _cell(rec: dict[str, Any], cap: float) -> str:
+    st = rec["status"]
+    if st in ("over_cap", "skipped_over_cap"):
+        return f"> {cap:g} s"
+    if st in ("error", "unsupported"):
+        return st
+    mem = ""
+    if rec.get("peak_mb") is not None:
+        mem = f" ({rec['peak_mb']:.0f} MB"
+        mem += f", +{rec['delta_mb']:.0f})" if rec.get("delta_mb") is not None else ")"
+    return fmt_seconds(rec["median"]) + mem
+
+
+def _get(recs: list[dict[str, Any]], label: str, n: int, d: int, q: int) -> dict[str, Any] | None:
+    return next((r for r in recs if r["method"] == label and (r["n"], r["d"], r["q"]) == (n, d, q)), None)
+
+
+def crossover(recs: list[dict[str, Any]], axis: str, cpu: str = "gpu_bo cpu",
+              gpu: str = "gpu_bo cuda") -> int | None:
+    """The smallest value of ``axis`` from which on the GPU is faster than the CPU (None: never/unmeasured).
+
+    A CPU cell over the cap counts as slower than any finished GPU cell.
+    """
+    values = sorted({r[axis] for r in recs})
+    first = None
+    for v in values:
+        c = next((r for r in recs if r["method"] == cpu and r[axis] == v), None)
+        g = next((r for r in recs if r["method"] == gpu and r[axis] == v), None)
+        if not c or not g or g["status"] != "ok":
+            first = None
+            continue
+        c_t = c["median"] if c["status"] == "ok" else math.inf
+        if g["median"] < c_t:
+            first = v if first is None else first
+        else:
+            first = None
+    return first
+
+
+def gpu_targets(sweeps: dict[str, list[dict[str, Any]]], target_n: int | None, d: int) -> dict[str, Any]:
+    recs = sweeps.get("q_at_target_n", [])
+    if not target_n or not recs:
+        return {}
+    g1, g64 = _get(recs, "gpu_bo cuda", target_n, d, 1), _get(recs, "gpu_bo cuda", target_n, d, 64)
+    c1 = _get(recs, "gpu_bo cpu", target_n, d, 1)
+    if not g1:
+        return {"measured": False}
+    ok = lambda r: r is not None and r["status"] == "ok"  # noqa: E731
+    out: dict[str, Any] = {"measured": True}
+    out["q1_under_1s"] = {"seconds": g1["median"] if ok(g1) else None, "met": ok(g1) and g1["median"] < 1.0}
+    out["q64_under_5s"] = {"seconds": g64["median"] if ok(g64) else None, "met": ok(g64) and g64["median"] < 5.0}
+    if ok(g1) and c1 is not None:
+        c_t = c1["median"] if ok(c1) else math.inf
+        out["10x_vs_cpu"] = {"speedup": c_t / g1["median"], "met": c_t / g1["median"] >= 10}
+    return out
+
+
+def markdown(header: Any, sweeps: dict[str, list[dict[str, Any]]], labels: list[str], cfg: dict[str, Any],
+             cuda_measured: bool, tgt: dict[str, Any]) -> str:
+    lines = ["# Scaling of one suggestion: time (peak memory)", "", header.markdown(), ""]
+    lines.append("Cells: median time of one `tell + ask(q)` step, then (peak MB, +rise during the step): "
+                 "`torch.cuda.max_memory_allocated` on CUDA, process peak RSS on the CPU. "
+                 f"`> {cfg['cap']:g} s`: over the time cap (larger cells of that sweep not attempted).")
+    if not cuda_measured:
+        lines += ["", "**CUDA: not measured on a GPU** (no GPU on this machine); the CPU/GPU crossover "
+                      "and the GPU targets are therefore not measured."]
+    for name, recs in sweeps.items():
+        axis = {"n": "n", "d": "d", "q": "q", "q_at_target_n": "q"}[name]
+        lines += ["", f"## Sweep over {name}", ""]
+        keys = sorted({(r["n"], r["d"], r["q"]) for r in recs}, key=lambda k: (k[1], k[2], k[0]))
+        rows = [[n, d, q, *[_cell(r, cfg["cap"]) if (r := _get(recs, lab, n, d, q)) else "" for lab in labels]]
+                for n, d, q in keys]
+        lines.append(markdown_table(["n", "d", "q", *labels], rows))
+        if cuda_measured and name in ("n", "d", "q"):
+            c = crossover(recs, axis)
+            lines += ["", f"GPU faster than CPU (gpu_bo) from {axis} = {c}" if c is not None
+                      else f"GPU not faster than CPU (gpu_bo) anywhere in this {axis} sweep"]
+    if tgt:
+        lines += ["", "## GPU targets (issue 5)", ""]
+        if not tgt.get("measured"):
+            lines.append("- not measured on a GPU")
+        else:
+            t = tgt["q1_under_1s"]
+            lines.append(f"- n={cfg['target_n']}, d={cfg['base_d']}, q=1 under 1 s: **{'met' if t['met'] else 'missed'}** "
+                         f"({fmt_seconds(t['seconds'])})")
+            t = tgt["q64_under_5s"]
+            lines.append(f"- q=64 under 5 s: **{'met' if t['met'] else 'missed'}** ({fmt_seconds(t['seconds'])})")
+            if "10x_vs_cpu" in tgt:
+                t = tgt["10x_vs_cpu"]
+                lines.append(f"- 10x faster than gpu_bo on the CPU: **{'met' if t['met'] else 'missed'}** "
+                             f"({t['speedup']:.1f}x)")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="small grid and a 20 s cap (~5 min)")
+    g.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests)")
+    ap.add_argument("--repeats", type=int)
+    ap.add_argument("--cap", type=float)
+    ap.add_argument("--methods", nargs="+", help="labels or method names to keep")
+    ap.add_argument("--no-cuda", action="store_true")
+    ap.add_argument("--no-warmup", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--note", default="")
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the scaling benchmark; returns the JSON payload that was written."""
+    args = _parse(argv)
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+    cfg = dict(MODES[mode])
+    for k in ("repeats", "cap"):
+        if getattr(args, k) is not None:
+            cfg[k] = getattr(args, k)
+    specs = default_methods(include_cuda=False if args.no_cuda else None)
+    if args.methods:
+        specs = [s for s in specs if s.label in args.methods or s.method in args.methods]
+    cuda_measured = any(s.device.startswith("cuda") for s in specs)
+    if cuda_measured and mode == "quick":
+        cfg["target_n"] = 5000  # the GPU targets' cells (the CPU ones stop at the cap)
+    header = run_header("benchmarks/scaling.py", mode, {**cfg, "methods": [s.label for s in specs]}, note=args.note)
+    if not args.no_warmup and mode != "tiny":
+        warm_up(specs)
+    sweeps = run_sweeps(specs, cfg)
+    header.finish()
+    tgt = gpu_targets(sweeps, cfg.get("target_n"), cfg["base_d"])
+    cross = {ax: crossover(sweeps[ax], ax) for ax in ("n", "d", "q")} if cuda_measured else None
+    payload = {"header": header.as_dict(), "cuda_measured": cuda_measured, "crossover": cross,
+               "gpu_targets": tgt, "sweeps": sweeps}
+    out = Path(args.out)
+    write_json(out / "scaling.json", payload)
+    md = markdown(header, sweeps, [s.label for s in specs], cfg, cuda_measured, tgt)
+    write_text(out / "scaling.md", md)
+    print(md)
+    return payload
+
+
+if __name__ == "__main__":
+    main()
