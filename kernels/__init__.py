@@ -174,8 +174,8 @@ def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.T
             try:
                 _run_chunked(lambda s, e: _screen_fused(*args, s, e), N, chunk or _FUSED_CHUNK, out)
                 return out
-            except torch.linalg.LinAlgError:  # K^-1 not numerically PD: this GP only
-                if forced:
+            except (torch.linalg.LinAlgError, ValueError):  # K^-1 not numerically PD, or inputs the
+                if forced:                                    # fused kernel does not take: this call only
                     raise
             except Exception as err:  # noqa: BLE001 - auto mode falls back, forced mode re-raises
                 if forced or is_oom(err):

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import nullcontext as _nullcontext
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ except Exception:  # noqa: BLE001 - any import failure (missing, broken CUDA too
     tl = None
     HAVE_TRITON = False
 
-__all__ = ["HAVE_TRITON", "BlockConfig", "interpreting", "kinv_factor", "screen_fused",
+__all__ = ["HAVE_TRITON", "UnsupportedInput", "BlockConfig", "interpreting", "kinv_factor", "screen_fused",
            "posterior_mean_var_fused", "log_ei_fused", "KINDS"]
 
 KINDS = {"ei": 0, "pi": 1, "ucb": 2}
@@ -71,6 +72,10 @@ _KIND_MEAN_VAR = 3
 # Laplace continued-fraction terms for the Mills ratio at t >= 2: relative error < 1e-15 there
 # (measured against mpmath; the error falls quickly as t grows).
 CF_TERMS = 100
+
+
+class UnsupportedInput(ValueError):
+    """The inputs are valid for the reference but not for the fused kernel (shapes, dtypes, devices)."""
 
 
 def interpreting() -> bool:
@@ -309,17 +314,17 @@ def kinv_factor(Kinv: torch.Tensor) -> torch.Tensor:
 def _validate(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.Tensor,
               inv_ls: torch.Tensor) -> None:
     if Xc.dim() != 2:
-        raise ValueError(f"Xc: got shape {tuple(Xc.shape)}, expected N x d")
+        raise UnsupportedInput(f"Xc: got shape {tuple(Xc.shape)}, expected N x d")
     N, d = Xc.shape
     n = X.shape[0]
     expected = {"X": (X, (n, d)), "alpha": (alpha, (n,)), "Kinv": (Kinv, (n, n)), "inv_ls": (inv_ls, (d,))}
     for name, (t, shape) in expected.items():
         if tuple(t.shape) != shape:
-            raise ValueError(f"{name}: got shape {tuple(t.shape)}, expected {shape} (N={N}, n={n}, d={d})")
+            raise UnsupportedInput(f"{name}: got shape {tuple(t.shape)}, expected {shape} (N={N}, n={n}, d={d})")
         if t.dtype != Xc.dtype or t.device != Xc.device:
-            raise ValueError(f"{name}: got {t.dtype} on {t.device}, expected {Xc.dtype} on {Xc.device} like Xc")
+            raise UnsupportedInput(f"{name}: got {t.dtype} on {t.device}, expected {Xc.dtype} on {Xc.device} like Xc")
     if Xc.dtype not in DEFAULT_CONFIGS:
-        raise ValueError(f"Xc: got dtype {Xc.dtype}, expected torch.float64 or torch.float32")
+        raise UnsupportedInput(f"Xc: got dtype {Xc.dtype}, expected torch.float64 or torch.float32")
 
 
 def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.Tensor,
@@ -336,7 +341,7 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
     F = (factor if factor is not None else kinv_factor(Kinv)).to(device=dev, dtype=dt).contiguous()
     cat_idx = torch.as_tensor(sorted({int(c) for c in cat}), dtype=torch.int64, device=dev)
     if cat_idx.numel() and (int(cat_idx.min()) < 0 or int(cat_idx.max()) >= d):
-        raise ValueError(f"cat: got {list(cat)}, expected column indices in [0, {d})")
+        raise UnsupportedInput(f"cat: got {list(cat)}, expected column indices in [0, {d})")
     wc = inv_ls.clone()
     wc[cat_idx] = 0.0
     Xw = (X * wc).contiguous()
@@ -353,11 +358,12 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
     if N == 0:
         return out, var
     grid = (triton.cdiv(N, cfg.block_m),)
-    _screen_kernel[grid](
-        Xc.contiguous(), X.contiguous(), Xw, xn, F, alpha.contiguous(), wc.contiguous(), cat_idx, wcat2, scal,
-        out, var, N, n, d, int(cat_idx.numel()),
-        KIND=kind_code, BLOCK_M=cfg.block_m, BLOCK_J=cfg.block_j, BLOCK_K=cfg.block_k,
-        BLOCK_D=block_d, ONE_D=d <= block_d, N_TERMS=CF_TERMS, num_warps=cfg.num_warps)
+    with torch.cuda.device(dev) if dev.type == "cuda" else _nullcontext():  # launch on Xc's GPU
+        _screen_kernel[grid](
+            Xc.contiguous(), X.contiguous(), Xw, xn, F, alpha.contiguous(), wc.contiguous(), cat_idx, wcat2,
+            scal, out, var, N, n, d, int(cat_idx.numel()),
+            KIND=kind_code, BLOCK_M=cfg.block_m, BLOCK_J=cfg.block_j, BLOCK_K=cfg.block_k,
+            BLOCK_D=block_d, ONE_D=d <= block_d, N_TERMS=CF_TERMS, num_warps=cfg.num_warps)
     return out, var
 
 

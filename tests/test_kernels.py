@@ -181,12 +181,14 @@ def test_auto_falls_back_to_reference_when_fused_fails(monkeypatch):
     assert K._fused_broken  # remembered: auto no longer picks the fused kernel
 
 
-def test_auto_uses_reference_for_one_call_when_factor_fails(monkeypatch):
+@pytest.mark.parametrize("error", [torch.linalg.LinAlgError("linalg.cholesky: the factorization could not be completed"),
+                                   ValueError("inv_ls: got shape (2, 4), expected (4,)")])
+def test_auto_uses_reference_for_one_call_when_inputs_do_not_suit(monkeypatch, error):
     gp = make_gp()
     monkeypatch.setattr(K, "select_backend", lambda Xc, X: "triton")
 
     def not_pd(*args):
-        raise torch.linalg.LinAlgError("linalg.cholesky: The factorization could not be completed")
+        raise error
 
     monkeypatch.setattr(K, "_screen_fused", not_pd)
     with warnings.catch_warnings():
