@@ -13,6 +13,7 @@ from gpu_bo.exceptions import (  # noqa: F401
     TrialPruned,
 )
 from gpu_bo.optimizer import Optimizer, OptimizerOptions  # noqa: F401
+from gpu_bo.runner import optimize  # noqa: F401
 from gpu_bo.space import Categorical, Integer, Real, Space  # noqa: F401
 from gpu_bo.study import Study, Trial, TrialState  # noqa: F401
 

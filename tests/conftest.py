@@ -9,6 +9,8 @@ import pytest
 import torch
 
 torch.set_num_threads(1)
+if os.environ.get("GPU_BO_DEFAULT_DEVICE"):  # test_cuda.py reruns the core with everything on CUDA
+    torch.set_default_device(os.environ["GPU_BO_DEFAULT_DEVICE"])
 
 
 def branin(p: dict) -> float:
