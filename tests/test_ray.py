@@ -126,6 +126,18 @@ def test_max_concurrency_and_distinct_concurrent_suggestions():
     assert s.suggest("4") is not None
 
 
+def test_exhausted_discrete_space_finishes_the_search():
+    from ray.tune.search import Searcher
+
+    s = GpuBoSearch({"n": (0, 2)}, metric="loss", mode="min", seed=0)
+    cfgs = [s.suggest(str(i)) for i in range(3)]
+    assert sorted(c["n"] for c in cfgs) == [0, 1, 2]
+    assert s.suggest("3") is None  # the last points are still running
+    for i, c in enumerate(cfgs):
+        s.on_trial_complete(str(i), {"loss": float(c["n"])})
+    assert s.suggest("4") == Searcher.FINISHED
+
+
 def test_points_to_evaluate_run_first():
     first = {"x": 0.25, "y": -1.0}
     s = GpuBoSearch(SPACE, metric="loss", mode="min", points_to_evaluate=[first], seed=0)

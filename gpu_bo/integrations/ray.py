@@ -39,7 +39,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "gpu_bo.integrations.ray needs Ray Tune: pip install 'gpu-bo[ray]' (or 'ray[tune]')"
     ) from e
 
-from gpu_bo.exceptions import GpuBoWarning
+from gpu_bo.exceptions import GpuBoError, GpuBoWarning
 from gpu_bo.space import Categorical, Integer, Real, Space, as_space
 from gpu_bo.study import is_valid_value
 
@@ -282,7 +282,9 @@ class GpuBoSearch(Searcher):
 
     # -- the Searcher protocol ----------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict | None:
-        """A new configuration for ``trial_id``, or ``None`` while at the concurrency limit."""
+        """A new configuration for ``trial_id``; ``None`` while at the concurrency limit (or
+        while the running trials hold the last untried points of a discrete space);
+        ``Searcher.FINISHED`` once every point of a discrete space has been tried."""
         opt = self._ensure_optimizer()
         if self._max_concurrent is not None and len(self._live) >= self._max_concurrent:
             return None
@@ -290,7 +292,10 @@ class GpuBoSearch(Searcher):
             params = self._points.pop(0)
             opt.add_pending(params)
         else:
-            params = opt.ask()
+            try:
+                params = opt.ask()
+            except GpuBoError:  # every point of a discrete space was tried or is running
+                return None if self._live else Searcher.FINISHED
         self._live[trial_id] = dict(params)
         return _nest(params, self._paths, self._constants)
 
