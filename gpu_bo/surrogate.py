@@ -59,7 +59,7 @@ class FitOptions:
 
     restarts: int = 4
     warm_restarts: int = 1
-    max_iter: int = 50
+    max_iter: int = 30
     warm_max_iter: int = 15
     method: str = "auto"
     adam_lr: float = 0.05
