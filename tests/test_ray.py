@@ -238,7 +238,7 @@ def test_backend_options_are_checked():
     def make(**kw):
         return RayBackend(quad, 2, RunOptions(backend_kwargs=kw))
 
-    assert make().resources == {"num_cpus": 1}
+    assert make().resources is None  # decided at start() from the cluster's resources
     assert make(resources_per_trial={"num_cpus": 1, "num_gpus": 0.5}).resources["num_gpus"] == 0.5
     with pytest.raises(ValueError, match="adress"):
         make(adress="auto")
@@ -281,3 +281,43 @@ def test_ray_failures_exception_nan_timeout_and_dead_worker(local_ray):
     # the study went on after every failure
     assert all(by_number[n].state == TrialState.COMPLETE for n in range(4, 7))
     assert study.best_value is not None and math.isfinite(study.best_value)
+
+
+def test_default_resources_share_the_gpus_between_workers():
+    from gpu_bo.integrations.ray import default_resources
+
+    assert default_resources({"CPU": 2.0}, 4) == {"num_cpus": 1}
+    assert default_resources({"CPU": 64.0, "GPU": 30.0}, 30) == {"num_cpus": 1, "num_gpus": 1}
+    assert default_resources({"CPU": 64.0, "GPU": 8.0}, 4) == {"num_cpus": 1, "num_gpus": 1}
+    assert default_resources({"CPU": 8.0, "GPU": 1.0}, 3)["num_gpus"] * 3 <= 1.0
+    assert default_resources({"CPU": 8.0, "GPU": 1.0}, 2)["num_gpus"] == 0.5
+
+
+def _device_type(trial):
+    return 1.0 if trial.device.type == "cpu" else 0.0
+
+
+def test_trial_without_a_gpu_runs_on_the_cpu_whatever_the_driver_says(local_ray):
+    from gpu_bo.integrations.ray import _run_trial
+    from gpu_bo.objectives import TrialTask
+
+    task = TrialTask(0, {"x": 0.0, "y": 0.0}, device="cuda", pass_trial=True)
+    res = ray.get(ray.remote(_run_trial).options(num_cpus=1, max_retries=0).remote(_device_type, task))
+    assert res.state == "COMPLETE" and res.value == 1.0
+
+
+def test_unpicklable_objective_is_a_clear_error(local_ray):
+    import threading
+
+    from gpu_bo.integrations.ray import RayBackend
+    from gpu_bo.runner import RunOptions
+
+    lock = threading.Lock()
+
+    def objective(p):
+        with lock:
+            return quad(p)
+
+    be = RayBackend(objective, 1, RunOptions())
+    with pytest.raises(TypeError, match="objective"):
+        be.start()

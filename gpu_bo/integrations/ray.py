@@ -23,6 +23,7 @@ Ray's scheduler does the placement of work; nothing here is home-made cluster co
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 import time
 import warnings
@@ -43,7 +44,7 @@ from gpu_bo.exceptions import GpuBoError, GpuBoWarning
 from gpu_bo.space import Categorical, Integer, Real, Space, as_space
 from gpu_bo.study import is_valid_value
 
-__all__ = ["GpuBoSearch", "convert_tune_space", "RayBackend"]
+__all__ = ["GpuBoSearch", "convert_tune_space", "RayBackend", "default_resources"]
 
 _MODES = {"min": "minimize", "max": "maximize"}
 Path = tuple  # a key path into a nested Tune config, e.g. ("model", "lr")
@@ -401,16 +402,23 @@ def _run_trial(objective: Any, task: Any) -> Any:
     """Body of one Ray task: run the trial on the device Ray assigned, return a TrialResult."""
     from gpu_bo.objectives import execute_trial
 
-    gpus = ray.get_gpu_ids()
-    if gpus:
-        # Ray sets CUDA_VISIBLE_DEVICES to the GPU(s) it gave this task: "cuda" is that GPU
-        task = dataclasses.replace(task, device="cuda")
-    elif str(task.device).startswith("cuda"):
-        import torch
+    # Ray sets CUDA_VISIBLE_DEVICES to the GPU(s) it gave this task, so "cuda" is that GPU. A
+    # task given no GPU trains on the CPU even on a GPU node: Ray leaves every GPU visible to
+    # it, and using one would bypass Ray's accounting (and crowd the trials that own it).
+    device = "cuda" if ray.get_gpu_ids() else "cpu"
+    return execute_trial(objective, dataclasses.replace(task, device=device))
 
-        if not torch.cuda.is_available():  # a CPU-only node (or no GPU was requested)
-            task = dataclasses.replace(task, device="cpu")
-    return execute_trial(objective, task)
+
+def default_resources(cluster: Mapping[str, float], n_workers: int) -> dict[str, Any]:
+    """Per-trial resources when none are given: one CPU, and a fair share of the cluster's
+    GPUs when it has any (``min(1, GPUs / n_workers)``: 8 workers on 4 GPUs -> 0.5 each)."""
+    out: dict[str, Any] = {"num_cpus": 1}
+    gpus = float(cluster.get("GPU", 0) or 0)
+    if gpus > 0:
+        share = min(1.0, gpus / n_workers)
+        # Ray accepts fractions down to 1e-4; round down to keep n_workers shares within a GPU
+        out["num_gpus"] = 1 if share >= 1.0 else math.floor(share * 1e4) / 1e4
+    return out
 
 
 def _check_resources(resources: Any) -> dict[str, Any]:
@@ -444,9 +452,13 @@ class RayBackend:
     (``os._exit``, a segfault, an OOM kill, a lost node) each make one FAILED trial and the study
     goes on.
 
+    GPUs: a trial that was given GPUs trains on them (``trial.device == "cuda"``); a trial
+    given none trains on the CPU (``trial.device == "cpu"``), even on a GPU node.
+
     Options, through ``RunOptions(backend_kwargs={...})``:
-        resources_per_trial: Ray resources of one trial (default ``{"num_cpus": 1}``), e.g.
-            ``{"num_cpus": 2, "num_gpus": 0.5}``.
+        resources_per_trial: Ray resources of one trial, e.g. ``{"num_cpus": 2, "num_gpus":
+            0.5}``. Default: one CPU, plus ``min(1, GPUs / n_workers)`` of a GPU when the
+            cluster has GPUs (see :func:`default_resources`).
         address: passed to ``ray.init`` when Ray is not initialized yet (``None``: connect to a
             cluster started on this machine with ``ray start``, or ``RAY_ADDRESS``, else start a
             local Ray; ``"ray://host:10001"``: a remote cluster).
@@ -464,7 +476,8 @@ class RayBackend:
                 f"backend_kwargs: got the key(s) {unknown} for backend='ray'; expected some of "
                 f"{list(_BACKEND_KEYS)}"
             )
-        self.resources = _check_resources(kw.get("resources_per_trial", {"num_cpus": 1}))
+        given = kw.get("resources_per_trial")
+        self.resources = None if given is None else _check_resources(given)
         self.address = kw.get("address")
         self.init_kwargs = dict(kw.get("init_kwargs") or {})
         self._running: dict[Any, int] = {}  # ObjectRef -> trial number
@@ -475,8 +488,16 @@ class RayBackend:
         """Connect to (or start) Ray and ship the objective to the object store once."""
         if not ray.is_initialized():
             ray.init(address=self.address, **self.init_kwargs)
+        if self.resources is None:
+            self.resources = default_resources(ray.cluster_resources(), self.n_workers)
         self._warn_if_infeasible()
-        self._objective_ref = ray.put(self.objective)
+        try:
+            self._objective_ref = ray.put(self.objective)
+        except Exception as e:  # noqa: BLE001 - cloudpickle raises many kinds
+            raise TypeError(
+                f"objective: {self.objective!r} cannot be sent to Ray workers ({type(e).__name__}: "
+                f"{e}); it must be picklable by cloudpickle"
+            ) from e
         self._remote = ray.remote(_run_trial).options(
             max_retries=0, retry_exceptions=False, name="gpu_bo-trial", **self.resources
         )
@@ -485,6 +506,7 @@ class RayBackend:
         """Warn when the cluster has less of a resource than one trial asks for (the tasks
         would wait until such a node joins, e.g. through the autoscaler)."""
         have = ray.cluster_resources()
+        assert self.resources is not None
         want = {"CPU": self.resources.get("num_cpus") or 0, "GPU": self.resources.get("num_gpus") or 0}
         want.update(self.resources.get("resources") or {})
         short = {k: v for k, v in want.items() if v and have.get(k, 0) < v}
