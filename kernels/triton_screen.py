@@ -93,6 +93,10 @@ class BlockConfig:
         block_k: training points per inner step (``block_j`` must be a multiple of it).
         block_d: encoded columns per step of the distance dot product.
         num_warps: warps per program on the GPU (ignored by the interpreter).
+        fp32_precision: ``tl.dot`` input precision for float32 inputs. ``"tf32x3"`` (three TF32
+            tensor-core products, about float32 accuracy) by default; ``"ieee"`` is exact float32
+            on CUDA cores; plain ``"tf32"`` (10-bit mantissa) is too coarse for the variance's
+            cancellation. float64 always uses ``"ieee"`` (fp64 tensor cores on sm_80+).
     """
 
     block_m: int = 64
@@ -100,21 +104,27 @@ class BlockConfig:
     block_k: int = 32
     block_d: int = 32
     num_warps: int = 8
+    fp32_precision: str = "tf32x3"
 
     def __post_init__(self) -> None:
         for name in ("block_m", "block_j", "block_k", "block_d"):
             v = getattr(self, name)
             if v < 16 or v & (v - 1):
                 raise ValueError(f"BlockConfig.{name}: got {v}, expected a power of two >= 16")
+        if self.fp32_precision not in ("ieee", "tf32x3", "tf32"):
+            raise ValueError(f"BlockConfig.fp32_precision: got {self.fp32_precision!r}, expected 'ieee', "
+                             "'tf32x3' or 'tf32'")
         if self.block_j % self.block_k:
             raise ValueError(f"BlockConfig.block_j: got {self.block_j}, expected a multiple of "
                              f"block_k={self.block_k}")
 
 
-# Not yet tuned on a GPU (see module docstring). float32 has half the register footprint.
+# Not yet timed on a GPU (see module docstring). Chosen from ptxas resource usage of an sm_90
+# cross-compile (no GPU needed): float64 64/64/32/32 with 8 warps takes 175 registers and no
+# spills; 128-wide tiles (either way) hit the 255-register cap and spill in float64.
 DEFAULT_CONFIGS = {
     torch.float64: BlockConfig(64, 64, 32, 32, 8),
-    torch.float32: BlockConfig(64, 128, 32, 32, 8),
+    torch.float32: BlockConfig(64, 64, 32, 32, 8),
 }
 
 
@@ -183,7 +193,7 @@ if HAVE_TRITON:
                        out_ptr, var_ptr, N, n, d, n_cat,
                        KIND: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_J: tl.constexpr,
                        BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr, ONE_D: tl.constexpr,
-                       N_TERMS: tl.constexpr):
+                       N_TERMS: tl.constexpr, PRECISION: tl.constexpr):
         """One program scores ``BLOCK_M`` candidates; see the module docstring for the scheme.
 
         ``Xw = X * wc`` and ``xn = |Xw_k|^2`` are precomputed (``n x d``, ``n``); ``wc`` holds the
@@ -230,7 +240,7 @@ if HAVE_TRITON:
                     offs_d = tl.arange(0, BLOCK_D)
                     b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
                                 mask=k_mask[:, None] & (offs_d < d)[None, :], other=0.0)
-                    ab = tl.dot(a_all, tl.trans(b), input_precision="ieee")
+                    ab = tl.dot(a_all, tl.trans(b), input_precision=PRECISION)
                 else:
                     ab = tl.zeros([BLOCK_M, BLOCK_K], dtype=dtype)
                     for d0 in range(0, d, BLOCK_D):
@@ -241,7 +251,7 @@ if HAVE_TRITON:
                                     mask=m_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
                         b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
                                     mask=k_mask[:, None] & d_mask[None, :], other=0.0)
-                        ab = tl.dot(a, tl.trans(b), ab, input_precision="ieee")
+                        ab = tl.dot(a, tl.trans(b), ab, input_precision=PRECISION)
                 bn = tl.load(xn_ptr + offs_k, mask=k_mask, other=0.0)
                 d2 = tl.maximum(an[:, None] + bn[None, :] - 2.0 * ab, 0.0)
                 # categorical columns: Hamming distance weighted by 1 / ls^2
@@ -259,7 +269,7 @@ if HAVE_TRITON:
                     mean += tl.sum(ks * al[None, :], 1)
                 f = tl.load(F_ptr + offs_k.to(tl.int64)[:, None] * n + offs_j[None, :],
                             mask=k_mask[:, None] & j_mask[None, :], other=0.0)
-                acc = tl.dot(ks, f, acc, input_precision="ieee")
+                acc = tl.dot(ks, f, acc, input_precision=PRECISION)
             quad += tl.sum(acc * acc, 1)
 
         mean = mean + mean_const
@@ -363,7 +373,8 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
             Xc.contiguous(), X.contiguous(), Xw, xn, F, alpha.contiguous(), wc.contiguous(), cat_idx, wcat2,
             scal, out, var, N, n, d, int(cat_idx.numel()),
             KIND=kind_code, BLOCK_M=cfg.block_m, BLOCK_J=cfg.block_j, BLOCK_K=cfg.block_k,
-            BLOCK_D=block_d, ONE_D=d <= block_d, N_TERMS=CF_TERMS, num_warps=cfg.num_warps)
+            BLOCK_D=block_d, ONE_D=d <= block_d, N_TERMS=CF_TERMS,
+            PRECISION="ieee" if dt == torch.float64 else cfg.fp32_precision, num_warps=cfg.num_warps)
     return out, var
 
 
