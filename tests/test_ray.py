@@ -17,6 +17,10 @@ torch = pytest.importorskip("torch")
 
 from ray import tune  # noqa: E402
 
+# Ray >= 2.41 has these under ray.tune; older versions under ray.train
+_report = getattr(tune, "report", None) or ray.train.report
+_RunConfig = getattr(tune, "RunConfig", None) or ray.train.RunConfig
+
 import gpu_bo as gb  # noqa: E402
 from gpu_bo.integrations.ray import GpuBoSearch, convert_tune_space  # noqa: E402
 from gpu_bo.study import TrialState  # noqa: E402
@@ -177,7 +181,7 @@ def test_save_restore_round_trip_keeps_trials_and_running_points(tmp_path):
 def _trainable(config):
     # an ASHA-friendly curve: the loss decreases with the iteration towards quad(config)
     for it in range(1, 4):
-        tune.report({"loss": quad(config) + 1.0 / it, "it": it})
+        _report({"loss": quad(config) + 1.0 / it, "it": it})
 
 
 def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
@@ -192,7 +196,7 @@ def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
             reuse_actors=True,
             scheduler=tune.schedulers.ASHAScheduler(max_t=3, grace_period=1, reduction_factor=2),
         ),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="gpubo", verbose=0),
+        run_config=_RunConfig(storage_path=str(tmp_path), name="gpubo", verbose=0),
     )
     results = tuner.fit()
     assert len(results) == 12 and not results.errors
