@@ -11,7 +11,10 @@ dispatched only where measured faster.
   ``N * n >= FUSED_MIN_WORK``; everything else runs the reference. If the fused kernel fails for
   any reason other than memory (e.g. it does not compile on this GPU) under ``auto``, a warning is
   issued once and the reference is used from then on (a ``K^-1`` whose Cholesky factor fails
-  sends only that call to the reference). ``triton`` forces the fused kernel (CUDA,
+  sends only that call to the reference). Before its first use per device and dtype, ``auto``
+  also checks the fused posterior against the reference on a few candidates (the kernel was
+  developed on Triton's CPU interpreter; a GPU miscompile must not silently steer the search).
+  ``triton`` forces the fused kernel (CUDA,
   or the CPU interpreter under ``TRITON_INTERPRET=1``) and lets its errors propagate.
 * memory: candidates are processed in chunks sized to a memory budget (``chunk_size``); when a
   chunk still runs out of memory the chunk is halved and retried (down to ``MIN_CHUNK``), so a
@@ -133,6 +136,43 @@ def _screen_reference(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat, 
     return reference.analytic_acq(m, v, kind, best_f, xi, kappa)
 
 
+class FusedMismatch(RuntimeError):
+    """The compiled fused kernel disagreed with the reference in its one-time self-check."""
+
+
+_SELF_CHECK_ROWS = 256
+_fused_checked: set[tuple[str, torch.dtype]] = set()
+
+
+def _fused_mean_var(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat):
+    from gpu_bo.kernels.triton_screen import posterior_mean_var_fused
+
+    return posterior_mean_var_fused(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat)
+
+
+def _self_check(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat) -> None:
+    """Once per device and dtype, compare the fused posterior with the reference on a few rows.
+
+    The fused kernel was written and tested through Triton's interpreter; a miscompile on some
+    GPU would otherwise go unnoticed and silently steer the search. Tolerances are loose (a
+    broken kernel is off by O(1)); ill-conditioned GPs legitimately differ by ~1e-10.
+    """
+    key = (str(Xc.device), Xc.dtype)
+    if key in _fused_checked:
+        return
+    rows = Xc[:_SELF_CHECK_ROWS]
+    m, v = _fused_mean_var(rows, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat)
+    m0, v0 = reference.posterior_mean_var(rows, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat)
+    tol = 1e-6 if Xc.dtype == torch.float64 else 1e-2
+    scale = float(outputscale)
+    dm = float((m - m0).abs().max()) if rows.numel() else 0.0
+    dv = float((v - v0).abs().max()) if rows.numel() else 0.0
+    if not (dm <= tol * (scale ** 0.5 + float(m0.abs().max())) and dv <= tol * scale):  # NaN fails too
+        raise FusedMismatch(f"fused kernel disagrees with the reference on {Xc.device} {Xc.dtype}: "
+                            f"max |mean diff| {dm:.3g}, max |var diff| {dv:.3g}")
+    _fused_checked.add(key)
+
+
 def _screen_fused(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat, acq, s, e) -> torch.Tensor:
     from gpu_bo.kernels.triton_screen import screen_fused
 
@@ -172,6 +212,8 @@ def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.T
         if backend == "triton":
             forced = os.environ.get(BACKEND_ENV, "auto").strip().lower() == "triton"
             try:
+                if not forced:
+                    _self_check(*args[:-1])
                 _run_chunked(lambda s, e: _screen_fused(*args, s, e), N, chunk or _FUSED_CHUNK, out)
                 return out
             except (torch.linalg.LinAlgError, ValueError):  # K^-1 not numerically PD, or inputs the

@@ -60,6 +60,14 @@ def _args(gp: dict) -> tuple:
 def _clean_env(monkeypatch):
     monkeypatch.delenv(K.BACKEND_ENV, raising=False)
     monkeypatch.setattr(K, "_fused_broken", [])
+    monkeypatch.setattr(K, "_fused_checked", set())
+
+
+def _fake_fused(monkeypatch, mean_var=R.posterior_mean_var, screen=None):
+    """Route the auto dispatcher to a stand-in for the fused kernel (no GPU here)."""
+    monkeypatch.setattr(K, "select_backend", lambda Xc, X: "triton")
+    monkeypatch.setattr(K, "_fused_mean_var", mean_var)
+    monkeypatch.setattr(K, "_screen_fused", screen or K._screen_reference)
 
 
 # --------------------------------------------------------------------------- dispatcher, chunks
@@ -169,12 +177,11 @@ def test_bad_arguments_name_the_parameter():
 
 def test_auto_falls_back_to_reference_when_fused_fails(monkeypatch):
     gp = make_gp()
-    monkeypatch.setattr(K, "select_backend", lambda Xc, X: "triton")
 
     def no_compile(*args):
         raise RuntimeError("PTX assembly failed")
 
-    monkeypatch.setattr(K, "_screen_fused", no_compile)
+    _fake_fused(monkeypatch, screen=no_compile)
     with pytest.warns(DeviceWarning, match="fused screening kernel failed"):
         got = K.screen(*_args(gp), "pi", gp["best_f"])
     torch.testing.assert_close(got, R.screen(*_args(gp), "pi", gp["best_f"]), rtol=1e-12, atol=1e-12)
@@ -185,17 +192,52 @@ def test_auto_falls_back_to_reference_when_fused_fails(monkeypatch):
                                    ValueError("inv_ls: got shape (2, 4), expected (4,)")])
 def test_auto_uses_reference_for_one_call_when_inputs_do_not_suit(monkeypatch, error):
     gp = make_gp()
-    monkeypatch.setattr(K, "select_backend", lambda Xc, X: "triton")
 
     def not_pd(*args):
         raise error
 
-    monkeypatch.setattr(K, "_screen_fused", not_pd)
+    _fake_fused(monkeypatch, screen=not_pd)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning, no permanent switch
         got = K.screen(*_args(gp), "ucb", gp["best_f"])
     torch.testing.assert_close(got, R.screen(*_args(gp), "ucb", gp["best_f"]), rtol=1e-12, atol=1e-12)
     assert not K._fused_broken
+
+
+def test_self_check_passes_once_per_device_and_dtype(monkeypatch):
+    gp = make_gp(N=300)
+    calls: list[int] = []
+
+    def counted(*args):
+        calls.append(args[0].shape[0])
+        return R.posterior_mean_var(*args)
+
+    _fake_fused(monkeypatch, mean_var=counted)
+    for _ in range(3):
+        got = K.screen(*_args(gp), "ei", gp["best_f"])
+    torch.testing.assert_close(got, R.screen(*_args(gp), "ei", gp["best_f"]), rtol=1e-12, atol=1e-12)
+    assert calls == [K._SELF_CHECK_ROWS]  # checked on a few rows, once
+    assert not K._fused_broken
+
+
+@pytest.mark.parametrize("corrupt", ["offset", "nan"])
+def test_self_check_catches_a_wrong_fused_kernel(monkeypatch, corrupt):
+    gp = make_gp(N=100)
+    ran_fused: list[int] = []
+
+    def wrong(*args):
+        m, v = R.posterior_mean_var(*args)
+        return (m + 0.5, v) if corrupt == "offset" else (m, v * float("nan"))
+
+    def fused_screen(*args):
+        ran_fused.append(1)
+        return K._screen_reference(*args)
+
+    _fake_fused(monkeypatch, mean_var=wrong, screen=fused_screen)
+    with pytest.warns(DeviceWarning, match="FusedMismatch"):
+        got = K.screen(*_args(gp), "ucb", gp["best_f"])
+    torch.testing.assert_close(got, R.screen(*_args(gp), "ucb", gp["best_f"]), rtol=1e-12, atol=1e-12)
+    assert not ran_fused and K._fused_broken
 
 
 @pytest.mark.skipif(not HAVE_TRITON, reason="triton is not installed")
