@@ -16,6 +16,8 @@ dispatched only where measured faster.
   developed on Triton's CPU interpreter; a GPU miscompile must not silently steer the search).
   ``triton`` forces the fused kernel (CUDA,
   or the CPU interpreter under ``TRITON_INTERPRET=1``) and lets its errors propagate.
+* precision: ``GPU_BO_SCREEN_PRECISION=float32`` screens float64 inputs in float32 (opt-in; see
+  ``PRECISION_ENV``); the values come back as float64.
 * memory: candidates are processed in chunks sized to a memory budget (``chunk_size``); when a
   chunk still runs out of memory the chunk is halved and retried (down to ``MIN_CHUNK``), so a
   large screen degrades in speed instead of crashing the study. Below ``MIN_CHUNK`` the error
@@ -45,10 +47,16 @@ from gpu_bo.kernels.reference import (  # noqa: F401
 )
 
 __all__ = ["analytic_acq", "kernel_matrix", "matern52", "posterior_mean_var", "screen", "sq_dist",
-           "select_backend", "chunk_size", "BACKEND_ENV", "FUSED_MIN_WORK", "MIN_CHUNK"]
+           "select_backend", "chunk_size", "BACKEND_ENV", "PRECISION_ENV", "FUSED_MIN_WORK", "MIN_CHUNK"]
 
 BACKEND_ENV = "GPU_BO_KERNELS"
 _BACKENDS = ("auto", "reference", "triton")
+# Opt-in: screen float64 problems in float32 (``GPU_BO_SCREEN_PRECISION=float32``). Screening
+# only ranks candidates to pick the starts of the float64 local refinement, and float32 keeps
+# that ranking (benchmarks/kernel_screening.py reports the top-32 overlap) while float32 tensor
+# cores run several times faster than float64 ones. Off by default until measured on a GPU.
+PRECISION_ENV = "GPU_BO_SCREEN_PRECISION"
+_PRECISIONS = ("native", "float32")
 
 # Smallest N * n (candidates x observations) for which ``auto`` takes the fused kernel.
 # NOT YET MEASURED ON A GPU (none was available when this was written): below ~4e6 the work is
@@ -203,6 +211,12 @@ def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.T
         raise ValueError(f"kind: got {kind!r}, expected 'ei', 'pi' or 'ucb'")
     if chunk is not None and (not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"chunk: got {chunk!r}, expected a positive int or None")
+    precision = os.environ.get(PRECISION_ENV, "native").strip().lower() or "native"
+    if precision not in _PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV}: got {precision!r}, expected one of {', '.join(_PRECISIONS)}")
+    if precision == "float32" and Xc.dtype == torch.float64:
+        low = [t.to(torch.float32) for t in (Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const)]
+        return screen(*low, cat, kind, best_f, xi, kappa, chunk).to(torch.float64)
     backend = select_backend(Xc, X)
     N = Xc.shape[0]
     out = torch.empty(N, dtype=Xc.dtype, device=Xc.device)

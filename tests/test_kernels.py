@@ -59,6 +59,7 @@ def _args(gp: dict) -> tuple:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     monkeypatch.delenv(K.BACKEND_ENV, raising=False)
+    monkeypatch.delenv(K.PRECISION_ENV, raising=False)
     monkeypatch.setattr(K, "_fused_broken", [])
     monkeypatch.setattr(K, "_fused_checked", set())
 
@@ -164,6 +165,21 @@ def test_backend_env_var(monkeypatch):
     assert K.select_backend(gp["Xc"], gp["X"]) == "triton"
     monkeypatch.setenv(K.BACKEND_ENV, "cublas")
     with pytest.raises(ValueError, match="GPU_BO_KERNELS.*cublas"):
+        K.screen(*_args(gp), "ei", gp["best_f"])
+
+
+def test_float32_screening_keeps_the_ranking(monkeypatch):
+    gp = make_gp(n=60, d=6, N=2000, cat=(2,), noise=1e-3)
+    want = R.screen(*_args(gp), "ei", gp["best_f"])
+    monkeypatch.setenv(K.PRECISION_ENV, "float32")
+    got = K.screen(*_args(gp), "ei", gp["best_f"])
+    assert got.dtype == torch.float64 and got.shape == want.shape
+    assert not torch.equal(got, want)  # it really ran in float32
+    torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3)
+    top = set(torch.topk(want, 32).indices.tolist())
+    assert len(top & set(torch.topk(got, 32).indices.tolist())) >= 30
+    monkeypatch.setenv(K.PRECISION_ENV, "half")
+    with pytest.raises(ValueError, match="GPU_BO_SCREEN_PRECISION.*half"):
         K.screen(*_args(gp), "ei", gp["best_f"])
 
 
@@ -334,6 +350,7 @@ def interp() -> dict:
         pytest.skip("triton is not installed (pip install 'gpu-bo[triton]')")
     env = {**os.environ, "TRITON_INTERPRET": "1", K.BACKEND_ENV: "triton",
            "GPU_BO_TEST_DIR": os.path.dirname(os.path.abspath(__file__)), "OMP_NUM_THREADS": "1"}
+    env.pop(K.PRECISION_ENV, None)
     proc = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=600)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
     assert proc.returncode == 0 and lines, f"interpreter run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
