@@ -256,6 +256,15 @@ def markdown(header: Any, records: list[dict[str, Any]], labels: list[str], cap_
     lines.append(markdown_table(["n", "d", "q", *labels, "optuna_gp / gpu_bo", "botorch / gpu_bo"], rows))
     lines += ["", "Ratios > 1: gpu_bo (1 thread, its default) is faster; the BoTorch ratio uses the "
                   "faster of its two thread settings.", ""]
+    lines += ["### First step of each cell (cold start: no warm start from a previous fit)", ""]
+    rows = []
+    for d, q, n in keys:
+        row = [n, d, q]
+        for lab in labels:
+            r = _lookup(records, lab, n, d, q)
+            row.append(fmt_seconds(r["times"][0]) if r and r.get("times") else (_cell(r, cap_s) if r else ""))
+        rows.append(row)
+    lines += [markdown_table(["n", "d", "q", *labels], rows), ""]
     lines += ["## Targets", ""]
     t = tgt.get("n200_d5_q1_vs_optuna")
     if t:
