@@ -121,6 +121,7 @@ def chunk_size(n: int, device: torch.device, dtype: torch.dtype = torch.float64)
 
 def _run_chunked(fn: Callable[[int, int], torch.Tensor], N: int, chunk: int, out: torch.Tensor) -> None:
     """``out[s:e] = fn(s, e)`` over chunks; on out-of-memory halve the chunk and retry."""
+    chunk = max(1, min(chunk, N))  # halving a chunk larger than N would retry the same work
     s = 0
     while s < N:
         e = min(N, s + chunk)

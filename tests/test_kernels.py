@@ -130,6 +130,23 @@ def test_oom_halves_chunk_and_retries(monkeypatch):
     assert max(sizes[3:]) <= K.MIN_CHUNK
 
 
+def test_oom_halving_starts_from_the_work_not_the_nominal_chunk(monkeypatch):
+    gp = make_gp(N=200)
+    sizes: list[int] = []
+    real = K._screen_reference
+
+    def flaky(*args):
+        sizes.append(args[-1] - args[-2])
+        if len(sizes) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(*args)
+
+    monkeypatch.setattr(K, "_screen_reference", flaky)
+    with pytest.warns(DeviceWarning):
+        K.screen(*_args(gp), "ei", gp["best_f"], chunk=1 << 20)
+    assert sizes == [200, 100, 100]
+
+
 def test_oom_at_min_chunk_propagates(monkeypatch):
     gp = make_gp(N=100)
 
