@@ -2,7 +2,7 @@
 
 ``reference`` holds plain-torch implementations that run on every device and serve as the
 test oracles; fused Triton versions (CUDA) live beside them (``triton_screen``) and are
-dispatched only where measured faster.
+dispatched only from a problem size on (``FUSED_MIN_WORK``; not yet measured on a GPU).
 
 ``screen`` here is the dispatcher (same signature as ``reference.screen``):
 
@@ -14,8 +14,8 @@ dispatched only where measured faster.
   sends only that call to the reference). Before its first use per device and dtype, ``auto``
   also checks the fused posterior against the reference on a few candidates (the kernel was
   developed on Triton's CPU interpreter; a GPU miscompile must not silently steer the search).
-  ``triton`` forces the fused kernel (CUDA,
-  or the CPU interpreter under ``TRITON_INTERPRET=1``) and lets its errors propagate.
+  ``triton`` forces the fused kernel (CUDA, or the CPU interpreter under ``TRITON_INTERPRET=1``),
+  skips the self-check and lets its errors propagate.
 * precision: ``GPU_BO_SCREEN_PRECISION=float32`` screens float64 inputs in float32 (opt-in; see
   ``PRECISION_ENV``); the values come back as float64.
 * memory: candidates are processed in chunks sized to a memory budget (``chunk_size``); when a

@@ -24,8 +24,11 @@ flops, one register accumulator, and the squared norm is summed as each ``W`` bl
 (``W`` is never stored either). The first column block sweeps all ``k``, so the mean ``Ks alpha``
 is accumulated during it at no extra kernel evaluations. ``F`` costs one ``n^3/3`` Cholesky per
 fitted GP (milliseconds on a GPU at n = 2,000), cached per ``K^-1`` tensor. The price of the
-tiling is that ``Ks`` tiles are recomputed once per ``W`` column block (a ``d / BLOCK_J`` flop
-overhead plus one ``exp``/``sqrt`` per element), the same trade flash attention makes.
+tiling is that ``Ks`` tiles are recomputed once per ``W`` column block (a ``BLOCK_D / BLOCK_J``
+flop overhead, ``BLOCK_D`` = d rounded up to a power of two, plus one ``exp``/``sqrt`` per
+element), the same trade flash attention makes. Numerically ``os - |Ks F|^2`` is no worse than
+the reference's ``os - rowsum((Ks K^-1) * Ks)``: on ill-conditioned test GPs (candidates on top of
+training points) it was 2-5x closer to the triangular-solve variance ``os - |L^-1 Ks^T|^2``.
 
 The distance uses the reference's ``|a|^2 + |b|^2 - 2 a.b`` form (a tensor-core dot over the
 continuous columns) plus a Hamming term over the categorical columns, so it agrees with
@@ -35,7 +38,9 @@ Log EI and log PI are evaluated in the kernel with a stable ``log(phi(u) + u Phi
 for ``u > -2`` (where ``Phi`` from ``erf`` has full relative accuracy) and, for ``u <= -2``,
 ``log phi(u) + log g - log(t + g)`` with ``t = -u`` and ``g = 1/R(t) - t`` from Laplace's
 continued fraction for the Mills ratio ``R``. Every term of that fraction is positive, so unlike
-``1 - t R(t)`` nothing cancels, and it is accurate down to ``u ~ -1e150`` in float64. (Triton's
+``1 - t R(t)`` nothing cancels, and it is accurate down to ``u ~ -1e150`` in float64. Log PI
+reuses the fraction: ``log Q(t) = log phi(t) - log(t + g)`` for the tails, ``log(1 - Q)`` by a
+short series for ``u >= 2``, ``log`` of the ``erf`` form in between. (Triton's
 libdevice ``erfcx`` would also do, but the CPU interpreter used in CI cannot run libdevice calls.)
 
 Block sizes are fixed per dtype and have NOT yet been tuned on a GPU (none was available when
@@ -47,8 +52,8 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import nullcontext as _nullcontext
 import weakref
+from contextlib import nullcontext as _nullcontext
 from collections.abc import Sequence
 from dataclasses import dataclass
 
