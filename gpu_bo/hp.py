@@ -111,10 +111,12 @@ class QUniform(Integer):
         return self._value(super().decode_value(x))
 
     def to_dict(self) -> dict:
-        # Space.from_dict reads this back as a plain Real/Integer over the same value range
-        # (the step is kept in "q" for readers that know it).
-        return {"type": "integer" if self.as_int else "real",
-                "low": self.value_low, "high": self.value_high, "log": self.log, "q": self.q}
+        # The plain Real/Integer form over the same value range, without the step: Space.from_dict
+        # does not know steps, and Optimizer.load_state_dict / storage resume compare
+        # ``from_dict(d).to_dict()`` with this dict, so an extra "q" key would make them refuse
+        # the state. The step itself lives in the QUniform object the user builds.
+        return {"type": "integer" if self.as_int else "real", "low": self.value_low,
+                "high": self.value_high, "log": self.log}
 
     def __repr__(self) -> str:
         return (f"QUniform(low={self.value_low}, high={self.value_high}, q={self.q}, "

@@ -234,7 +234,8 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
                 Xc[..., i] = torch.as_tensor(g, device=dev, dtype=torch.float64).unsqueeze(-1)
                 pd = _mean(gp, sign, Xc.reshape(-1, sp.d)).reshape(len(g), -1).mean(-1).cpu().numpy()
                 xs = _axis_values(di, g)
-                ax.plot(xs, pd, "-o" if di.kind != "real" else "-", ms=3)
+                # categories have no order: markers only; integers: markers joined by a line
+                ax.plot(xs, pd, {"real": "-", "integer": "-o"}.get(di.kind, "o"), ms=4)
                 ax.axvline(_axis_values(di, best_enc[i:i + 1])[0], color="r", ls="--", lw=1)
                 _style_axis(ax, di, "x", names[r])
                 ax.set_ylabel("partial dependence" if c == 0 else "")

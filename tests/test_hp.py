@@ -93,3 +93,16 @@ def test_hp_dims_mix_with_gpu_bo_dims():
     space = gb.Space({"lr": hp.loguniform("lr", -9, -1), "layers": gb.Integer(1, 4), "k": ["a", "b"]})
     for p in space.sample_params(5, seed=0):
         space.validate(p)
+
+
+def test_quniform_space_survives_optimizer_state_round_trip():
+    space = {"n": hp.quniform("n", 0, 100, 10), "a": hp.quniform("a", 0, 1, 0.1)}
+    opt = gb.Optimizer(space, seed=0, device="cpu")
+    for _ in range(3):
+        p = opt.ask()
+        opt.tell(p, p["a"])
+    again = gb.Optimizer(space, seed=0, device="cpu")
+    again.load_state_dict(opt.state_dict())
+    assert [t.params for t in again.trials] == [t.params for t in opt.trials]
+    p = again.ask()
+    assert p["n"] % 10 == 0 and abs(p["a"] * 10 - round(p["a"] * 10)) < 1e-9
