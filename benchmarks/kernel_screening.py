@@ -125,7 +125,8 @@ def run_problem(p: Problem, device: torch.device, dtypes: list[torch.dtype], rep
         row = {"N": p.N, "n": p.n, "d": p.d, "n_cat": p.n_cat, "kind": p.kind,
                "dtype": str(dtype).replace("torch.", ""), "device": device.type, "chunk": chunk}
         with torch.no_grad():
-            _, t_ref, m_ref, ref = time_call(lambda: R.screen(*args, p.kind, best_f, chunk=chunk), device, repeats)
+            _, t_ref, m_ref, ref = time_call(lambda a=args, c=chunk: R.screen(*a, p.kind, best_f, chunk=c),
+                                             device, repeats)
         row.update(ref_s=t_ref, ref_peak=m_ref, ref_top=top_overlap(ref, ref64))
         rows.append(row)
         if not fused_ok:
@@ -134,7 +135,7 @@ def run_problem(p: Problem, device: torch.device, dtypes: list[torch.dtype], rep
         from gpu_bo.kernels.triton_screen import screen_fused
 
         with torch.no_grad():
-            first, t_fused, m_fused, got = time_call(lambda: screen_fused(*args, p.kind, best_f), device, repeats)
+            first, t_fused, m_fused, got = time_call(lambda a=args: screen_fused(*a, p.kind, best_f), device, repeats)
             # the Cholesky factor of K^-1 is computed once per fitted GP (cached across the repeats
             # timed above, as across the screens of one suggestion): its cost is reported apart
             _sync(device)
@@ -173,7 +174,8 @@ def table(rows: list[dict]) -> str:
         sp = f"{r['speedup']:.2f}x" if r.get("speedup") else NOT_MEASURED
         mr = f"{r['mem_ratio']:.1f}x" if r.get("mem_ratio") else NOT_MEASURED
         md = f"{r['max_diff']:.1e}" if r.get("max_diff") is not None else NOT_MEASURED
-        lines.append(f"| {r['N']:,} | {r['n']:,} | {r['d']} | {r['n_cat']} | {r['kind']} | {r['dtype']} | {r['device']} "
+        lines.append(f"| {r['N']:,} | {r['n']:,} | {r['d']} | {r['n_cat']} | {r['kind']} | {r['dtype']} "
+                     f"| {r['device']} "
                      f"| {_fmt_s(r['ref_s'])} | {_fmt_s(r['fused_s'])} | {sp} | {_fmt_b(r['ref_peak'], r['device'])} "
                      f"| {_fmt_b(r['fused_peak'], r['device'])} | {mr} | {md} | {_fmt_s(r.get('factor_s'))} "
                      f"| {_fmt_top(r.get('ref_top'))} | {_fmt_top(r.get('fused_top'))} |")
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.out:
         with open(a.out, "w") as f:
             f.write("# Screening kernel benchmark (issue 7, part 4)\n\n")
-            f.write(f"Command: `python benchmarks/kernel_screening.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n\n")
+            cmd = " ".join(argv if argv is not None else sys.argv[1:])
+            f.write(f"Command: `python benchmarks/kernel_screening.py {cmd}`\n\n")
             f.write(f"Environment: {environment()}\n\n")
             f.write(md)
     return 0

@@ -221,7 +221,7 @@ def test_auto_falls_back_to_reference_when_fused_fails(monkeypatch):
     assert K._fused_broken  # remembered: auto no longer picks the fused kernel
 
 
-@pytest.mark.parametrize("error", [torch.linalg.LinAlgError("linalg.cholesky: the factorization could not be completed"),
+@pytest.mark.parametrize("error", [torch.linalg.LinAlgError("linalg.cholesky: the factorization failed"),
                                    ValueError("inv_ls: got shape (2, 4), expected (4,)")])
 def test_auto_uses_reference_for_one_call_when_inputs_do_not_suit(monkeypatch, error):
     gp = make_gp()
