@@ -307,8 +307,10 @@ def _check_runnable(t: torch.Tensor, name: str) -> None:
                          "TRITON_INTERPRET=1 before importing triton to run on the CPU interpreter)")
 
 
-# One cached factor per K^-1 tensor (weak reference, so no stale hit if an address is reused).
-_FACTOR_CACHE: dict[str, object] = {}
+# One cached factor, for the latest K^-1 tensor: (weak reference, tensor version, F). A weak
+# reference (not the address) so that a new tensor at a reused address never hits; one tuple
+# swapped atomically so that concurrent suggestions in threads never see half an entry.
+_FACTOR_CACHE: list[tuple | None] = [None]
 
 
 def kinv_factor(Kinv: torch.Tensor) -> torch.Tensor:
@@ -317,12 +319,11 @@ def kinv_factor(Kinv: torch.Tensor) -> torch.Tensor:
     Raises:
         torch.linalg.LinAlgError: ``Kinv`` is not numerically positive definite.
     """
-    ref = _FACTOR_CACHE.get("ref")
-    if ref is not None and ref() is Kinv and _FACTOR_CACHE.get("version") == Kinv._version:
-        return _FACTOR_CACHE["F"]  # type: ignore[return-value]
+    entry = _FACTOR_CACHE[0]
+    if entry is not None and entry[0]() is Kinv and entry[1] == Kinv._version:
+        return entry[2]
     F = torch.linalg.cholesky(Kinv)
-    _FACTOR_CACHE.clear()
-    _FACTOR_CACHE.update(ref=weakref.ref(Kinv), version=Kinv._version, F=F)
+    _FACTOR_CACHE[0] = (weakref.ref(Kinv), Kinv._version, F)
     return F
 
 

@@ -339,7 +339,10 @@ res["far"] = dict(ei=err(a, R.screen(*_args(gp), "ei", gp["best_f"] + 30.0)),
                   finite=bool(torch.isfinite(a).all()), min=float(a.min()))
 # the cached factor
 F = kinv_factor(gp["Kinv"])
-res["factor"] = dict(same=kinv_factor(gp["Kinv"]) is F, err=err(F @ F.T, gp["Kinv"]))
+same = kinv_factor(gp["Kinv"]) is F
+gp["Kinv"].mul_(2.0)  # an in-place change must not hit the cache
+F2 = kinv_factor(gp["Kinv"])
+res["factor"] = dict(same=same, err=err(F @ F.T, gp["Kinv"] / 2), fresh=F2 is not F, err2=err(F2 @ F2.T, gp["Kinv"]))
 
 # log EI / log PI helper against botorch and scipy, from u = -1e100 to 1e3
 for dt in (torch.float64, torch.float32):
@@ -406,7 +409,9 @@ def test_fused_through_dispatcher_and_edge_cases(interp):
     far = interp["far"]
     assert far["finite"] and far["min"] < -100  # deep in the log-EI tail, still finite
     assert far["ei"] < 1e-8 * abs(far["min"])
-    assert interp["factor"]["same"] and interp["factor"]["err"] < 1e-8
+    fac = interp["factor"]
+    assert fac["same"] and fac["err"] < 1e-8
+    assert fac["fresh"] and fac["err2"] < 1e-8
 
 
 def test_fused_log_ei_matches_botorch_float64(interp):
