@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import gpu_bo.kernels as K
-from gpu_bo.exceptions import DeviceWarning
+from gpu_bo.exceptions import DeviceWarning, GpuBoWarning
 from gpu_bo.kernels import reference as R
 
 HAVE_TRITON = importlib.util.find_spec("triton") is not None
@@ -145,6 +145,32 @@ def test_oom_halving_starts_from_the_work_not_the_nominal_chunk(monkeypatch):
     with pytest.warns(DeviceWarning):
         K.screen(*_args(gp), "ei", gp["best_f"], chunk=1 << 20)
     assert sizes == [200, 100, 100]
+
+
+def test_optimizer_suggestion_survives_screening_oom(monkeypatch):
+    """End to end: GPU memory that only fits MIN_CHUNK candidates slows the screen, no crash."""
+    import gpu_bo as gb
+
+    sizes: list[int] = []
+    real = K._screen_reference
+
+    def small_gpu(*args):
+        sizes.append(args[-1] - args[-2])
+        if sizes[-1] > K.MIN_CHUNK:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(*args)
+
+    monkeypatch.setattr(K, "_screen_reference", small_gpu)
+    opt = gb.Optimizer({"x": (0.0, 1.0), "k": ["a", "b"]}, direction="minimize", n_initial=4, seed=1, device="cpu")
+    for p in opt.ask(n=4):
+        opt.tell(p, (p["x"] - 0.3) ** 2 + (p["k"] == "a"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GpuBoWarning)  # no "BO step failed, quasi-random instead"
+        warnings.simplefilter("ignore", DeviceWarning)  # (checked first) the expected OOM notes
+        p = opt.ask()
+    opt.space.validate(p)
+    assert sizes and max(sizes) > K.MIN_CHUNK  # the screen did run into the fake OOM ...
+    assert sizes[-1] <= K.MIN_CHUNK  # ... and finished in small chunks
 
 
 def test_oom_at_min_chunk_propagates(monkeypatch):
