@@ -181,7 +181,7 @@ def test_save_restore_round_trip_keeps_trials_and_running_points(tmp_path):
 def _trainable(config):
     # an ASHA-friendly curve: the loss decreases with the iteration towards quad(config)
     for it in range(1, 4):
-        _report({"loss": quad(config) + 1.0 / it, "it": it})
+        _report({"loss": quad(config) * (1.0 + 0.2 / it), "it": it})
 
 
 def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
@@ -192,18 +192,18 @@ def test_tuner_with_asha_improves_on_its_initial_points(local_ray, tmp_path):
         _trainable,
         param_space={"x": tune.uniform(-2.0, 2.0), "y": tune.uniform(-2.0, 2.0)},
         tune_config=tune.TuneConfig(
-            search_alg=searcher, metric="loss", mode="min", num_samples=12, max_concurrent_trials=2,
+            search_alg=searcher, metric="loss", mode="min", num_samples=16, max_concurrent_trials=2,
             reuse_actors=True,
             scheduler=tune.schedulers.ASHAScheduler(max_t=3, grace_period=1, reduction_factor=2),
         ),
         run_config=_RunConfig(storage_path=str(tmp_path), name="gpubo", verbose=0),
     )
     results = tuner.fit()
-    assert len(results) == 12 and not results.errors
+    assert len(results) == 16 and not results.errors
     trials = searcher.optimizer.trials
-    assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert len(trials) == 16 and all(t.state == TrialState.COMPLETE for t in trials)
     keys = {(t.params["x"], t.params["y"]) for t in trials}
-    assert len(keys) == 12  # no duplicate suggestions
+    assert len(keys) == 16  # no duplicate suggestions
     initial = min(quad(t.params) for t in trials[:n_initial])
     guided = min(quad(t.params) for t in trials[n_initial:])
     assert guided < initial
