@@ -92,6 +92,18 @@ def test_searcher_argument_errors():
 
 
 # -- the searcher protocol, driven by hand -------------------------------------------------------
+def test_set_search_properties_takes_what_is_missing():
+    own = GpuBoSearch(SPACE)
+    assert own.set_search_properties("loss", "max", {"x": tune.uniform(0, 1)}) is False  # has a space
+    assert (own.metric, own.mode) == ("loss", "max")
+    fresh = GpuBoSearch(metric="acc", mode="max")
+    assert fresh.set_search_properties("loss", "min", {"lr": tune.loguniform(1e-4, 1e-1), "k": 1}) is True
+    assert (fresh.metric, fresh.mode) == ("acc", "max")  # its own metric and mode win
+    cfg = fresh.suggest("0")
+    assert cfg["k"] == 1 and 1e-4 <= cfg["lr"] <= 1e-1
+    assert GpuBoSearch().set_search_properties("loss", "min", {"k": 1}) is False  # nothing to search
+
+
 def test_suggest_nests_config_and_adds_constants():
     s = GpuBoSearch({"m": {"lr": tune.loguniform(1e-3, 1.0)}, "n": tune.randint(0, 3), "epochs": 2},
                     metric="loss", mode="min", seed=1)

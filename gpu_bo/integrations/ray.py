@@ -506,9 +506,9 @@ class RayBackend:
         """Warn when the cluster has less of a resource than one trial asks for (the tasks
         would wait until such a node joins, e.g. through the autoscaler)."""
         have = ray.cluster_resources()
-        assert self.resources is not None
-        want = {"CPU": self.resources.get("num_cpus") or 0, "GPU": self.resources.get("num_gpus") or 0}
-        want.update(self.resources.get("resources") or {})
+        res = self.resources or {}
+        want = {"CPU": res.get("num_cpus") or 0, "GPU": res.get("num_gpus") or 0}
+        want.update(res.get("resources") or {})
         short = {k: v for k, v in want.items() if v and have.get(k, 0) < v}
         if short:
             warnings.warn(
