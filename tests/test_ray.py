@@ -284,7 +284,7 @@ def test_ray_study_of_20_trials_two_at_a_time_with_sqlite_resume(local_ray, tmp_
 def test_ray_failures_exception_nan_timeout_and_dead_worker(local_ray):
     from gpu_bo.runner import optimize
 
-    study = optimize(_troubled, SPACE, n_trials=7, n_workers=2, backend="ray", trial_timeout=20,
+    study = optimize(_troubled, SPACE, n_trials=7, n_workers=2, backend="ray", trial_timeout=25,
                      seed=1, progress=False)
     by_number = {t.number: t for t in study.trials}
     assert len(by_number) == 7
