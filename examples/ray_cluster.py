@@ -26,7 +26,7 @@ import torch
 
 import gpu_bo as gb
 from gpu_bo.objectives import MedianPruner
-from gpu_bo.runner import RunOptions, optimize
+from gpu_bo.runner import RunOptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_mlp import make_objective  # noqa: E402  (the same objective; shipped to workers by value)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> gb.Study:
         "weight_decay": gb.Real(1e-6, 1e-1, log=True),
     })
     t0 = time.perf_counter()
-    study = optimize(
+    study = gb.optimize(
         make_objective(args.epochs, args.seed), space, args.trials, direction="maximize",
         n_workers=args.workers, backend="ray", seed=args.seed,
         storage=None if args.db is None else f"sqlite:///{args.db}", study_name="ray_mlp",

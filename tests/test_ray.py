@@ -269,11 +269,9 @@ def test_backend_options_are_checked():
 def test_ray_study_of_20_trials_two_at_a_time_with_sqlite_resume(local_ray, tmp_path):
     db = f"sqlite:///{tmp_path / 'study.db'}"
     kw = dict(direction="minimize", n_workers=2, backend="ray", storage=db, seed=0, progress=False)
-    from gpu_bo.runner import optimize
-
-    first = optimize(_objective_on_cpu, SPACE, n_trials=12, **kw)
+    first = gb.optimize(_objective_on_cpu, SPACE, n_trials=12, **kw)
     assert len(first.trials) == 12
-    study = optimize(_objective_on_cpu, SPACE, n_trials=20, **kw)  # resumes the same study
+    study = gb.optimize(_objective_on_cpu, SPACE, n_trials=20, **kw)  # resumes the same study
     assert len(study.trials) == 20
     assert [t.params for t in study.trials[:12]] == [t.params for t in first.trials]
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
