@@ -91,6 +91,11 @@ class RunOptions:
         worker_threads: torch threads per worker process (None: 1 when forked, else
             ``cpu_count // n_workers``).
         sync_interval: seconds between looks at a shared storage for other processes' trials.
+        prefetch: while every worker is busy, suggest the next point ahead of time, so a freed
+            worker starts at once. Raises worker utilization when a trial takes longer than a
+            suggestion (see benchmarks/results/parallel_throughput.md), at the price of one
+            suggestion made without the result of the trial that frees the worker. Ignored by
+            the serial backend.
         backend_kwargs: passed to a plug-in backend (e.g. a Ray address).
     """
 
@@ -101,6 +106,7 @@ class RunOptions:
     start_method: str | None = None
     worker_threads: int | None = None
     sync_interval: float = 1.0
+    prefetch: bool = False
     backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -161,7 +167,13 @@ class SerialBackend(Backend):
         use_alarm = (task.timeout is not None and hasattr(signal, "setitimer")
                      and threading.current_thread() is threading.main_thread())
         if not use_alarm:
-            return [execute_trial(self.objective, task)]
+            t0 = time.monotonic()
+            res = execute_trial(self.objective, task)
+            if task.timeout is not None and time.monotonic() - t0 > task.timeout:
+                res = TrialResult(task.number, "FAILED", error=f"trial_timeout: took "
+                                  f"{time.monotonic() - t0:.1f} s, more than {task.timeout} s",
+                                  intermediate=res.intermediate)
+            return [res]
 
         def on_alarm(signum, frame):
             raise TrialTimeout()
@@ -310,6 +322,8 @@ class ProcessBackend(Backend):
 
     def wait(self, timeout: float | None) -> list[TrialResult]:
         busy = {w.conn: w for w in self._workers if w.number is not None}
+        if not busy and timeout is None:
+            return []  # nothing can finish: never block forever
         sentinels = {w.process.sentinel: w for w in self._workers}
         ready = set(mp_wait(list(busy) + list(sentinels), timeout))
         out: list[TrialResult] = []
@@ -426,6 +440,7 @@ class _Run:
         self.seq = 0
         self.owner = process_owner()
         self.stop_new = False
+        self.queue: list[dict[str, Any]] = []   # prefetched points, pending in opt, not stored yet
         self.pass_trial = wants_trial(objective)
         self.bar = None
 
@@ -459,6 +474,8 @@ class _Run:
             else:
                 self.external.discard(t.number)  # tell() removes its pending entry
                 self._tell(t)
+                self._publish()
+                self._progress()
         self._publish()
 
     # -- submitting --------------------------------------------------------------------------
@@ -470,13 +487,24 @@ class _Run:
             self.stop_new = True
             return []
 
+    def _drop_queue(self, points: list[dict[str, Any]] | None = None) -> None:
+        for q in self.queue if points is None else points:
+            self.opt.remove_pending(q)
+        if points is None:
+            self.queue = []
+
     def fill(self) -> None:
         """Ask for as many points as there are free workers and start them."""
         for _ in range(3):  # a retry only after another process took the same point
             free = self.backend.free_slots()
-            if self.stop_new or free <= 0:
+            if self.stop_new:
+                self._drop_queue()
                 return
-            points = self._ask(free)
+            if free <= 0:
+                self._prefetch()
+                return
+            take, self.queue = self.queue[:free], self.queue[free:]
+            points = take + (self._ask(free - len(take)) if free > len(take) else [])
             if not points:
                 return
             retry = False
@@ -489,14 +517,22 @@ class _Run:
                     retry = True
                     continue
                 if t is None:  # the study reached n_trials (maybe with other processes' help)
-                    for q in points[i:]:
-                        self.opt.remove_pending(q)
+                    self._drop_queue(points[i:])
+                    self._drop_queue()
                     self.stop_new = True
                     return
                 self._start(t)
             if not retry:
+                self._prefetch()
                 return
             self.sync()
+
+    def _prefetch(self) -> None:
+        """With ``RunOptions(prefetch=True)``: while every worker is busy, suggest the next point
+        now (the running trials pending), so the next free worker starts without waiting."""
+        if (self.cfg["prefetch"] and not self.queue and self.running and self.backend.free_slots() <= 0
+                and len(self.trials) < self.n_trials and not isinstance(self.backend, SerialBackend)):
+            self.queue = self._ask(1)
 
     def _start(self, t: Trial) -> None:
         self.trials[t.number] = t
@@ -524,14 +560,15 @@ class _Run:
     # -- finishing ---------------------------------------------------------------------------
     def finish(self, number: int, state: TrialState, value: float | None, error: str | None,
                intermediate: Mapping[int, float] | None = None) -> None:
-        t = self.running.pop(number, None)
+        t = self.running.get(number)
         if t is None:
             return
-        self.deadline.pop(number, None)
         t.state, t.value, t.error, t.end_time = state, value, error, time.time()
         if intermediate:
             t.intermediate = dict(intermediate)
-        self.storage.finish_trial(self.name, t)
+        self.storage.finish_trial(self.name, t)  # first on disk, then forgotten as running
+        self.running.pop(number)
+        self.deadline.pop(number, None)
         self._tell(t)
         self._publish()
         self._progress()
@@ -571,10 +608,14 @@ class _Run:
         if self.bar is None:
             return
         failed = sum(t.state == TrialState.FAILED for t in self.trials.values())
+        pruned = sum(t.state == TrialState.PRUNED for t in self.trials.values())
         best = self.study.best_value
         if advance:
             self.bar.update(1)
-        self.bar.set_postfix(failed=failed, best="-" if best is None else f"{best:.6g}", refresh=False)
+        post = {"best": "-" if best is None else f"{best:.6g}", "failed": failed}
+        if pruned:
+            post["pruned"] = pruned
+        self.bar.set_postfix(post, refresh=False)
 
     # -- main ----------------------------------------------------------------------------------
     def wait_timeout(self) -> float | None:
@@ -696,7 +737,8 @@ def optimize(
         be = backend_cls(objective, n_workers, options)
         cfg = {"trial_timeout": trial_timeout, "pruner": pruner, "device": dev, "callbacks": callbacks,
                "end": None if timeout is None else time.monotonic() + timeout,
-               "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval}
+               "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval,
+               "prefetch": options.prefetch}
         run = _Run(objective, space, n_trials, direction, store, name, opt, be, cfg)
         run.sync()
         be.start()

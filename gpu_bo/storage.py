@@ -202,6 +202,16 @@ def _check_same(info: StudyInfo, direction: str, space: dict | None) -> None:
         )
 
 
+def _params_json(params: dict[str, Any]) -> str:
+    try:
+        return json.dumps(params, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise StorageError(
+            f"params {params!r} cannot be stored in SQLite as JSON ({e}); with a storage, "
+            "categorical choices must be str, int, float, bool or None"
+        ) from None
+
+
 def _canon(d: Any) -> str:
     return json.dumps(d, sort_keys=True, default=str)
 
@@ -377,7 +387,7 @@ class SQLiteStorage(Storage):
                 row = con.execute("SELECT direction, space FROM studies WHERE name = ?", (name,)).fetchone()
                 if row is None:
                     con.execute("INSERT INTO studies (name, direction, space, created) VALUES (?, ?, ?, ?)",
-                                (name, direction, None if space is None else json.dumps(space), time.time()))
+                                (name, direction, None if space is None else json.dumps(space, default=str), time.time()))
                     info = StudyInfo(name, direction, space)
                 else:
                     info = StudyInfo(name, row[0], None if row[1] is None else json.loads(row[1]))
@@ -409,7 +419,7 @@ class SQLiteStorage(Storage):
                      owner: str | None = None, unique: bool = False) -> Trial | None:
         sid = self._study_id(study)
         now = time.time()
-        blob = json.dumps(params)
+        blob = _params_json(params)
         with self._tx() as con:
             count, top = con.execute(
                 "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?", (sid,)

@@ -205,8 +205,11 @@ def test_callback_error_propagates_after_saving(tmp_path):
         optimize(sleepy, SPACE, 6, backend="thread", n_workers=2, seed=0, progress=False, options=FAST,
                  callbacks=[cb], storage=url)
     stored = gb.storage.open_storage(url).load_study()
-    assert TrialState.RUNNING not in _states(stored)  # the other running trial was closed
-    assert stored.trials[0].state == TrialState.COMPLETE
+    states = _states(stored)
+    assert TrialState.RUNNING not in states  # the other running trial was closed
+    assert states.count(TrialState.COMPLETE) == 1  # the one whose callback raised
+    others = [t for t in stored.trials if t.state != TrialState.COMPLETE]
+    assert others and all("run stopped" in t.error and "callback bug" in t.error for t in others)
 
 
 def test_timeout_stops_new_trials():
@@ -247,6 +250,8 @@ def test_resume_continues_to_n_trials(tmp_path):
     assert len(set(keys)) == 8  # resumed trials (failed ones too) are not proposed again
     again = optimize(raise_high, SPACE, 8, storage=url, study_name="st", progress=False, options=FAST)
     assert len(again.trials) == 8  # already complete: nothing runs
+    df = again.to_dataframe()
+    assert len(df) == 8 and set(df["state"]) == {"COMPLETE", "FAILED"}
     with pytest.raises(gb.StorageError, match="direction"):
         optimize(quad, SPACE, 9, storage=url, study_name="st", direction="maximize", progress=False)
 
@@ -261,8 +266,10 @@ def _pruned_objective(trial):
     return final + 1.0 / 8
 
 
-def test_median_pruner_prunes_bad_trials():
+@pytest.mark.parametrize("backend", ["serial", "process"])
+def test_median_pruner_prunes_bad_trials(backend):
     study = optimize(_pruned_objective, SPACE, 16, seed=0, progress=False, options=FAST,
+                     backend=backend, n_workers=1 if backend == "serial" else 2,
                      pruner=MedianPruner(n_startup_trials=3, n_warmup_steps=1))
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
@@ -285,3 +292,54 @@ def test_trial_device_is_given():
 
     optimize(obj, SPACE, 2, seed=0, progress=False, options=FAST, device="cpu")
     assert [d.type for d in devices] == ["cpu", "cpu"]
+
+
+def _sleep_long(p):
+    time.sleep(1.5 if p["x"] > 0.5 else 0.0)
+    return quad(p)
+
+
+def test_serial_timeout_outside_main_thread_fails_late_trials():
+    # no SIGALRM off the main thread: the overrun is detected when the trial returns
+    box = {}
+    th = threading.Thread(target=lambda: box.update(study=optimize(
+        _sleep_long, SPACE, 4, trial_timeout=0.7, seed=1, progress=False, options=FAST)))
+    th.start()
+    th.join(60)
+    study = box["study"]
+    for t in study.trials:
+        if t.params["x"] > 0.5:
+            assert t.state == TrialState.FAILED and "trial_timeout" in t.error
+        else:
+            assert t.state == TrialState.COMPLETE
+    assert any(t.params["x"] > 0.5 for t in study.trials)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_prefetch_asks_while_every_worker_is_busy(prefetch, monkeypatch):
+    from gpu_bo.optimizer import Optimizer
+
+    lock, running, seen = threading.Lock(), [0], []
+
+    def obj(p):
+        with lock:
+            running[0] += 1
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return quad(p)
+
+    orig = Optimizer.ask
+
+    def ask(self, n=None):
+        with lock:
+            seen.append(running[0])
+        return orig(self, n)
+
+    monkeypatch.setattr(Optimizer, "ask", ask)
+    study = optimize(obj, SPACE, 7, backend="thread", n_workers=2, seed=0, progress=False,
+                     options=RunOptions(n_initial=100, prefetch=prefetch))
+    keys = [tuple(t.params.values()) for t in study.trials]
+    assert len(study.trials) == 7 and len(set(keys)) == 7
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert (max(seen) == 2) == prefetch  # only prefetch asks while both workers are busy

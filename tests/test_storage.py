@@ -179,3 +179,14 @@ def test_two_processes_get_distinct_numbers(tmp_path):
     assert sorted(t.number for t in trials) == list(range(50))
     assert all(t.state == TrialState.COMPLETE for t in trials)
     s.close()
+
+
+def test_params_that_are_not_json_give_a_storage_error(tmp_path):
+    s = open_storage(_url(tmp_path), create=True)
+    s.get_or_create_study("a", "minimize", None)
+    with pytest.raises(gb.StorageError, match="cannot be stored in SQLite as JSON"):
+        s.create_trial("a", {"x": object()})
+    with pytest.raises(gb.StorageError, match="cannot be stored"):
+        s.create_trial("a", {"x": float("nan")})
+    assert s.load_study("a").trials == []
+    s.close()
