@@ -48,7 +48,10 @@ class FitOptions:
         restarts: number of random restarts fitted together as one batch.
         max_iter: optimizer iterations (L-BFGS on CPU, Adam steps on CUDA).
         warm_max_iter: iterations when warm-started from the previous fit.
-        warm_restarts: restarts when warm-started (the previous optimum is one of them).
+        warm_restarts: restarts when warm-started: the previous optimum plus the default start
+            (and random ones beyond two). One alone got stuck in poor hyperparameters: on
+            Hartmann6 with 40 evaluations the median regret over 5 seeds was 0.93 with one,
+            0.21 with two.
         method: "auto" (L-BFGS on CPU, fixed-step Adam on CUDA: no host sync per step),
             "lbfgs" or "adam".
         max_fit_points: hyperparameters are fitted on at most this many observations (the
@@ -58,7 +61,7 @@ class FitOptions:
     """
 
     restarts: int = 4
-    warm_restarts: int = 1
+    warm_restarts: int = 2
     max_iter: int = 30
     warm_max_iter: int = 15
     method: str = "auto"
