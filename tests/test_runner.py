@@ -117,7 +117,7 @@ def test_worker_death_is_failed_and_pool_recovers(objective, err):
 
 def test_failed_points_not_proposed_again_with_gp():
     # the GP phase (n_initial=3) with a failing region: no params repeat, failures included
-    study = optimize(raise_high, SPACE, 9, seed=3, progress=False, options=RunOptions(n_initial=3))
+    study = optimize(raise_high, SPACE, 7, seed=3, progress=False, options=RunOptions(n_initial=3))
     keys = [(t.params["x"], t.params["y"]) for t in study.trials]
     assert len(set(keys)) == len(keys)
     assert any(t.state == TrialState.FAILED for t in study.trials)
@@ -139,10 +139,10 @@ def test_four_workers_async_without_duplicates():
             running[0] -= 1
         return quad(p)
 
-    study = optimize(obj, SPACE, 14, backend="thread", n_workers=4, seed=0, progress=False,
+    study = optimize(obj, SPACE, 11, backend="thread", n_workers=4, seed=0, progress=False,
                      options=RunOptions(n_initial=4))
     keys = [(round(t.params["x"], 9), round(t.params["y"], 9)) for t in study.trials]
-    assert len(study.trials) == 14 and len(set(keys)) == 14
+    assert len(study.trials) == 11 and len(set(keys)) == 11
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     assert peak[0] == 4
 
