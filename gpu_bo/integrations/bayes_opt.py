@@ -419,8 +419,10 @@ class BayesianOptimization:
             target, err = self.f(**p), None
         except (KeyboardInterrupt, SystemExit):
             raise
-        except Exception:  # noqa: BLE001 - a failing objective becomes a failed trial
+        except Exception as e:  # noqa: BLE001 - a failing objective becomes a failed trial
             target, err = None, traceback.format_exc()
+            warnings.warn(f"f raised {type(e).__name__}: {e} at {p}; recorded as a failed trial",
+                          RuntimeWarning, stacklevel=3)
         self._record(p, target, err)
 
     def random_sample(self, n: int = 1) -> list[dict[str, Any]]:
