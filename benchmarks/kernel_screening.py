@@ -151,6 +151,18 @@ def run_problem(p: Problem, device: torch.device, dtypes: list[torch.dtype], rep
     return rows
 
 
+def suggest_min_work(rows: list[dict]) -> int | None:
+    """Smallest ``N * n`` from which the fused kernel was faster on every larger measured problem."""
+    timed = sorted((r["N"] * r["n"], r["speedup"]) for r in rows if r.get("speedup") and r["dtype"] == "float64")
+    if not timed:
+        return None
+    best = None
+    for work, _ in reversed(timed):
+        if all(sp > 1.0 for w, sp in timed if w >= work):
+            best = work
+    return best
+
+
 def _fmt_s(x: float | None) -> str:
     return NOT_MEASURED if x is None else f"{x * 1e3:.1f} ms"
 
@@ -216,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = [Problem(a.N, a.n, a.d, a.cat, a.kind)]
     if a.cat == 0 and not a.quick:
         problems.append(Problem(a.N, a.n, a.d, max(1, a.d // 4), a.kind))
-    if a.sweep:
-        problems += [Problem(N, n, a.d, 0, a.kind) for N in (10_000, 100_000, 1_000_000) for n in (100, 500, 2000)
-                     if (N, n) != (a.N, a.n)]
+    if a.sweep:  # on the CPU (no fused kernel to compare) the grid is scaled down 100x in N
+        scale = 1 if device.type == "cuda" else 100
+        problems += [Problem(N // scale, n, a.d, 0, a.kind) for N in (10_000, 100_000, 1_000_000)
+                     for n in (100, 500, 2000) if (N // scale, n) != (a.N, a.n)]
     print(environment())
     if device.type != "cuda":
         print(f"fused kernel: {NOT_MEASURED} (CUDA is not available here); timing the reference on the CPU")
@@ -229,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in table(new).splitlines()[2:]:
             print(line, flush=True)
     md = table(rows)
+    if a.sweep:
+        sug = suggest_min_work(rows)
+        if not any(r.get("speedup") for r in rows):
+            verdict = NOT_MEASURED
+        else:
+            verdict = f"{sug:,}" if sug else "none: the fused kernel was not faster at the largest size"
+        md += f"\nSuggested `gpu_bo.kernels.FUSED_MIN_WORK` (float64, from these rows): {verdict}\n"
     print(md)
     if a.out:
         with open(a.out, "w") as f:
