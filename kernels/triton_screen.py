@@ -125,11 +125,12 @@ class BlockConfig:
 
 
 # Not yet timed on a GPU (see module docstring). Chosen from ptxas resource usage of an sm_90
-# cross-compile (no GPU needed): float64 64/64/32/32 with 8 warps takes 175 registers and no
-# spills; 128-wide tiles (either way) hit the 255-register cap and spill in float64.
+# cross-compile (no GPU needed), taking the widest W block (fewest Ks recomputations) that does
+# not spill: float64 64/64/32/32 with 8 warps takes 175 registers (128-wide tiles hit the
+# 255-register cap and spill); float32 (3xTF32) 64/128/32/32 takes 191.
 DEFAULT_CONFIGS = {
     torch.float64: BlockConfig(64, 64, 32, 32, 8),
-    torch.float32: BlockConfig(64, 64, 32, 32, 8),
+    torch.float32: BlockConfig(64, 128, 32, 32, 8),
 }
 
 
