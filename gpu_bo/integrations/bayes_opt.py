@@ -54,7 +54,7 @@ import numpy as np
 
 from gpu_bo.exceptions import GpuBoError
 from gpu_bo.space import Categorical, Integer, Real, Space
-from gpu_bo.study import TrialState, is_valid_value
+from gpu_bo.study import is_valid_value
 
 __all__ = ["BayesianOptimization", "UtilityFunction", "NotUniqueError", "acquisition",
            "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement"]
