@@ -460,9 +460,10 @@ def test_fused_log_ei_matches_botorch_float32(interp):
 
 @pytest.mark.skipif(not HAVE_TRITON, reason="triton is not installed")
 @pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1", reason="interpreter active in this process")
-def test_fused_kernel_cross_compiles_for_sm90_without_spills(monkeypatch):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_fused_kernel_cross_compiles_for_sm90_without_spills(monkeypatch, dtype):
     """The interpreter accepts code the GPU compiler rejects: compile for an H100 (sm_90) target
-    on the CPU (no GPU needed) and read ptxas' resource usage of the float64 default config."""
+    on the CPU (no GPU needed) and read ptxas' resource usage of the default configs."""
     import tempfile
 
     import triton
@@ -471,12 +472,13 @@ def test_fused_kernel_cross_compiles_for_sm90_without_spills(monkeypatch):
 
     from gpu_bo.kernels import triton_screen as TS
 
-    cfg = TS.DEFAULT_CONFIGS[torch.float64]
-    p = "*fp64"
+    cfg = TS.DEFAULT_CONFIGS[dtype]
+    p = "*fp64" if dtype == torch.float64 else "*fp32"
     sig = {name: p for name in ("Xc_ptr", "X_ptr", "Xw_ptr", "xn_ptr", "F_ptr", "alpha_ptr", "wc_ptr")}
     sig.update(cat_ptr="*i64", wcat2_ptr=p, scal_ptr=p, out_ptr=p, var_ptr=p, N="i32", n="i32", d="i32", n_cat="i32")
     consts = dict(KIND=0, BLOCK_M=cfg.block_m, BLOCK_J=cfg.block_j, BLOCK_K=cfg.block_k, BLOCK_D=cfg.block_d,
-                  ONE_D=True, N_TERMS=TS.CF_TERMS, PRECISION="ieee")
+                  ONE_D=True, N_TERMS=TS.CF_TERMS,
+                  PRECISION="ieee" if dtype == torch.float64 else cfg.fp32_precision)
     sig.update({k: "constexpr" for k in consts})
     monkeypatch.setenv("TRITON_DEFAULT_FP_FUSION", "1")  # silences triton 3.9's warning; its default
     try:
@@ -484,7 +486,8 @@ def test_fused_kernel_cross_compiles_for_sm90_without_spills(monkeypatch):
                            target=GPUTarget("cuda", 90, 32), options={"num_warps": cfg.num_warps})
     except (ImportError, AttributeError, TypeError) as err:  # another triton's AOT API
         pytest.skip(f"triton's compile API differs: {err}")
-    assert "mma.sync" in k.asm["ptx"]  # float64 tensor-core products, not a scalar loop
+    ptx = k.asm["ptx"]
+    assert ("mma.sync" in ptx) or ("wgmma" in ptx)  # tensor-core products, not a scalar loop
     cuobjdump = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
     if not os.path.exists(cuobjdump):
         return
