@@ -14,56 +14,24 @@ returns the study with every finished trial saved. Failed points are never propo
 and with the optimizer's default ``failure_policy="worst"`` the GP sees them as the worst
 value so far, steering the search away from regions that keep failing.
 
-Backends
---------
-``BACKENDS`` maps a name to a class; :func:`register_backend` adds one (the ``"ray"`` backend
-of :mod:`gpu_bo.integrations.ray` registers itself there). A backend is constructed as
-``cls(objective, n_workers, options)`` and implements:
-
-``start() -> None``
-    Acquire the workers.
-``free_slots() -> int``
-    How many more trials it can accept right now.
-``submit(task: TrialTask) -> None``
-    Start running one trial (only called while ``free_slots() > 0``).
-``wait(timeout: float | None) -> list[TrialResult]``
-    Block until at least one trial finished or ``timeout`` seconds passed; return the
-    finished ones (possibly none). A worker that dies must come back as a FAILED
-    ``TrialResult`` for the trial it ran, and the backend replaces the worker.
-``cancel(number: int) -> None``
-    Stop a running trial (called when it passed ``trial_timeout``); its result must never be
-    returned afterwards. The slot becomes free.
-``shutdown(kill: bool) -> None``
-    Release the workers; ``kill=True`` does not wait for running trials.
-
-Every backend runs a trial with :func:`gpu_bo.objectives.execute_trial(objective, task)`,
-which calls the objective with the documented calling convention and turns every outcome into
-a picklable :class:`~gpu_bo.objectives.TrialResult`.
-
-Process start method: ``"fork"`` is fast and accepts lambdas and closures, but CUDA cannot be
-used in a forked child and GNU OpenMP hangs in one (measured here: torch matmuls in a forked
-child of a parent that used threads never return), so forked workers pin torch to one thread
-and the default is ``"spawn"`` whenever CUDA is available (objectives must then be importable,
-module-level functions and scripts need ``if __name__ == "__main__":``).
+Backends (serial, thread, process, and plug-ins such as Ray) live in :mod:`gpu_bo.backends`;
+their interface is documented there. ``register_backend`` and ``BACKENDS`` are re-exported here.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import queue
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait as mp_wait
 from typing import Any
 
+from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
+    BACKENDS, Backend, ProcessBackend, SerialBackend, ThreadBackend, get_backend, register_backend,
+)
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning
 from gpu_bo.objectives import (
-    Pruner, TrialResult, TrialTask, TrialTimeout, execute_trial, wants_trial,
+    Pruner, TrialResult, TrialTask, wants_trial,
 )
 from gpu_bo.space import Space, as_space
 from gpu_bo.storage import DuplicateParams, InMemoryStorage, Storage, open_storage, process_owner
@@ -108,316 +76,6 @@ class RunOptions:
     sync_interval: float = 1.0
     prefetch: bool = False
     backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-
-# ----------------------------------------------------------------------------------------------
-# backends
-# ----------------------------------------------------------------------------------------------
-class Backend:
-    """Base class documenting the interface (see the module docstring); subclassing is optional."""
-
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
-        self.objective = objective
-        self.n_workers = n_workers
-        self.options = options
-
-    def start(self) -> None:
-        pass
-
-    def free_slots(self) -> int:
-        raise NotImplementedError
-
-    def submit(self, task: TrialTask) -> None:
-        raise NotImplementedError
-
-    def wait(self, timeout: float | None) -> list[TrialResult]:
-        raise NotImplementedError
-
-    def cancel(self, number: int) -> None:
-        raise NotImplementedError
-
-    def shutdown(self, kill: bool = False) -> None:
-        pass
-
-
-class SerialBackend(Backend):
-    """Runs each trial in the calling thread, inside :meth:`wait`.
-
-    ``trial_timeout`` is enforced with ``SIGALRM`` when called from the main thread on POSIX
-    (it interrupts Python code, not a long call inside a C extension); elsewhere a trial that
-    overran is marked FAILED when it returns.
-    """
-
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
-        super().__init__(objective, 1, options)
-        self._task: TrialTask | None = None
-
-    def free_slots(self) -> int:
-        return 0 if self._task is not None else 1
-
-    def submit(self, task: TrialTask) -> None:
-        self._task = task
-
-    def wait(self, timeout: float | None) -> list[TrialResult]:
-        task, self._task = self._task, None
-        if task is None:
-            if timeout:
-                time.sleep(timeout)
-            return []
-        use_alarm = (task.timeout is not None and hasattr(signal, "setitimer")
-                     and threading.current_thread() is threading.main_thread())
-        if not use_alarm:
-            t0 = time.monotonic()
-            res = execute_trial(self.objective, task)
-            if task.timeout is not None and time.monotonic() - t0 > task.timeout:
-                res = TrialResult(task.number, "FAILED", error=f"trial_timeout: took "
-                                  f"{time.monotonic() - t0:.1f} s, more than {task.timeout} s",
-                                  intermediate=res.intermediate)
-            return [res]
-
-        def on_alarm(signum, frame):
-            raise TrialTimeout()
-
-        old = signal.signal(signal.SIGALRM, on_alarm)
-        try:
-            signal.setitimer(signal.ITIMER_REAL, task.timeout)
-            try:
-                return [execute_trial(self.objective, task)]
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-        except TrialTimeout:  # the alarm fired between the objective's return and the reset
-            return [TrialResult(task.number, "FAILED", error=f"trial_timeout: stopped after {task.timeout} s")]
-        finally:
-            signal.signal(signal.SIGALRM, old)
-
-    def cancel(self, number: int) -> None:
-        pass  # nothing runs outside wait()
-
-
-class ThreadBackend(Backend):
-    """One daemon thread per running trial.
-
-    Python cannot kill a thread: a trial past ``trial_timeout`` is recorded FAILED and its
-    thread is abandoned (it keeps running until the objective returns; its result is dropped).
-    Use the process backend for objectives that can hang.
-    """
-
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
-        super().__init__(objective, n_workers, options)
-        self._running: set[int] = set()
-        self._results: queue.Queue[TrialResult] = queue.Queue()
-
-    def free_slots(self) -> int:
-        return self.n_workers - len(self._running)
-
-    def submit(self, task: TrialTask) -> None:
-        self._running.add(task.number)
-        threading.Thread(target=self._run, args=(task,), daemon=True,
-                         name=f"gpu_bo-trial-{task.number}").start()
-
-    def _run(self, task: TrialTask) -> None:
-        self._results.put(execute_trial(self.objective, task))
-
-    def wait(self, timeout: float | None) -> list[TrialResult]:
-        out = []
-        try:
-            out.append(self._results.get(timeout=timeout))
-            while True:
-                out.append(self._results.get_nowait())
-        except queue.Empty:
-            pass
-        kept = [r for r in out if r.number in self._running]
-        for r in kept:
-            self._running.discard(r.number)
-        return kept
-
-    def cancel(self, number: int) -> None:
-        self._running.discard(number)
-
-
-def _worker_main(conn: Any, objective: Callable, threads: int | None) -> None:
-    """Loop of one worker process: receive a task, run it, send the result back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        result = execute_trial(objective, task)
-        try:
-            conn.send(result)
-        except Exception as e:  # noqa: BLE001 - e.g. an unpicklable error text; report it
-            conn.send(TrialResult(task.number, "FAILED", error=f"the trial's result could not be sent back: {e!r}"))
-
-
-@dataclass
-class _Worker:
-    process: Any
-    conn: Any
-    number: int | None = None  # trial it runs
-
-
-class ProcessBackend(Backend):
-    """A pool of worker processes that survives its workers.
-
-    Each worker has its own pipe; the parent waits on every pipe and every process sentinel at
-    once, so a result, a crash (segfault, ``os._exit``, OOM kill) or a timeout is seen at once.
-    A dead or killed worker is replaced by a fresh one. ``concurrent.futures``'s pool is not
-    used because one dead worker breaks the whole pool and a stuck task cannot be killed.
-    """
-
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
-        super().__init__(objective, n_workers, options)
-        method = options.start_method or _default_start_method()
-        self._ctx = mp.get_context(method)
-        if options.worker_threads is not None:
-            self._threads: int | None = options.worker_threads
-        else:
-            self._threads = 1 if method == "fork" else max(1, (os.cpu_count() or 1) // n_workers)
-        self._workers: list[_Worker] = []
-
-    def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe(duplex=True)
-        p = self._ctx.Process(target=_worker_main, args=(child, self.objective, self._threads),
-                              daemon=True, name="gpu_bo-worker")
-        try:
-            p.start()
-        except Exception as e:  # noqa: BLE001 - typically pickling the objective for spawn
-            parent.close()
-            child.close()
-            raise TypeError(
-                f"objective: {self.objective!r} cannot be sent to a worker process started with "
-                f"{self._ctx.get_start_method()!r} ({type(e).__name__}: {e}); define it at module "
-                "level (not a lambda or closure), or use backend='thread'"
-            ) from e
-        child.close()
-        return _Worker(p, parent)
-
-    def start(self) -> None:
-        self._workers = [self._spawn() for _ in range(self.n_workers)]
-
-    def free_slots(self) -> int:
-        return sum(w.number is None for w in self._workers)
-
-    def submit(self, task: TrialTask) -> None:
-        w = next(w for w in self._workers if w.number is None)
-        w.number = task.number
-        try:
-            w.conn.send(task)
-        except (OSError, ValueError):  # the idle worker died; wait() reports the trial FAILED
-            pass
-
-    def _replace(self, w: _Worker) -> None:
-        if w.process.is_alive():
-            w.process.kill()
-        w.process.join(5)
-        w.conn.close()
-        self._workers[self._workers.index(w)] = self._spawn()
-
-    def wait(self, timeout: float | None) -> list[TrialResult]:
-        busy = {w.conn: w for w in self._workers if w.number is not None}
-        if not busy and timeout is None:
-            return []  # nothing can finish: never block forever
-        sentinels = {w.process.sentinel: w for w in self._workers}
-        ready = set(mp_wait(list(busy) + list(sentinels), timeout))
-        out: list[TrialResult] = []
-        for conn, w in busy.items():
-            if conn in ready or w.process.sentinel in ready:
-                res = self._receive(w)
-                if res is not None:
-                    out.append(res)
-                    w.number = None
-        for sent, w in sentinels.items():
-            if sent in ready or not w.process.is_alive():
-                w.process.join(1)
-                if w.number is not None:
-                    out.append(TrialResult(w.number, "FAILED", error=_death_text(w.process.exitcode)))
-                self._replace(w)
-        return out
-
-    @staticmethod
-    def _receive(w: _Worker) -> TrialResult | None:
-        try:
-            if w.conn.poll():
-                res = w.conn.recv()
-                if isinstance(res, TrialResult) and res.number == w.number:
-                    return res
-        except (EOFError, OSError):
-            pass
-        return None
-
-    def cancel(self, number: int) -> None:
-        for w in self._workers:
-            if w.number == number:
-                w.number = None
-                self._replace(w)
-                return
-
-    def shutdown(self, kill: bool = False) -> None:
-        for w in self._workers:
-            if not kill and w.number is None:
-                try:
-                    w.conn.send(None)
-                except (OSError, ValueError):
-                    pass
-        deadline = time.monotonic() + (0 if kill else 5)
-        for w in self._workers:
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(5)
-            w.conn.close()
-        self._workers = []
-
-
-def _default_start_method() -> str:
-    import torch
-
-    if torch.cuda.is_available() or "fork" not in mp.get_all_start_methods():
-        return "spawn"
-    return "fork"
-
-
-def _death_text(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            sig = signal.Signals(-code).name
-        except ValueError:
-            sig = str(-code)
-        return f"worker process died (killed by signal {sig}) while running the trial"
-    return f"worker process died (exit code {code}) while running the trial"
-
-
-BACKENDS: dict[str, type] = {"serial": SerialBackend, "thread": ThreadBackend, "process": ProcessBackend}
-
-
-def register_backend(name: str, cls: type) -> None:
-    """Make ``backend=name`` use ``cls`` (see the module docstring for the interface)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name: got {name!r}, expected a non-empty str")
-    missing = [m for m in ("free_slots", "submit", "wait", "cancel", "shutdown") if not hasattr(cls, m)]
-    if missing:
-        raise TypeError(f"backend {name!r}: {cls!r} lacks the method(s) {missing}")
-    BACKENDS[name] = cls
-
-
-def _get_backend(backend: str | type) -> type:
-    if isinstance(backend, type):
-        return backend
-    if backend == "ray" and "ray" not in BACKENDS:
-        try:  # the Ray integration registers its backend on import
-            import gpu_bo.integrations.ray  # noqa: F401
-        except ImportError as e:
-            raise ValueError(f"backend='ray' needs Ray: pip install 'gpu-bo[ray]' ({e})") from None
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: got {backend!r}, expected one of {sorted(BACKENDS)} or a backend class")
-    return BACKENDS[backend]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -711,7 +369,7 @@ def optimize(
     for label, v in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
             raise ValueError(f"{label}: got {v!r}, expected None or a number of seconds > 0")
-    backend_cls = _get_backend(backend)
+    backend_cls = get_backend(backend)
     if backend_cls is SerialBackend and n_workers > 1:
         raise ValueError(f"n_workers: got {n_workers} with backend='serial'; use backend='thread' or "
                          "'process' to run trials in parallel")
