@@ -136,6 +136,16 @@ class SerialBackend(Backend):
         pass  # nothing runs outside wait()
 
 
+def _execute_guarded(objective: Callable, task: TrialTask) -> TrialResult:
+    """``execute_trial`` for a worker thread or process: ``SystemExit`` (and other
+    ``BaseException``) from the objective becomes a FAILED result instead of silently ending
+    the worker with the trial lost."""
+    try:
+        return execute_trial(objective, task)
+    except BaseException as e:  # noqa: BLE001 - see the docstring
+        return TrialResult(task.number, "FAILED", error=f"the objective raised {type(e).__name__}: {e!r}")
+
+
 class ThreadBackend(Backend):
     """One daemon thread per running trial.
 
@@ -158,7 +168,7 @@ class ThreadBackend(Backend):
                          name=f"gpu_bo-trial-{task.number}").start()
 
     def _run(self, task: TrialTask) -> None:
-        self._results.put(execute_trial(self.objective, task))
+        self._results.put(_execute_guarded(self.objective, task))
 
     def wait(self, timeout: float | None) -> list[TrialResult]:
         out = []
@@ -191,7 +201,7 @@ def _worker_main(conn: Any, objective: Callable, threads: int | None) -> None:
             return
         if task is None:
             return
-        result = execute_trial(objective, task)
+        result = _execute_guarded(objective, task)
         try:
             conn.send(result)
         except Exception as e:  # noqa: BLE001 - e.g. an unpicklable error text; report it

@@ -343,3 +343,16 @@ def test_prefetch_asks_while_every_worker_is_busy(prefetch, monkeypatch):
     assert len(study.trials) == 7 and len(set(keys)) == 7
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     assert (max(seen) == 2) == prefetch  # only prefetch asks while both workers are busy
+
+
+def exit_high(p):
+    if p["x"] > 0.5:
+        raise SystemExit(4)
+    return quad(p)
+
+
+@pytest.mark.parametrize("backend", PARALLEL)
+def test_system_exit_in_a_worker_is_a_failed_trial(backend):
+    study = optimize(exit_high, SPACE, 6, backend=backend, n_workers=2, seed=1, progress=False,
+                     options=FAST)
+    _check_failed_split(study, 6, "SystemExit")
