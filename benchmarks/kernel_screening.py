@@ -49,22 +49,23 @@ class Problem:
 def make_problem(p: Problem, device: torch.device, dtype: torch.dtype, seed: int = 0) -> tuple:
     """Random training data, a conditioned GP (alpha, K^-1) and N candidates on ``device``."""
     g = torch.Generator(device="cpu").manual_seed(seed)
-    X = torch.rand(p.n, p.d, generator=g, dtype=torch.float64)
+    cpu = dict(dtype=torch.float64, device="cpu")  # drawn on the CPU (seeded), then moved
+    X = torch.rand(p.n, p.d, generator=g, **cpu)
     cat = tuple(range(p.n_cat))
     for c in cat:
-        X[:, c] = torch.randint(0, 5, (p.n,), generator=g).to(torch.float64) / 4
+        X[:, c] = torch.randint(0, 5, (p.n,), generator=g, device="cpu").to(torch.float64) / 4
     X = X.to(device)
     inv_ls = torch.full((p.d,), 1.0 / (0.5 * p.d ** 0.5), dtype=torch.float64, device=device)
     os_ = torch.tensor(1.0, dtype=torch.float64, device=device)
     c0 = torch.tensor(0.0, dtype=torch.float64, device=device)
     Kx = R.kernel_matrix(X, X, inv_ls, os_, cat) + 1e-4 * torch.eye(p.n, dtype=torch.float64, device=device)
     L = torch.linalg.cholesky(Kx)
-    y = torch.randn(p.n, generator=g, dtype=torch.float64).to(device)
+    y = torch.randn(p.n, generator=g, **cpu).to(device)
     alpha = torch.cholesky_solve(y.unsqueeze(-1), L).squeeze(-1)
     Kinv = torch.cholesky_inverse(L)
-    Xc = torch.rand(p.N, p.d, generator=g, dtype=torch.float64).to(device)
+    Xc = torch.rand(p.N, p.d, generator=g, **cpu).to(device)
     for c in cat:
-        Xc[:, c] = torch.randint(0, 5, (p.N,), generator=g).to(device=device, dtype=torch.float64) / 4
+        Xc[:, c] = torch.randint(0, 5, (p.N,), generator=g, device="cpu").to(device=device, dtype=torch.float64) / 4
     tensors = [t.to(dtype) for t in (Xc, X, alpha, Kinv, inv_ls, os_, c0)]
     return (*tensors, cat), float(y.max())
 

@@ -114,7 +114,7 @@ def chunk_size(n: int, device: torch.device, dtype: torch.dtype = torch.float64)
             free, _ = torch.cuda.mem_get_info(device)
         except Exception:  # noqa: BLE001 - no info: keep the static budget
             return chunk
-        itemsize = torch.empty((), dtype=dtype).element_size()
+        itemsize = dtype.itemsize
         chunk = min(chunk, int(free // 2 // (_LIVE_MATRICES * itemsize * max(n, 1))))
     return max(MIN_CHUNK, chunk)
 

@@ -30,18 +30,19 @@ CUDA = torch.cuda.is_available()
 def make_gp(n: int = 30, d: int = 4, N: int = 50, cat: tuple[int, ...] = (1,), dtype=torch.float64,
             seed: int = 0, device: str = "cpu", noise: float = 1e-4) -> dict:
     """A conditioned GP (Matern-5/2 with categorical columns) and candidates, like surrogate.fit_gp's."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand(n, d, generator=g, dtype=torch.float64)
-    Xc = torch.rand(N, d, generator=g, dtype=torch.float64)
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    cpu = dict(dtype=torch.float64, device="cpu")  # explicit: the suite also runs under a CUDA default device
+    X = torch.rand(n, d, generator=g, **cpu)
+    Xc = torch.rand(N, d, generator=g, **cpu)
     for c in cat:  # categorical columns hold a few discrete codes
-        X[:, c] = torch.randint(0, 3, (n,), generator=g).to(torch.float64) / 2
-        Xc[:, c] = torch.randint(0, 3, (N,), generator=g).to(torch.float64) / 2
-    inv_ls = 0.5 + 3 * torch.rand(d, generator=g, dtype=torch.float64)
-    os_ = torch.tensor(1.7, dtype=torch.float64)
-    c0 = torch.tensor(0.3, dtype=torch.float64)
-    Kx = R.kernel_matrix(X, X, inv_ls, os_, cat) + noise * torch.eye(n, dtype=torch.float64)
+        X[:, c] = torch.randint(0, 3, (n,), generator=g, device="cpu").to(torch.float64) / 2
+        Xc[:, c] = torch.randint(0, 3, (N,), generator=g, device="cpu").to(torch.float64) / 2
+    inv_ls = 0.5 + 3 * torch.rand(d, generator=g, **cpu)
+    os_ = torch.tensor(1.7, **cpu)
+    c0 = torch.tensor(0.3, **cpu)
+    Kx = R.kernel_matrix(X, X, inv_ls, os_, cat) + noise * torch.eye(n, **cpu)
     L = torch.linalg.cholesky(Kx)
-    y = torch.randn(n, generator=g, dtype=torch.float64)
+    y = torch.randn(n, generator=g, **cpu)
     alpha = torch.cholesky_solve((y - c0).unsqueeze(-1), L).squeeze(-1)
     Kinv = torch.cholesky_inverse(L)
     out = dict(Xc=Xc, X=X, alpha=alpha, Kinv=Kinv, inv_ls=inv_ls, outputscale=os_, mean_const=c0)
