@@ -28,6 +28,7 @@ def _quad(x):
     return -((x - 2.0) ** 2)
 
 
+@pytest.mark.slow
 def test_seed_tutorial_runs_with_only_the_import_changed():
     src = (ROOT / "examples" / "bayes_opt_dropin.py").read_text()
     # the example is the tutorial: the only gpu_bo line is the import

@@ -53,6 +53,7 @@ def _assert_one_line_error(proc_or_err, code=None):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_run_show_plot_end_to_end(work, capsys):
     db = f"sqlite:///{work / 's.db'}"
     run = subprocess.run(_cli("run", "objmod:f", "--space", "space.json", "--trials", "4", "--storage", db,

@@ -62,6 +62,7 @@ def _parametrize_checks(estimators):
     return pytest.mark.parametrize("estimator, check", cases)
 
 
+@pytest.mark.slow
 @_parametrize_checks(_check_instances())
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
