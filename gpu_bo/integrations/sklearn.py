@@ -86,6 +86,9 @@ class BayesSearchCV(BaseSearchCV):
             scores the optimizer saw).
     """
 
+    # as GridSearchCV declares (scikit-learn < 1.6 common tests read it)
+    _required_parameters = ["estimator", "search_spaces"]
+
     _parameter_constraints: dict = {
         **BaseSearchCV._parameter_constraints,
         "search_spaces": [dict, list, Space],
