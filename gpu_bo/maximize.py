@@ -25,7 +25,7 @@ import torch
 from gpu_bo.exceptions import GpuBoError
 from gpu_bo.space import Space
 
-__all__ = ["MaximizeOptions", "maximize", "point_key"]
+__all__ = ["MaximizeOptions", "Region", "maximize", "point_key"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,31 @@ class MaximizeOptions:
 def point_key(x: torch.Tensor) -> tuple:
     """Hashable identity of one snapped encoded point."""
     return tuple(round(v, 9) for v in x.tolist())
+
+
+@dataclass(frozen=True)
+class Region:
+    """A box of the unit cube to search in (trust region): corners ``lb``, ``ub`` and the
+    ``center`` that candidates perturb (``d`` each)."""
+
+    lb: torch.Tensor
+    ub: torch.Tensor
+    center: torch.Tensor
+
+
+def _region_candidates(space: Space, n: int, region: Region, seed: int, device, dtype) -> torch.Tensor:
+    # TuRBO's candidates: Sobol points of the box, each changing only a random subset of the
+    # centre's coordinates (about 20 of them), which keeps high-dimensional search local.
+    sob = torch.quasirandom.SobolEngine(space.d, scramble=True, seed=seed).draw(n, dtype=torch.float64)
+    sob = sob.to(device=device, dtype=dtype)
+    lb, ub, c = region.lb.to(device, dtype), region.ub.to(device, dtype), region.center.to(device, dtype)
+    pts = lb + (ub - lb) * sob
+    gen = torch.Generator(device="cpu").manual_seed(seed + 3)
+    prob = min(1.0, 20.0 / space.d)
+    mask = torch.rand(n, space.d, generator=gen) < prob
+    mask[torch.arange(n), torch.randint(space.d, (n,), generator=gen)] = True
+    pts = torch.where(mask.to(device), pts, c)
+    return space.snap(pts)
 
 
 def _candidates(space: Space, n: int, X_obs: torch.Tensor | None, y_obs: torch.Tensor | None,
@@ -112,14 +137,20 @@ def _eval(acq: Callable, X: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
 def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int,
              exclude: set[tuple], X_obs: torch.Tensor | None = None, y_obs: torch.Tensor | None = None,
              device: torch.device, dtype: torch.dtype = torch.float64,
-             is_mc: bool = False) -> tuple[torch.Tensor, float]:
+             is_mc: bool = False, region: Region | None = None) -> tuple[torch.Tensor, float]:
     """Maximize ``acq`` (``b x 1 x d -> b``) over the space; return (snapped ``d`` point, value).
 
     ``exclude`` holds :func:`point_key` of points that must not be returned (evaluated, pending
     or already chosen). When every good candidate is excluded a fresh Sobol point is returned.
+    ``region`` restricts candidates and gradient steps to a trust-region box.
     """
     n_raw = options.mc_raw_samples if is_mc else options.raw_samples
-    cand = _candidates(space, n_raw, X_obs, y_obs, seed, device, dtype)
+    if region is None:
+        cand = _candidates(space, n_raw, X_obs, y_obs, seed, device, dtype)
+        lo, hi = 0.0, 1.0
+    else:
+        cand = _region_candidates(space, n_raw, region, seed, device, dtype)
+        lo, hi = region.lb.to(device, dtype), region.ub.to(device, dtype)
     screen = getattr(acq, "screen", None)
     with torch.no_grad():
         vals = screen(cand) if screen is not None else _eval(acq, cand)
@@ -141,7 +172,10 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
             Xs.grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
             opt.step()
             with torch.no_grad():
-                Xs.clamp_(0.0, 1.0)
+                if region is None:
+                    Xs.clamp_(0.0, 1.0)
+                else:
+                    Xs.copy_(torch.minimum(torch.maximum(Xs, lo), hi))
         refined = space.snap(Xs.detach().squeeze(-2))
         pool = torch.cat([refined, starts])
     else:
