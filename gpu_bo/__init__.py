@@ -17,4 +17,19 @@ from gpu_bo.runner import optimize  # noqa: F401
 from gpu_bo.space import Categorical, Integer, Real, Space  # noqa: F401
 from gpu_bo.study import Study, Trial, TrialState  # noqa: F401
 
+from gpu_bo import hp  # noqa: F401
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy: BayesSearchCV pulls in sklearn's search machinery, plots needs matplotlib (an extra).
+    if name == "BayesSearchCV":
+        from gpu_bo.integrations.sklearn import BayesSearchCV
+
+        return BayesSearchCV
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("gpu_bo.plots")
+    raise AttributeError(f"module 'gpu_bo' has no attribute {name!r}")
