@@ -10,8 +10,11 @@ Formulas (f* = best observed value, mu/sigma the posterior mean/std):
     ucb  mu + kappa * sigma           (BoTorch's UCB with beta = kappa^2)
     qei / qpi / qucb / qnei: BoTorch's qLogExpectedImprovement, qProbabilityOfImprovement,
     qUpperConfidenceBound, qLogNoisyExpectedImprovement, over a q-batch jointly, with pending
-    points folded in (X_pending). The analytic names switch to their q-counterpart whenever
-    pending points exist or several points are asked at once.
+    points folded in (X_pending).
+The optimizer handles pending points and batches of the analytic names by sequential greedy
+selection with Kriging-believer fantasies (``surrogate.believe``: one Cholesky factor per
+point, measured ~5x cheaper per suggestion than a Monte Carlo acquisition); ``build`` itself
+switches an analytic name to its q-counterpart when given pending points or q > 1.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from gpu_bo.exceptions import GpuBoError, GpuBoWarning
 from gpu_bo.maximize import MaximizeOptions, Region, maximize, point_key
 from gpu_bo.space import Space, as_space
 from gpu_bo.study import Trial, TrialState, is_valid_value
-from gpu_bo.surrogate import FitOptions, GPParams, fit_gp
+from gpu_bo.surrogate import FitOptions, GPParams, believe, fit_gp
 from gpu_bo.trust_region import TrustRegionOptions, box, region_state, select_local
 
 __all__ = ["Optimizer", "OptimizerOptions"]
@@ -78,7 +78,10 @@ class Optimizer:
         space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
         direction: "minimize" or "maximize".
         acquisition: "ei", "pi", "ucb" (analytic) or "qei", "qpi", "qucb", "qnei" (Monte Carlo).
-        xi: exploration margin of EI/PI, in objective units (EI of f - f* - xi).
+        xi: exploration margin of EI/PI, in objective units (EI of f - f* - xi). None (default):
+            1% of the observed values' standard deviation, as scikit-optimize's xi=0.01 on
+            standardized values; with 0 EI could keep re-sampling a point it had already
+            sampled when a smooth GP extrapolated its optimum to a boundary.
         kappa: exploration weight of UCB (mu + kappa * sigma).
         n_initial: quasi-random (Sobol) points before the GP takes over
             (default ``min(10, max(5, d + 1))``).
@@ -99,7 +102,7 @@ class Optimizer:
     """
 
     def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize", acquisition: str = "ei",
-                 xi: float = 0.0, kappa: float = 2.576, n_initial: int | None = None, seed: int | None = None,
+                 xi: float | None = None, kappa: float = 2.576, n_initial: int | None = None, seed: int | None = None,
                  device: str | torch.device = "auto", options: OptimizerOptions | None = None,
                  strategy: str = "auto") -> None:
         self.space = as_space(space)
@@ -107,10 +110,10 @@ class Optimizer:
             raise ValueError(f"direction: got {direction!r}, expected 'minimize' or 'maximize'")
         self.direction = direction
         self.acquisition = acq_mod.check_name(acquisition)
-        for label, v in (("xi", xi), ("kappa", kappa)):
+        for label, v in (("xi", 0.0 if xi is None else xi), ("kappa", kappa)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{label}: got {v!r}, expected a finite number >= 0")
-        self.xi, self.kappa = float(xi), float(kappa)
+                raise ValueError(f"{label}: got {v!r}, expected a finite number >= 0 (xi may be None)")
+        self.xi, self.kappa = (None if xi is None else float(xi)), float(kappa)
         if n_initial is None:
             n_initial = min(10, max(5, self.space.d + 1))
         if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
@@ -331,7 +334,12 @@ class Optimizer:
             self._gp_params = gp.params.to(torch.device("cpu"), torch.float64)
             self._n_fits += 1
             sign = 1.0 if self.direction == "maximize" else -1.0
+            # incumbent: the best observed value, or the GP's best mean at an observed point when
+            # that is higher (a smoothing GP otherwise sees "improvement" at points it already
+            # sampled, and EI kept proposing the same boundary point on flat objectives)
             best_f = max(sign * t.value for t in self._completed())
+            with torch.no_grad():
+                best_f = max(best_f, float(gp.mean_var(X_obs)[0].max()) * gp.y_std + gp.y_mean)
             pending = self.pending
             Xp = self.space.encode(pending, device=device, dtype=dtype) if pending else None
             max_opts = self.options.maximize or MaximizeOptions.for_device(device)
@@ -339,9 +347,14 @@ class Optimizer:
             for j in range(q):
                 parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
                 X_pend = torch.cat(parts) if parts else None
-                spec = acq_mod.AcqSpec(self.acquisition, best_f, self.xi, self.kappa,
+                xi = 0.01 * gp.y_std if self.xi is None else self.xi
+                spec = acq_mod.AcqSpec(self.acquisition, best_f, xi, self.kappa,
                                        self.options.mc_samples, seed + j)
-                acqf = acq_mod.build(spec, gp, X_pend, q=1)
+                if self.acquisition in acq_mod.ANALYTIC:
+                    # sequential greedy with Kriging-believer fantasies (see surrogate.believe)
+                    acqf = acq_mod.build(spec, believe(gp, X_pend))
+                else:
+                    acqf = acq_mod.build(spec, gp, X_pend, q=1)
                 x, _ = maximize(acqf, self.space, options=max_opts, seed=seed + 31 * j, exclude=exclude,
                                 X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype,
                                 is_mc=not isinstance(acqf, acq_mod.AnalyticAcq), region=region)
@@ -385,7 +398,8 @@ class Optimizer:
         self.direction = state["direction"]
         self.acquisition = acq_mod.check_name(state["acquisition"])
         self.strategy = state.get("strategy", self.strategy)
-        self.xi, self.kappa = float(state["xi"]), float(state["kappa"])
+        self.xi = None if state["xi"] is None else float(state["xi"])
+        self.kappa = float(state["kappa"])
         self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
         self._n_asks, self._n_fits = int(state["n_asks"]), int(state.get("n_fits", 0))
         self._trials = [Trial.from_dict(t) for t in state["trials"]]

@@ -68,7 +68,7 @@ class RunOptions:
     """
 
     n_initial: int | None = None
-    xi: float = 0.0
+    xi: float | None = None
     kappa: float = 2.576
     optimizer_options: Any = None
     start_method: str | None = None

@@ -130,3 +130,19 @@ def test_warm_start_is_used_and_subset_bounds_fit_size():
     assert warm.X.shape[0] == 300 and warm.alpha.shape[0] == 300
     rel = (warm.params.lengthscale / cold.params.lengthscale).log().abs().max()
     assert rel < 1.0
+
+
+def test_believer_keeps_the_mean_and_collapses_variance_at_pending_points():
+    from gpu_bo.surrogate import believe
+
+    X, y = _data(30, 2)
+    gp = fit_gp(X, y)
+    Xp = torch.tensor([[0.31, 0.77], [0.9, 0.1]], dtype=DT)
+    m0, v0 = gp.mean_var(Xp)
+    b = believe(gp, Xp)
+    m1, v1 = b.mean_var(Xp)
+    assert torch.allclose(m0, m1, atol=1e-6)
+    assert (v1 < 0.2 * v0).all() or (v1 <= gp.params.noise * 2).all()
+    far = torch.tensor([[0.05, 0.95]], dtype=DT)
+    assert torch.allclose(b.mean_var(far)[1], gp.mean_var(far)[1], rtol=0.5)
+    assert b.X.shape[0] == 32 and gp.X.shape[0] == 30
