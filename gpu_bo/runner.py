@@ -51,7 +51,8 @@ class RunOptions:
 
     Attributes:
         n_initial: quasi-random trials before the GP takes over (None: the optimizer's default).
-        xi: EI/PI exploration margin. kappa: UCB exploration weight.
+        xi: EI/PI exploration margin (None: 1% of the values' spread). kappa: UCB weight.
+        strategy: the optimizer's "auto", "global" or "trust_region" (see gpu_bo.optimizer).
         optimizer_options: :class:`gpu_bo.optimizer.OptimizerOptions` (e.g.
             ``failure_policy="ignore"``).
         start_method: multiprocessing start method of the process backend: "fork", "spawn",
@@ -70,6 +71,7 @@ class RunOptions:
     n_initial: int | None = None
     xi: float | None = None
     kappa: float = 2.576
+    strategy: str = "auto"
     optimizer_options: Any = None
     start_method: str | None = None
     worker_threads: int | None = None
@@ -381,7 +383,8 @@ def optimize(
             raise TypeError(f"callbacks: got {cb!r}, expected callables cb(study, trial)")
     dev = resolve_device(device)
     opt = Optimizer(space, direction=direction, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
-                    n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options)
+                    n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options,
+                    strategy=options.strategy)
 
     owns_storage = not isinstance(storage, Storage)
     store = InMemoryStorage() if storage is None else open_storage(storage, create=True)
