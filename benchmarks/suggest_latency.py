@@ -24,7 +24,7 @@ Outputs (``--out``, default benchmarks/results/): ``suggest_latency.json`` and
 
 Usage::
 
-    python benchmarks/suggest_latency.py --quick   # issue 2's grid, 3 steps per cell, ~5 min
+    python benchmarks/suggest_latency.py --quick   # issue 2's grid, 3 steps per cell, ~5-6 min
     python benchmarks/suggest_latency.py           # the same grid, 7 steps per cell
 """
 
@@ -155,20 +155,25 @@ def measure_cell(spec: MethodSpec, n: int, d: int, q: int, repeats: int, cap_s: 
 
 def run_grid(specs: Sequence[MethodSpec], ns: Sequence[int], ds: Sequence[int], qs: Sequence[int],
              repeats: int, cap_s: float, log_prefix: str = "[latency]") -> list[dict[str, Any]]:
-    """Every method on every ``(n, d, q)``; ``n`` ascending so a capped method skips larger n."""
+    """Every method on every ``(n, d, q)``, smallest work first.
+
+    A method over the cap at ``(n, d, q)`` is not run at any cell with at least as many
+    observations, dimensions and batch points (recorded as ``skipped_over_cap``): a step cannot
+    be interrupted, so this is what keeps the grid's run time bounded.
+    """
     out = []
-    for d in ds:
-        for q in qs:
-            capped: set[str] = set()
+    capped: dict[str, list[tuple[int, int, int]]] = {}
+    for d in sorted(ds):
+        for q in sorted(qs):
             for n in sorted(ns):
                 for spec in specs:
-                    if spec.label in capped:
+                    if any(n >= n0 and d >= d0 and q >= q0 for n0, d0, q0 in capped.get(spec.label, [])):
                         rec = {"method": spec.label, "n": n, "d": d, "q": q, "device": spec.device, "times": [],
                                "status": "skipped_over_cap", "median": math.nan, "q25": math.nan, "q75": math.nan}
                     else:
                         rec = measure_cell(spec, n, d, q, repeats, cap_s)
                         if rec["status"] == "over_cap":
-                            capped.add(spec.label)
+                            capped.setdefault(spec.label, []).append((n, d, q))
                     out.append(rec)
                     print(f"{log_prefix} n={n} d={d} q={q} {spec.label}: {_cell(rec, cap_s)}", flush=True)
     return out
@@ -233,7 +238,7 @@ def markdown(header: Any, records: list[dict[str, Any]], labels: list[str], cap_
     lines = ["# Suggestion latency: one suggestion (fit + maximize)", "", header.markdown(), ""]
     lines.append("Each cell: median wall time of consecutive `tell(newest) + ask(q)` steps on the same "
                  f"data for every method (IQR in the JSON). `> {cap_s:g} s`: the method exceeded the time "
-                 "cap (larger n not attempted). gpu_bo's library default is one CPU thread for "
+                 "cap (cells with at least as large n, d and q not attempted). gpu_bo's library default is one CPU thread for "
                  "n <= 2000 (`gpu_bo.device.SINGLE_THREAD_MAX_N`); Optuna's GPSampler pins itself to one "
                  "thread too; the BoTorch loop runs with torch's default threads and with 1 thread.")
     if not cuda_measured:
@@ -288,7 +293,7 @@ def markdown(header: Any, records: list[dict[str, Any]], labels: list[str], cap_
 
 MODES = {
     "full": {"n": [50, 200, 1000], "d": [5, 20], "q": [1, 8], "repeats": 7, "cap": 120.0},
-    "quick": {"n": [50, 200, 1000], "d": [5, 20], "q": [1, 8], "repeats": 3, "cap": 15.0},
+    "quick": {"n": [50, 200, 1000], "d": [5, 20], "q": [1, 8], "repeats": 3, "cap": 10.0},
     "tiny": {"n": [12], "d": [2], "q": [1, 2], "repeats": 2, "cap": 60.0},
 }
 
@@ -302,7 +307,7 @@ def warm_up(specs: Sequence[MethodSpec]) -> None:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_true", help="3 steps per cell and a 15 s cap (~5 min)")
+    g.add_argument("--quick", action="store_true", help="3 steps per cell and a 10 s cap (~5-6 min)")
     g.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests)")
     ap.add_argument("--n", nargs="+", type=int)
     ap.add_argument("--d", nargs="+", type=int)

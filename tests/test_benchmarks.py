@@ -157,10 +157,18 @@ def test_latency_tiny_writes_table_with_cuda_status(tmp_path):
 
 def test_latency_cap_stops_a_method_and_skips_larger_n():
     spec = suggest_latency.MethodSpec("random", "random")
-    recs = suggest_latency.run_grid([spec], ns=[10, 20], ds=[2], qs=[1], repeats=3, cap_s=0.0)
-    first, second = recs
+    recs = suggest_latency.run_grid([spec], ns=[10, 20], ds=[2, 3], qs=[1, 2], repeats=3, cap_s=0.0)
+    first, *rest = recs
+    assert (first["n"], first["d"], first["q"]) == (10, 2, 1)
     assert first["status"] == "over_cap" and len(first["times"]) == 1
-    assert second["status"] == "skipped_over_cap" and second["times"] == []
+    # every cell with at least as many observations, dimensions and batch points is skipped
+    assert len(rest) == 7 and all(r["status"] == "skipped_over_cap" and r["times"] == [] for r in rest)
+
+
+def test_latency_cap_does_not_skip_cells_that_are_not_larger():
+    spec = suggest_latency.MethodSpec("random", "random")
+    recs = suggest_latency.run_grid([spec], ns=[10], ds=[2], qs=[1, 2], repeats=1, cap_s=math.inf)
+    assert [r["status"] for r in recs] == ["ok", "ok"]
 
 
 # -- scaling.py ---------------------------------------------------------------------------------
