@@ -137,6 +137,7 @@ class Optimizer:
         self._n_asks = 0
         self._n_fits = 0
         self._gp_params: GPParams | None = None
+        self._enc_cache: dict[int, list[float]] = {}  # trial number -> encoded row
         self.last_suggestion_info: dict[str, Any] = {}
 
     # -- records -------------------------------------------------------------------------------
@@ -173,6 +174,7 @@ class Optimizer:
         for t in self._trials:
             if t.state == TrialState.RUNNING and self.space.key(t.params) == key:
                 self._trials.remove(t)
+                self._enc_cache.pop(t.number, None)
                 return
 
     # -- tell ----------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class Optimizer:
                 del self._external_pending[i]
                 break
         if trial is None:
-            trial = Trial(number=len(self._trials), params={n: params[n] for n in self.space.names})
+            trial = Trial(number=self._new_number(), params={n: params[n] for n in self.space.names})
             self._trials.append(trial)
         trial.end_time = time.time()
         st = TrialState(state) if state is not None else None
@@ -230,7 +232,7 @@ class Optimizer:
         self._n_asks += 1
         out = []
         for p in points:
-            self._trials.append(Trial(number=len(self._trials), params=p))
+            self._trials.append(Trial(number=self._new_number(), params=p))
             out.append(dict(p))
         self.last_suggestion_info["seconds"] = time.perf_counter() - t0
         return out[0] if n is None else out
@@ -241,7 +243,7 @@ class Optimizer:
     def _suggest(self, q: int) -> list[dict[str, Any]]:
         done = self._completed()
         seed = (self.seed * 1_000_003 + self._n_asks) % (2**31 - 1)
-        exclude = {point_key(self.space.encode(t.params)) for t in self._trials}
+        exclude = {point_key(torch.tensor(self._row(t), dtype=torch.float64)) for t in self._trials}
         exclude |= {point_key(self.space.encode(p)) for p in self._external_pending}
         n_issued = len(self._trials)
         if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
@@ -274,18 +276,29 @@ class Optimizer:
             X = self.space.sample(256, seed=self.seed + 104729 * (attempt + 1) + self._n_asks)
         raise GpuBoError("every point of the search space has already been evaluated or is pending")
 
+    def _new_number(self) -> int:
+        # unique even after remove_pending() dropped a trial (the encoding cache is keyed by it)
+        return self._trials[-1].number + 1 if self._trials else 0
+
+    def _row(self, trial: Trial) -> list[float]:
+        """The encoded point of a trial, cached (encoding is Python work per value)."""
+        row = self._enc_cache.get(trial.number)
+        if row is None:
+            row = self._enc_cache[trial.number] = self.space.encode(trial.params).tolist()
+        return row
+
     def _training_data(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
         done = self._completed()
         sign = 1.0 if self.direction == "maximize" else -1.0
-        params = [t.params for t in done]
+        rows = [self._row(t) for t in done]
         values = [sign * t.value for t in done]
         if self.options.failure_policy == "worst":
-            failed = [t.params for t in self._trials if t.state == TrialState.FAILED]
+            failed = [self._row(t) for t in self._trials if t.state == TrialState.FAILED]
             if failed:
                 worst = min(values)
-                params += failed
+                rows += failed
                 values += [worst] * len(failed)
-        X = self.space.encode(params, device=device, dtype=dtype)
+        X = torch.tensor(rows, device=device, dtype=dtype).reshape(len(rows), self.space.d)
         y = torch.tensor(values, device=device, dtype=dtype)
         return X, y
 
@@ -403,6 +416,7 @@ class Optimizer:
         self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
         self._n_asks, self._n_fits = int(state["n_asks"]), int(state.get("n_fits", 0))
         self._trials = [Trial.from_dict(t) for t in state["trials"]]
+        self._enc_cache = {}
         self._external_pending = [dict(p) for p in state.get("external_pending", [])]
         g = state.get("gp_params")
         self._gp_params = None if g is None else GPParams(
