@@ -24,8 +24,12 @@ __all__ = ["resolve_device", "resolve_dtype", "cpu_threads", "is_oom", "DEFAULT_
 
 DEFAULT_DTYPE = torch.float64
 
-# Up to this many observations a CPU suggestion runs on one thread (see module docstring and
-# benchmarks/results/suggest_latency.md for the measurement behind the number).
+# Up to this many observations a CPU suggestion runs on one thread. Chosen on purpose from
+# benchmarks/results/suggest_latency*.md on the 2-core machine: on an idle machine torch's
+# default 2 threads were faster from n=200 (279 ms vs 448 ms at n=200, d=5), but with any other
+# process on the cores 2 threads collapsed (n=50, d=5: 2.83 s vs 159 ms; n=200: 10.5 s vs
+# 1.8 s), while one thread degrades gracefully. Users who own an idle many-core machine can set
+# OptimizerOptions(cpu_threads=N).
 SINGLE_THREAD_MAX_N = 2000
 
 
