@@ -156,11 +156,12 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
         "## Reading", "",
         "The runner keeps every worker busy as long as the driver can suggest points faster "
         "than the workers finish them: wall ~ max(trials x sleep / workers, trials x ask time). "
-        "A suggestion with pending points (any parallel run) uses the Monte Carlo q-acquisition "
-        "and costs about twice a sequential one on this CPU, and a batch of q points costs about "
-        "q single suggestions, so with a 0.2 s objective the driver, not the workers, sets the "
-        "pace and extra workers cannot help. With an objective that takes longer than a "
-        "suggestion the speed-up follows the worker count; the worker that just finished still "
+        "With EI a suggestion with pending points conditions the GP on them (Kriging believer, "
+        "one Cholesky factor each), so it costs about as much as a sequential one; when a "
+        "suggestion takes longer than trials x sleep / workers the driver, not the workers, "
+        "sets the pace (the q-acquisitions, e.g. qei, are Monte Carlo and cost more per "
+        "suggestion). With an objective that takes longer than a suggestion the speed-up "
+        "follows the worker count; the worker that just finished still "
         "waits for its next suggestion, which `RunOptions(prefetch=True)` removes by suggesting "
         "one point ahead while every worker is busy. A GPU shortens `ask()` "
         "(see suggest_latency.md).", "",
