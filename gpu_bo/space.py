@@ -67,8 +67,12 @@ class Real:
         return min(max((self._t(v) - lo) / (hi - lo), 0.0), 1.0)
 
     def decode_value(self, x: float) -> float:
+        if x <= 0.0:  # the bounds exactly, not exp(log(bound)) with a rounding error
+            return self.low
+        if x >= 1.0:
+            return self.high
         lo, hi = self._t(self.low), self._t(self.high)
-        v = lo + min(max(x, 0.0), 1.0) * (hi - lo)
+        v = lo + x * (hi - lo)
         v = math.exp(v) if self.log else v
         return min(max(v, self.low), self.high)
 

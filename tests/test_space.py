@@ -115,6 +115,12 @@ def test_numpy_scalars_are_accepted():
     assert s.decode(s.encode(p))[0] == {"n": 3, "c": 2, "x": 0.5}
 
 
+def test_bounds_decode_exactly():
+    s = gb.Space({"C": gb.Real(1e-3, 1e3, log=True), "x": gb.Real(0.1, 15.0)})
+    lo, hi = s.decode(torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64))
+    assert lo == {"C": 1e-3, "x": 0.1} and hi == {"C": 1e3, "x": 15.0}
+
+
 def test_to_dict_round_trip():
     s = mixed_space()
     assert gb.Space.from_dict(s.to_dict()) == s
