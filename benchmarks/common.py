@@ -269,6 +269,17 @@ class PeakMemory:
             self.delta_mb = (peak[0] - base) / 2**20
 
 
+def add_timing_args(ap: Any) -> None:
+    """The flags scaling.py and suggest_latency.py share (after their own grid flags)."""
+    ap.add_argument("--repeats", type=int)
+    ap.add_argument("--cap", type=float, help="seconds; a slower step stops the method at this cell")
+    ap.add_argument("--methods", nargs="+", help="labels or method names to keep")
+    ap.add_argument("--no-cuda", action="store_true")
+    ap.add_argument("--no-warmup", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--note", default="")
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     """Run ``fn`` and return its result and wall time in seconds."""
     t0 = time.perf_counter()

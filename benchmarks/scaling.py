@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    RESULTS_DIR, fmt_seconds, markdown_table, run_header, write_json, write_text,
+    add_timing_args, fmt_seconds, markdown_table, run_header, write_json, write_text,
 )
 from benchmarks.peers import available  # noqa: E402
 from benchmarks.suggest_latency import MethodSpec, measure_cell, warm_up  # noqa: E402
@@ -197,13 +197,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="small grid and a 20 s cap (~5 min)")
     g.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests)")
-    ap.add_argument("--repeats", type=int)
-    ap.add_argument("--cap", type=float)
-    ap.add_argument("--methods", nargs="+", help="labels or method names to keep")
-    ap.add_argument("--no-cuda", action="store_true")
-    ap.add_argument("--no-warmup", action="store_true")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
-    ap.add_argument("--note", default="")
+    add_timing_args(ap)
     return ap.parse_args(argv)
 
 

@@ -49,7 +49,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    RESULTS_DIR, PeakMemory, fmt_seconds, markdown_table, median_iqr, run_header, write_json, write_text,
+    PeakMemory, add_timing_args, fmt_seconds, markdown_table, median_iqr, run_header,
+    write_json, write_text,
 )
 from benchmarks.peers import available, make_method  # noqa: E402
 from benchmarks.problems import smooth_test_function, unit_cube_space  # noqa: E402
@@ -312,13 +313,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--n", nargs="+", type=int)
     ap.add_argument("--d", nargs="+", type=int)
     ap.add_argument("--q", nargs="+", type=int)
-    ap.add_argument("--repeats", type=int)
-    ap.add_argument("--cap", type=float, help="seconds; a slower step stops the method at this (d, q)")
-    ap.add_argument("--methods", nargs="+", help="labels or method names to keep")
-    ap.add_argument("--no-cuda", action="store_true")
-    ap.add_argument("--no-warmup", action="store_true")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
-    ap.add_argument("--note", default="")
+    add_timing_args(ap)
     return ap.parse_args(argv)
 
 
