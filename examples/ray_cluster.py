@@ -29,7 +29,7 @@ from gpu_bo.objectives import MedianPruner
 from gpu_bo.runner import RunOptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_mlp import make_objective  # noqa: E402  (the same objective; shipped to workers by value)
+from torch_mlp import SPACE, make_objective  # noqa: E402  (the same objective; shipped to workers by value)
 
 
 def main(argv: list[str] | None = None) -> gb.Study:
@@ -52,12 +52,7 @@ def main(argv: list[str] | None = None) -> gb.Study:
         resources["num_gpus"] = args.gpus_per_trial
     print(f"Ray cluster: {ray.cluster_resources()}; each trial gets {resources}")
 
-    space = gb.Space({
-        "lr": gb.Real(1e-4, 3e-1, log=True),
-        "width": gb.Integer(16, 256, log=True),
-        "dropout": gb.Real(0.0, 0.6),
-        "weight_decay": gb.Real(1e-6, 1e-1, log=True),
-    })
+    space = SPACE
     t0 = time.perf_counter()
     study = gb.optimize(
         make_objective(args.epochs, args.seed), space, args.trials, direction="maximize",

@@ -59,6 +59,14 @@ def make_objective(epochs: int, seed: int):
     return objective
 
 
+SPACE = gb.Space({
+    "lr": gb.Real(1e-4, 3e-1, log=True),
+    "width": gb.Integer(16, 256, log=True),
+    "dropout": gb.Real(0.0, 0.6),
+    "weight_decay": gb.Real(1e-6, 1e-1, log=True),
+})
+
+
 def main(argv: list[str] | None = None) -> gb.Study:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=16)
@@ -67,12 +75,7 @@ def main(argv: list[str] | None = None) -> gb.Study:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # tiny model: more threads only add overhead on small CPUs
 
-    space = gb.Space({
-        "lr": gb.Real(1e-4, 3e-1, log=True),
-        "width": gb.Integer(16, 256, log=True),
-        "dropout": gb.Real(0.0, 0.6),
-        "weight_decay": gb.Real(1e-6, 1e-1, log=True),
-    })
+    space = SPACE
     t0 = time.perf_counter()
     study = optimize(make_objective(args.epochs, args.seed), space, args.trials, direction="maximize",
                      seed=args.seed, pruner=MedianPruner(n_startup_trials=4, n_warmup_steps=3),

@@ -190,20 +190,18 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
             if nb.shape[0] == 0:
                 break
             nb_vals = torch.nan_to_num(_eval(acq, nb), nan=-float("inf"))
-            if float(nb_vals.max()) <= float(pool_vals.max()):
-                pool, pool_vals = torch.cat([pool, nb]), torch.cat([pool_vals, nb_vals])
-                break
+            improved = float(nb_vals.max()) > float(pool_vals.max())
             pool, pool_vals = torch.cat([pool, nb]), torch.cat([pool_vals, nb_vals])
+            if not improved:
+                break
 
     # best candidate not excluded (a host sync here, once per suggestion)
-    order = torch.argsort(torch.cat([pool_vals, vals]), descending=True)
+    all_vals = torch.cat([pool_vals, vals])
     allc = torch.cat([pool, cand])
-    for i in order.tolist():
+    for i in torch.argsort(all_vals, descending=True).tolist():
         x = allc[i]
-        key = point_key(x)
-        if key not in exclude:
-            v = float(torch.cat([pool_vals, vals])[i])
-            return x, v
+        if point_key(x) not in exclude:
+            return x, float(all_vals[i])
     # everything scored is taken: draw fresh Sobol points until one is new
     for attempt in range(10):
         extra = space.sample(256, seed=seed + 7919 * (attempt + 1), device=device, dtype=dtype)
