@@ -368,7 +368,9 @@ class Optimizer:
                     acqf = acq_mod.build(spec, believe(gp, X_pend))
                 else:
                     acqf = acq_mod.build(spec, gp, X_pend, q=1)
-                x, _ = maximize(acqf, self.space, options=max_opts, seed=seed + 31 * j, exclude=exclude,
+                round_opts = max_opts if j == 0 or not isinstance(acqf, acq_mod.AnalyticAcq) \
+                    else max_opts.for_batch_round()
+                x, _ = maximize(acqf, self.space, options=round_opts, seed=seed + 31 * j, exclude=exclude,
                                 X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype,
                                 is_mc=not isinstance(acqf, acq_mod.AnalyticAcq), region=region)
                 exclude.add(point_key(x))

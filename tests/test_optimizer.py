@@ -157,3 +157,25 @@ def test_oom_on_cuda_retries_on_cpu(monkeypatch):
     with pytest.warns(gb.DeviceWarning):
         p = opt.ask()
     opt.space.validate(p)
+
+
+def test_later_points_of_a_greedy_batch_use_the_smaller_round_budget(monkeypatch):
+    import gpu_bo.optimizer as opt_mod
+
+    seen = []
+    real = opt_mod.maximize
+
+    def spy(acqf, space, options, **kw):
+        seen.append((options.raw_samples, options.steps))
+        return real(acqf, space, options=options, **kw)
+
+    monkeypatch.setattr(opt_mod, "maximize", spy)
+    opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=4, device="cpu")
+    for p in opt.space.sample_params(6, seed=3):
+        opt.tell(p, branin(p))
+    full = opt_mod.MaximizeOptions()
+    batch = opt.ask(n=4)
+    assert len({opt.space.key(p) for p in batch}) == 4
+    assert seen[0] == (full.raw_samples, full.steps)
+    assert seen[1:] == [(full.batch_raw_samples, full.batch_steps)] * 3
+    assert full.batch_raw_samples < full.raw_samples and full.batch_steps < full.steps
