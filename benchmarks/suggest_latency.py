@@ -140,6 +140,8 @@ def measure_cell(spec: MethodSpec, n: int, d: int, q: int, repeats: int, cap_s: 
                 info = getattr(adapter, "last_info", None)
                 if info and "fit_seconds" in info:
                     rec["gpu_bo_fit_seconds"].append(info["fit_seconds"])
+                if info and info.get("strategy"):
+                    rec["strategy"] = info["strategy"]
                 if len({tuple(sorted(p.items())) for p in asked}) != len(asked):
                     rec["duplicates_in_batch"] = True
                 if dt > cap_s:

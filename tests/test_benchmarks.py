@@ -185,6 +185,37 @@ def test_scaling_tiny_writes_sweeps(tmp_path):
     assert "not measured on a GPU" in (tmp_path / "scaling.md").read_text()
 
 
+def test_scaling_merge_joins_runs_and_checks_the_gpu_targets(tmp_path):
+    if not peers.available("gpu_bo"):
+        pytest.skip("gpu_bo.Optimizer missing")
+    a = scaling.main(["--tiny", "--out", str(tmp_path), "--name", "cpu", "--methods", "gpu_bo cpu",
+                      "--no-cuda", "--sweeps", "n"])
+    assert set(a["sweeps"]) == {"n"}
+    # a stand-in for the GPU machine's run: the same cells relabelled as CUDA, 20x faster, plus
+    # the n=5000 target cells (the CPU one over its cap)
+    gpu = json.loads((tmp_path / "cpu.json").read_text())
+    for r in gpu["sweeps"]["n"]:
+        r.update(method="gpu_bo cuda", device="cuda", median=r["median"] / 20)
+    cell = {"d": 2, "status": "ok", "device": "cuda", "cap": 20.0, "times": []}
+    gpu["sweeps"]["q_at_target_n"] = [
+        {**cell, "method": "gpu_bo cuda", "n": 5000, "q": 1, "median": 0.5},
+        {**cell, "method": "gpu_bo cuda", "n": 5000, "q": 64, "median": 6.0},
+        {**cell, "method": "gpu_bo global cpu", "device": "cpu", "n": 5000, "q": 1, "median": math.nan,
+         "status": "over_cap"}]
+    gpu["settings"] = {**gpu["settings"], "target_n": 5000}
+    (tmp_path / "gpu.json").write_text(json.dumps(gpu))
+    m = scaling.main(["--merge", str(tmp_path / "cpu.json"), str(tmp_path / "gpu.json"), "--out", str(tmp_path),
+                      "--name", "merged"])
+    assert m["cuda_measured"]
+    assert len(m["header"]) == 2
+    assert m["crossover"]["n"]["gpu_bo cpu -> gpu_bo cuda"] == 8  # GPU faster from the first n on
+    t = m["gpu_targets"]
+    assert t["q1_under_1s"]["met"] and not t["q64_under_5s"]["met"]
+    assert t["10x_vs_cpu"]["met"] and t["10x_vs_cpu"]["cpu_seconds"] is None  # CPU over its cap
+    md = (tmp_path / "merged.md").read_text()
+    assert "| gpu_bo cpu | gpu_bo cuda |" in md and "**missed** (6.00 s)" in md
+
+
 def test_crossover_is_first_n_from_which_gpu_stays_faster():
     def r(m, n, t, status="ok"):
         return {"method": m, "n": n, "d": 20, "q": 1, "median": t, "status": status}

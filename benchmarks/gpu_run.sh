@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The one prepared run for a GPU machine (a short lease: every step has its own time limit and
+# the whole run a deadline; results are packed after each step so a cut-off run still returns
+# what it finished).
+#
+#   OUT=/some/dir BUDGET_S=450 bash benchmarks/gpu_run.sh
+#
+# Steps, most important first: the GPU scaling grid of gpu_bo (issue 5 and 7 targets), the
+# fused-kernel screening benchmark (issue 7), the core test suite on CUDA, the CUDA rows of the
+# latency grid, a million-candidate suggestion, the BoTorch loop and gpu_bo's global GP on CUDA.
+# Results: $OUT/gpu_results.tgz (one folder per step, each with its log) and $OUT/log.txt.
+set -u
+OUT=${OUT:-/tmp/gpu_bo_gpu_out}
+BUDGET_S=${BUDGET_S:-450}
+W=$(mktemp -d)/gpu_results
+mkdir -p "$OUT" "$W"
+cd "$(dirname "$0")/.."
+# the wheel maps the top-level kernels/ to gpu_bo.kernels; run from the checkout without installing
+[ -e gpu_bo/kernels ] || ln -s ../kernels gpu_bo/kernels
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+DEADLINE=$((SECONDS + BUDGET_S))
+
+pack() { tar czf "$OUT/gpu_results.tgz" -C "$(dirname "$W")" gpu_results 2>/dev/null; }
+
+step() {  # step NAME MAX_SECONDS COMMAND...
+  local name=$1 max=$2; shift 2
+  local left=$((DEADLINE - SECONDS - 10))
+  local t=$((max < left ? max : left))
+  if [ "$t" -lt 20 ]; then echo "== $name: skipped (deadline)" | tee -a "$OUT/log.txt"; return; fi
+  mkdir -p "$W/$name"
+  echo "== $name (limit ${t}s) at ${SECONDS}s" | tee -a "$OUT/log.txt"
+  local t0=$SECONDS
+  timeout -k 5 "$t" "$@" >"$W/$name/log.txt" 2>&1
+  local rc=$?
+  echo "== $name: rc=$rc in $((SECONDS - t0))s" | tee -a "$OUT/log.txt"
+  tail -n 25 "$W/$name/log.txt" >>"$OUT/log.txt"
+  pack
+}
+
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  $PY -c "import torch, botorch, gpytorch, triton, sklearn; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0)); print('botorch', botorch.__version__, 'gpytorch', gpytorch.__version__, 'triton', triton.__version__, 'sklearn', sklearn.__version__)"
+  $PY -c "import gpu_bo, gpu_bo.kernels as K; print('gpu_bo from', gpu_bo.__file__, 'triton importable', K._triton_importable())"
+  nproc
+} >"$OUT/log.txt" 2>&1
+
+step scaling_gpu 170 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" --out "$W/scaling_gpu" --name scaling_gpu \
+  --note "GPU machine run (benchmarks/gpu_run.sh)"
+step kernel_screening 100 $PY benchmarks/kernel_screening.py --sweep --out "$W/kernel_screening/kernel_screening.md"
+step cuda_tests 150 $PY -m pytest -q -x -p no:cacheprovider tests/test_cuda.py tests/test_kernels.py -rs
+step latency_cuda 60 $PY benchmarks/suggest_latency.py --quick --methods "gpu_bo cuda" "botorch cuda" \
+  --out "$W/latency_cuda" --note "GPU machine run, CUDA rows only"
+step million 45 $PY benchmarks/million_candidates.py --out "$W/million"
+step scaling_gpu_peers 120 $PY benchmarks/scaling.py --gpu --methods "gpu_bo global cuda" "botorch cuda" \
+  --sweeps n q_at_target_n --out "$W/scaling_gpu_peers" --name scaling_gpu_peers --note "GPU machine run"
+echo "== done at ${SECONDS}s" | tee -a "$OUT/log.txt"
+pack
