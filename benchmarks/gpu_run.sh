@@ -4,9 +4,10 @@
 # what it finished).
 #
 #   OUT=/some/dir BUDGET_S=450 bash benchmarks/gpu_run.sh
+#   OUT=/some/dir ONLY="cuda_tests kernel_screening" bash benchmarks/gpu_run.sh   # some steps only
 #
-# Steps, most important first: the GPU scaling grid of gpu_bo (issue 5 and 7 targets), the
-# fused-kernel screening benchmark (issue 7), the core test suite on CUDA, the CUDA rows of the
+# Steps, most important first: the core test suite on CUDA, the GPU scaling grid of gpu_bo (issue 5 and 7 targets), the
+# fused-kernel screening benchmark (issue 7), the CUDA rows of the
 # latency grid, a million-candidate suggestion, the BoTorch loop and gpu_bo's global GP on CUDA.
 # Results: $OUT/gpu_results.tgz (one folder per step, each with its log) and $OUT/log.txt.
 set -u
@@ -23,8 +24,9 @@ DEADLINE=$((SECONDS + BUDGET_S))
 
 pack() { tar czf "$OUT/gpu_results.tgz" -C "$(dirname "$W")" gpu_results 2>/dev/null; }
 
-step() {  # step NAME MAX_SECONDS COMMAND...
+step() {  # step NAME MAX_SECONDS COMMAND...  (ONLY="a b": run only the steps named there)
   local name=$1 max=$2; shift 2
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
   local left=$((DEADLINE - SECONDS - 10))
   local t=$((max < left ? max : left))
   if [ "$t" -lt 20 ]; then echo "== $name: skipped (deadline)" | tee -a "$OUT/log.txt"; return; fi
@@ -45,11 +47,16 @@ step() {  # step NAME MAX_SECONDS COMMAND...
   nproc
 } >"$OUT/log.txt" 2>&1
 
+# the core suite on CUDA as tests/test_cuda.py runs it, but in this process so a cut-off run keeps its log
+CORE="tests/test_space.py tests/test_surrogate.py tests/test_acquisition.py tests/test_maximize.py tests/test_optimizer.py tests/test_kernels.py"
+step cuda_tests 120 bash -c "GPU_BO_TEST_DEVICE=cuda GPU_BO_DEFAULT_DEVICE=cuda $PY -m pytest -q -rs -p no:cacheprovider $CORE; \
+  $PY -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py -k 'not core_suite'"
 step scaling_gpu 170 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" --out "$W/scaling_gpu" --name scaling_gpu \
   --note "GPU machine run (benchmarks/gpu_run.sh)"
 step kernel_screening 100 $PY benchmarks/kernel_screening.py --sweep --out "$W/kernel_screening/kernel_screening.md"
-step cuda_tests 150 $PY -m pytest -q -x -p no:cacheprovider tests/test_cuda.py tests/test_kernels.py -rs
-step latency_cuda 60 $PY benchmarks/suggest_latency.py --quick --methods "gpu_bo cuda" "botorch cuda" \
+step scaling_targets 90 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" --sweeps n q_at_target_n \
+  --out "$W/scaling_targets" --name scaling_gpu_targets --note "GPU machine run (benchmarks/gpu_run.sh)"
+step latency_cuda 90 $PY benchmarks/suggest_latency.py --quick --cap 5 --methods "gpu_bo cuda" "botorch cuda" \
   --out "$W/latency_cuda" --note "GPU machine run, CUDA rows only"
 step million 45 $PY benchmarks/million_candidates.py --out "$W/million"
 step scaling_gpu_peers 120 $PY benchmarks/scaling.py --gpu --methods "gpu_bo global cuda" "botorch cuda" \

@@ -58,6 +58,11 @@ class FitOptions:
             best 20% and a seeded random rest); the GP is then conditioned on all of them.
             Fitting cost grows as n^3 per step while hyperparameters settle with a few hundred
             points, so this bounds the fit time as the study grows.
+        adam_steps, warm_adam_steps: Adam steps of a cold and of a warm-started fit (CUDA).
+            On an H200 the warm fit at its old 75 steps was 0.7 s of a 1.3 s suggestion at
+            n = 5,000 (benchmarks/results/scaling.md); a warm start begins at the previous
+            optimum, which moves little between two suggestions, and every
+            ``full_refit_every``-th fit is cold again.
     """
 
     restarts: int = 4
@@ -67,6 +72,7 @@ class FitOptions:
     method: str = "auto"
     adam_lr: float = 0.05
     adam_steps: int = 150
+    warm_adam_steps: int = 30
     max_fit_points: int | None = 512
 
     @classmethod
@@ -326,7 +332,7 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
                 iters = options.warm_max_iter if warm is not None else options.max_iter
                 raw = _run_lbfgs(raw0, loss_fn, iters)
             else:
-                steps = options.adam_steps if warm is None else max(options.adam_steps // 2, 1)
+                steps = options.adam_steps if warm is None else max(options.warm_adam_steps, 1)
                 raw = _run_adam(raw0, loss_fn, steps, options.adam_lr)
             with torch.no_grad():
                 losses = loss_fn(raw)

@@ -246,7 +246,7 @@ if HAVE_TRITON:
                     offs_d = tl.arange(0, BLOCK_D)
                     b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
                                 mask=k_mask[:, None] & (offs_d < d)[None, :], other=0.0)
-                    ab = tl.dot(a_all, tl.trans(b), input_precision=PRECISION)
+                    ab = tl.dot(a_all, tl.trans(b), input_precision=PRECISION, out_dtype=dtype)
                 else:
                     ab = tl.zeros([BLOCK_M, BLOCK_K], dtype=dtype)
                     for d0 in range(0, d, BLOCK_D):
@@ -257,7 +257,7 @@ if HAVE_TRITON:
                                     mask=m_mask[:, None] & d_mask[None, :], other=0.0) * w[None, :]
                         b = tl.load(Xw_ptr + row_k[:, None] + offs_d[None, :],
                                     mask=k_mask[:, None] & d_mask[None, :], other=0.0)
-                        ab = tl.dot(a, tl.trans(b), ab, input_precision=PRECISION)
+                        ab = tl.dot(a, tl.trans(b), ab, input_precision=PRECISION, out_dtype=dtype)
                 bn = tl.load(xn_ptr + offs_k, mask=k_mask, other=0.0)
                 d2 = tl.maximum(an[:, None] + bn[None, :] - 2.0 * ab, 0.0)
                 # categorical columns: Hamming distance weighted by 1 / ls^2
@@ -275,7 +275,7 @@ if HAVE_TRITON:
                     mean += tl.sum(ks * al[None, :], 1)
                 f = tl.load(F_ptr + offs_k.to(tl.int64)[:, None] * n + offs_j[None, :],
                             mask=k_mask[:, None] & j_mask[None, :], other=0.0)
-                acc = tl.dot(ks, f, acc, input_precision=PRECISION)
+                acc = tl.dot(ks, f, acc, input_precision=PRECISION, out_dtype=dtype)
             quad += tl.sum(acc * acc, 1)
 
         mean = mean + mean_const

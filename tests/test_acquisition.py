@@ -13,7 +13,7 @@ DT = torch.float64
 
 @pytest.fixture(scope="module")
 def gp():
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device=torch.get_default_device()).manual_seed(0)
     X = torch.rand(25, 2, generator=g, dtype=DT)
     y = torch.sin(6 * X[:, 0]) * X[:, 1] * 10 + 3
     return fit_gp(X, y)
@@ -69,7 +69,7 @@ def test_pending_point_removes_the_gain_of_itself(gp):
     pend = A.build(A.AcqSpec("qei", best, seed=0), gp, X_pending=p)
     base = plain(p.unsqueeze(0))
     assert torch.allclose(pend(p.unsqueeze(0)), base, rtol=1e-3)  # MC noise only
-    others = torch.rand(64, 1, 2, dtype=DT, generator=torch.Generator().manual_seed(1))
+    others = torch.rand(64, 1, 2, dtype=DT, generator=torch.Generator(device=torch.get_default_device()).manual_seed(1))
     assert pend(others).max() > base + 1e-3
 
 

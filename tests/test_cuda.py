@@ -24,7 +24,7 @@ CORE = ["test_space.py", "test_surrogate.py", "test_acquisition.py", "test_maxim
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_core_suite_on_cuda():
     env = dict(os.environ, GPU_BO_TEST_DEVICE="cuda", GPU_BO_DEFAULT_DEVICE="cuda")
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", *[str(ROOT / "tests" / f) for f in CORE]],
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", *[str(ROOT / "tests" / f) for f in CORE]],
                        env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
 

@@ -13,7 +13,7 @@ DT = torch.float64
 
 
 def _data(n, d, seed=0, device="cpu", noise=0.0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator(device=torch.get_default_device()).manual_seed(seed)
     X = torch.rand(n, d, generator=g, dtype=DT)
     y = torch.sin(5 * X).sum(-1) + noise * torch.randn(n, generator=g, dtype=DT)
     return X.to(device), y.to(device)
@@ -66,7 +66,7 @@ def test_posterior_matches_botorch_single_task_gp():
 
 
 def test_categorical_columns_use_equality():
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device=torch.get_default_device()).manual_seed(0)
     k = 4
     cat_vals = ((torch.randint(k, (60,), generator=g) + 0.5) / k).to(DT)
     X = torch.stack([torch.rand(60, generator=g, dtype=DT), cat_vals], -1)
@@ -80,7 +80,7 @@ def test_categorical_columns_use_equality():
 
 @pytest.mark.parametrize("case", ["duplicates", "constant", "two", "noisy", "huge", "tiny", "integer"])
 def test_robust_fits_never_raise(case):
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device=torch.get_default_device()).manual_seed(0)
     X = torch.rand(30, 2, generator=g, dtype=DT)
     y = torch.sin(6 * X[:, 0]) + X[:, 1]
     if case == "duplicates":
