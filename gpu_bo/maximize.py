@@ -95,8 +95,8 @@ def _region_candidates(space: Space, n: int, region: Region, seed: int, device, 
     pts = lb + (ub - lb) * sob
     gen = torch.Generator(device="cpu").manual_seed(seed + 3)
     prob = min(1.0, 20.0 / space.d)
-    mask = torch.rand(n, space.d, generator=gen) < prob
-    mask[torch.arange(n), torch.randint(space.d, (n,), generator=gen)] = True
+    mask = torch.rand(n, space.d, generator=gen, device="cpu") < prob
+    mask[torch.arange(n, device="cpu"), torch.randint(space.d, (n,), generator=gen, device="cpu")] = True
     pts = torch.where(mask.to(device), pts, c)
     return space.snap(pts)
 
@@ -110,14 +110,14 @@ def _candidates(space: Space, n: int, X_obs: torch.Tensor | None, y_obs: torch.T
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
     k = min(5, X_obs.shape[0])
     top = X_obs[torch.topk(y_obs, k).indices]
-    centres = top[torch.randint(k, (n_local,), generator=gen)].to(device)
-    scale = torch.tensor([0.02, 0.1], dtype=dtype)[torch.randint(2, (n_local, 1), generator=gen)]
-    noise = torch.randn(n_local, space.d, generator=gen, dtype=dtype) * scale
+    centres = top[torch.randint(k, (n_local,), generator=gen, device="cpu").to(top.device)].to(device)
+    scale = torch.tensor([0.02, 0.1], dtype=dtype, device="cpu")[torch.randint(2, (n_local, 1), generator=gen, device="cpu")]
+    noise = torch.randn(n_local, space.d, generator=gen, dtype=dtype, device="cpu") * scale
     local = centres + noise.to(device)
     # categoricals: keep the centre's category mostly, resample one column now and then
     for c in space.cat_columns:
-        flip = torch.rand(n_local, generator=gen) < 0.2
-        local[flip.to(device), c] = torch.rand(int(flip.sum()), generator=gen, dtype=dtype).to(device)
+        flip = torch.rand(n_local, generator=gen, device="cpu") < 0.2
+        local[flip.to(device), c] = torch.rand(int(flip.sum()), generator=gen, dtype=dtype, device="cpu").to(device)
     return torch.cat([sob, space.snap(local)])
 
 

@@ -121,7 +121,7 @@ class Optimizer:
         self.n_initial = n_initial
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed: got {seed!r}, expected an int or None")
-        self.seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, (1,)).item())
+        self.seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, (1,), device="cpu").item())
         self.device = resolve_device(device)
         self.options = options or OptimizerOptions()
         if self.options.failure_policy not in ("worst", "ignore"):
@@ -243,7 +243,7 @@ class Optimizer:
     def _suggest(self, q: int) -> list[dict[str, Any]]:
         done = self._completed()
         seed = (self.seed * 1_000_003 + self._n_asks) % (2**31 - 1)
-        exclude = {point_key(torch.tensor(self._row(t), dtype=torch.float64)) for t in self._trials}
+        exclude = {point_key(torch.tensor(self._row(t), dtype=torch.float64, device="cpu")) for t in self._trials}
         exclude |= {point_key(self.space.encode(p)) for p in self._external_pending}
         n_issued = len(self._trials)
         if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
@@ -422,7 +422,7 @@ class Optimizer:
         self._external_pending = [dict(p) for p in state.get("external_pending", [])]
         g = state.get("gp_params")
         self._gp_params = None if g is None else GPParams(
-            lengthscale=torch.tensor(g["lengthscale"], dtype=torch.float64),
-            outputscale=torch.tensor(g["outputscale"], dtype=torch.float64),
-            noise=torch.tensor(g["noise"], dtype=torch.float64),
-            mean_const=torch.tensor(g["mean_const"], dtype=torch.float64))
+            lengthscale=torch.tensor(g["lengthscale"], dtype=torch.float64, device="cpu"),
+            outputscale=torch.tensor(g["outputscale"], dtype=torch.float64, device="cpu"),
+            noise=torch.tensor(g["noise"], dtype=torch.float64, device="cpu"),
+            mean_const=torch.tensor(g["mean_const"], dtype=torch.float64, device="cpu"))

@@ -211,12 +211,12 @@ def _neg_log_post(raw: torch.Tensor, X: torch.Tensor, y: torch.Tensor, cat: tupl
 
 def _initial_raw(d: int, R: int, warm: GPParams | None, gen: torch.Generator, device, dtype) -> torch.Tensor:
     loc = _prior_loc(d)
-    raw = torch.zeros(R, d + 3, dtype=dtype)
+    raw = torch.zeros(R, d + 3, dtype=dtype, device="cpu")  # drawn on the CPU generator, then moved
     # restart 0: a sensible deterministic start (lengthscale ~ 0.5 sqrt(d), the prior's bulk)
     raw[0, :d] = math.log(0.5 * math.sqrt(d))
     raw[0, d + 1] = -4.0
     if R > 1:
-        z = torch.randn(R - 1, d + 3, generator=gen, dtype=dtype)
+        z = torch.randn(R - 1, d + 3, generator=gen, dtype=dtype, device="cpu")
         raw[1:, :d] = (loc - 1.5 + 0.8 * z[:, :d]).clamp(math.log(0.02), math.log(50.0))
         raw[1:, d] = 0.3 * z[:, d]
         raw[1:, d + 1] = -5.0 + 1.5 * z[:, d + 1]
@@ -293,7 +293,7 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
     n_top = m // 5
     order = torch.argsort(y, descending=True)
     rest = order[n_top:]
-    pick = torch.randperm(rest.numel(), generator=gen)[: m - n_top].to(rest.device)
+    pick = torch.randperm(rest.numel(), generator=gen, device="cpu")[: m - n_top].to(rest.device)
     idx = torch.cat([order[:n_top], rest[pick]])
     return X[idx], y[idx]
 

@@ -2,13 +2,13 @@
 
 ``reference`` holds plain-torch implementations that run on every device and serve as the
 test oracles; fused Triton versions (CUDA) live beside them (``triton_screen``) and are
-dispatched only from a problem size on (``FUSED_MIN_WORK``; not yet measured on a GPU).
+dispatched only where measured faster (``FUSED_MIN_WORK``, ``FUSED_MAX_N``; H200 measurements).
 
 ``screen`` here is the dispatcher (same signature as ``reference.screen``):
 
 * backend: ``GPU_BO_KERNELS=reference|triton|auto`` (environment variable, default ``auto``).
   ``auto`` takes the fused Triton kernel only for CUDA tensors, when triton imports, and when
-  ``N * n >= FUSED_MIN_WORK``; everything else runs the reference. If the fused kernel fails for
+  ``N * n >= FUSED_MIN_WORK`` with ``n <= FUSED_MAX_N``; everything else runs the reference. If the fused kernel fails for
   any reason other than memory (e.g. it does not compile on this GPU) under ``auto``, a warning is
   issued once and the reference is used from then on (a ``K^-1`` whose Cholesky factor fails
   sends only that call to the reference). Before its first use per device and dtype, ``auto``
@@ -47,7 +47,8 @@ from gpu_bo.kernels.reference import (  # noqa: F401
 )
 
 __all__ = ["analytic_acq", "kernel_matrix", "matern52", "posterior_mean_var", "screen", "sq_dist",
-           "select_backend", "chunk_size", "BACKEND_ENV", "PRECISION_ENV", "FUSED_MIN_WORK", "MIN_CHUNK"]
+           "select_backend", "chunk_size", "BACKEND_ENV", "PRECISION_ENV", "FUSED_MIN_WORK", "FUSED_MAX_N",
+           "MIN_CHUNK"]
 
 BACKEND_ENV = "GPU_BO_KERNELS"
 _BACKENDS = ("auto", "reference", "triton")
@@ -58,11 +59,14 @@ _BACKENDS = ("auto", "reference", "triton")
 PRECISION_ENV = "GPU_BO_SCREEN_PRECISION"
 _PRECISIONS = ("native", "float32")
 
-# Smallest N * n (candidates x observations) for which ``auto`` takes the fused kernel.
-# NOT YET MEASURED ON A GPU (none was available when this was written): below ~4e6 the work is
-# launch-bound either way and the reference's cuBLAS GEMMs are a safe default. Replace with the
-# crossover that benchmarks/kernel_screening.py measures.
-FUSED_MIN_WORK = 1 << 22
+# Where ``auto`` takes the fused kernel: N * n >= FUSED_MIN_WORK and n <= FUSED_MAX_N.
+# Measured on an H200 (torch 2.11, triton 3.6, float64; benchmarks/results/kernel_screening.md):
+# the fused kernel was 1.5-2.3x faster than the reference at n = 100 (N = 1e4..1e6) and
+# 1.07-1.26x at n = 500, but 0.4-0.5x at n = 2,000, where the reference's one big cuBLAS GEMM
+# (Ks @ K^-1) wins. Its memory advantage (25-465x less peak memory) holds at every size; the
+# reference bounds its memory by chunking instead.
+FUSED_MIN_WORK = 10**6
+FUSED_MAX_N = 500
 
 # Chunks are never halved below this many candidates; then the out-of-memory error propagates.
 MIN_CHUNK = 64
@@ -100,7 +104,7 @@ def select_backend(Xc: torch.Tensor, X: torch.Tensor) -> str:
         return "reference"
     if Xc.dtype not in (torch.float32, torch.float64):
         return "reference"
-    if Xc.shape[0] * X.shape[0] < FUSED_MIN_WORK:
+    if Xc.shape[0] * X.shape[0] < FUSED_MIN_WORK or X.shape[0] > FUSED_MAX_N:
         return "reference"
     return "triton" if _triton_importable() else "reference"
 

@@ -395,6 +395,13 @@ print("RESULT" + json.dumps(res))
 def interp() -> dict:
     if not HAVE_TRITON:
         pytest.skip("triton is not installed (pip install 'gpu-bo[triton]')")
+    import triton
+
+    if tuple(int(v) for v in triton.__version__.split(".")[:2]) < (3, 7):
+        # seen on the H200 machine (triton 3.6, numpy 2.5) and reproduced here with numpy 2.4:
+        # the interpreter turns a scalar kernel argument into an array and fails in range();
+        # the compiled kernel is unaffected (test_fused_on_cuda_matches_reference covers it)
+        pytest.skip(f"triton {triton.__version__}'s interpreter fails on numpy 2 scalars")
     env = {**os.environ, "TRITON_INTERPRET": "1", K.BACKEND_ENV: "triton",
            "GPU_BO_TEST_DIR": os.path.dirname(os.path.abspath(__file__)), "OMP_NUM_THREADS": "1"}
     env.pop(K.PRECISION_ENV, None)
@@ -519,5 +526,7 @@ def test_fused_on_cuda_matches_reference(dtype):
 def test_dispatcher_picks_fused_on_cuda_for_large_screens():
     gp = make_gp(n=K.FUSED_MIN_WORK // 4096 + 1, d=6, N=4096, cat=(), device="cuda", noise=1e-3)
     assert K.select_backend(gp["Xc"], gp["X"]) == "triton"
+    big_n = make_gp(n=K.FUSED_MAX_N + 1, d=6, N=4096, cat=(), device="cuda", noise=1e-3)
+    assert K.select_backend(big_n["Xc"], big_n["X"]) == "reference"  # measured slower there
     got = K.screen(*_args(gp), "ei", gp["best_f"])
     torch.testing.assert_close(got, R.screen(*_args(gp), "ei", gp["best_f"]), rtol=1e-8, atol=1e-8)
