@@ -299,11 +299,13 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
 
 
 def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
-           warm: GPParams | None = None, seed: int = 0) -> FittedGP:
+           warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
     """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
 
     Several restarts are optimized together as one batched problem. Never raises on numerical
     trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
+    ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
+    the data.
     """
     n, d = X.shape
     device, dtype = X.device, X.dtype
@@ -322,8 +324,12 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
 
     info: dict = {"method": method, "restarts": R}
     params: GPParams | None = None
-    D = pairwise_sq_diffs(Xf, tuple(cat))
-    for jitter in (0.0, 1e-6, 1e-4):
+    jitter = 0.0
+    if not optimize and warm is not None and warm.lengthscale.numel() == d:
+        params = warm.to(device, dtype)
+        info.update(method="kept", restarts=0)
+    D = pairwise_sq_diffs(Xf, tuple(cat)) if params is None else None
+    for jitter in (0.0, 1e-6, 1e-4) if params is None else ():
         def loss_fn(raw, _j=jitter):
             return _neg_log_post(raw, Xf, yf, cat, _j, D)
 

@@ -179,3 +179,23 @@ def test_later_points_of_a_greedy_batch_use_the_smaller_round_budget(monkeypatch
     assert seen[0] == (full.raw_samples, full.steps)
     assert seen[1:] == [(full.batch_raw_samples, full.batch_steps)] * 3
     assert full.batch_raw_samples < full.raw_samples and full.batch_steps < full.steps
+
+
+def test_hyperparameters_are_refitted_on_growth_past_refit_min_n():
+    def run(options):
+        opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=4, device="cpu", options=options)
+        for p in opt.space.sample_params(30, seed=5):
+            opt.tell(p, branin(p))
+        fitted = []
+        for _ in range(5):  # n = 30, 31, 32, 33, 34
+            p = opt.ask()
+            fitted.append(opt.last_suggestion_info["hyperparameters_fitted"])
+            opt.tell(p, branin(p))
+        return fitted, opt
+
+    fitted, opt = run(OptimizerOptions(refit_min_n=20, refit_growth=0.1))
+    assert fitted == [True, False, False, True, False]  # 30, then 33 >= 30 * 1.1
+    state = opt.state_dict()
+    assert state["last_fit_n"] == 33
+    fitted, _ = run(OptimizerOptions(refit_min_n=1000))
+    assert fitted == [True] * 5
