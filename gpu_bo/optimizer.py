@@ -384,6 +384,7 @@ class Optimizer:
             Xp = self.space.encode(pending, device=device, dtype=dtype) if pending else None
             max_opts = self.options.maximize or MaximizeOptions.for_device(device)
             chosen: list[torch.Tensor] = []
+            believed = None
             for j in range(q):
                 parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
                 X_pend = torch.cat(parts) if parts else None
@@ -391,8 +392,10 @@ class Optimizer:
                 spec = acq_mod.AcqSpec(self.acquisition, best_f, xi, self.kappa,
                                        self.options.mc_samples, seed + j)
                 if self.acquisition in acq_mod.ANALYTIC:
-                    # sequential greedy with Kriging-believer fantasies (see surrogate.believe)
-                    acqf = acq_mod.build(spec, believe(gp, X_pend))
+                    # sequential greedy with Kriging-believer fantasies (see surrogate.believe),
+                    # each round extending the previous round's factor by the point it chose
+                    believed = believe(gp, Xp) if believed is None else believe(believed, chosen[-1].unsqueeze(0))
+                    acqf = acq_mod.build(spec, believed)
                 else:
                     acqf = acq_mod.build(spec, gp, X_pend, q=1)
                 round_opts = max_opts if j == 0 or not isinstance(acqf, acq_mod.AnalyticAcq) \

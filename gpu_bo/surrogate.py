@@ -390,12 +390,55 @@ def believe(gp: FittedGP, X_new: torch.Tensor) -> FittedGP:
     if X_new is None or X_new.shape[0] == 0:
         return gp
     with torch.no_grad():
+        X_new = X_new.to(gp.X)
         m, _ = gp.mean_var(X_new)
-        X = torch.cat([gp.X, X_new.to(gp.X)])
+        X = torch.cat([gp.X, X_new])
         y = torch.cat([gp.y, m])
-        L, alpha, Kinv, jitter = _condition(X, y, gp.params, gp.cat, gp.jitter)
+        try:
+            L, alpha, Kinv = _extend_factor(gp, X_new, y)
+            jitter = gp.jitter
+        except torch.linalg.LinAlgError:  # a pending point on top of a training point: refactor
+            L, alpha, Kinv, jitter = _condition(X, y, gp.params, gp.cat, gp.jitter)
     return FittedGP(X=X, y=y, y_mean=gp.y_mean, y_std=gp.y_std, params=gp.params, cat=gp.cat, L=L,
-                    alpha=alpha, Kinv=Kinv, jitter=jitter, info=dict(gp.info, believed=int(X_new.shape[0])))
+                    alpha=alpha, Kinv=Kinv, jitter=jitter,
+                    info=dict(gp.info, believed=int(gp.info.get("believed", 0)) + int(X_new.shape[0])))
+
+
+def _extend_factor(gp: FittedGP, X_new: torch.Tensor, y: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """L, alpha and K^-1 of ``gp``'s data plus ``m`` new points, by block updates.
+
+    Written by hand because a q-point greedy batch conditions q times: refactoring costs
+    O((n+m)^3) each time (q = 64 at n = 5,000 on an H200 spent most of its 8.4 s there and in
+    the refinement), the block update O(n^2 m). With ``B = k(X, X_new)`` and the Schur complement
+    ``S = k(X_new, X_new) + noise I - B^T K^-1 B``:
+    ``L' = [[L, 0], [(L^-1 B)^T, chol(S)]]`` and
+    ``K'^-1 = [[K^-1 + C S^-1 C^T, -C S^-1], [-S^-1 C^T, S^-1]]`` with ``C = K^-1 B``.
+    """
+    p, n, m = gp.params, gp.X.shape[0], X_new.shape[0]
+    inv_ls = 1.0 / p.lengthscale
+    B = kernel_matrix(gp.X, X_new, inv_ls, p.outputscale, gp.cat)
+    K22 = kernel_matrix(X_new, X_new, inv_ls, p.outputscale, gp.cat)
+    K22 = K22 + (p.noise + gp.jitter) * torch.eye(m, dtype=B.dtype, device=B.device)
+    W = torch.linalg.solve_triangular(gp.L, B, upper=False)  # L^-1 B, n x m
+    S = K22 - W.T @ W
+    L22, info = torch.linalg.cholesky_ex(S)
+    if int(info) != 0:
+        raise torch.linalg.LinAlgError("Schur complement not positive definite")
+    L = torch.zeros(n + m, n + m, dtype=B.dtype, device=B.device)
+    L[:n, :n] = gp.L
+    L[n:, :n] = W.T
+    L[n:, n:] = L22
+    C = gp.Kinv @ B
+    S_inv = torch.cholesky_inverse(L22)
+    CS = C @ S_inv
+    Kinv = torch.empty_like(L)
+    Kinv[:n, :n] = gp.Kinv + CS @ C.T
+    Kinv[:n, n:] = -CS
+    Kinv[n:, :n] = -CS.T
+    Kinv[n:, n:] = S_inv
+    alpha = Kinv @ (y - p.mean_const)
+    return L, alpha, Kinv
 
 
 class GPModel(Model):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import gpu_bo as gb
-from gpu_bo.surrogate import FitOptions, GPModel, fit_gp
+from gpu_bo.surrogate import FitOptions, FittedGP, GPModel, believe, fit_gp
 
 DT = torch.float64
 
@@ -146,3 +146,22 @@ def test_believer_keeps_the_mean_and_collapses_variance_at_pending_points():
     far = torch.tensor([[0.05, 0.95]], dtype=DT)
     assert torch.allclose(b.mean_var(far)[1], gp.mean_var(far)[1], rtol=0.5)
     assert b.X.shape[0] == 32 and gp.X.shape[0] == 30
+
+
+def test_believer_block_update_equals_a_full_refactor(device):
+    from gpu_bo.surrogate import _condition
+
+    X, y = _data(120, 4, device=device)
+    gp = fit_gp(X, y)
+    X_new = _data(3, 4, seed=9, device=device)[0]
+    b = believe(believe(gp, X_new[:1]), X_new[1:])  # one point, then two more
+    m, _ = gp.mean_var(X_new)
+    L, alpha, Kinv, _ = _condition(torch.cat([gp.X, X_new]), torch.cat([gp.y, m]), gp.params, gp.cat, gp.jitter)
+    torch.testing.assert_close(b.L, L, rtol=1e-8, atol=1e-9)
+    torch.testing.assert_close(b.Kinv, Kinv, rtol=1e-5, atol=1e-5 * float(Kinv.abs().max()))
+    Xt = _data(40, 4, seed=11, device=device)[0]
+    for got, want in zip(b.mean_var(Xt), FittedGP(**{**b.__dict__, "L": L, "alpha": alpha, "Kinv": Kinv}).mean_var(Xt)):
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-8)
+    # a pending point exactly on a training point (no noise to separate them) still conditions
+    dup = believe(gp, gp.X[:1])
+    assert torch.isfinite(dup.Kinv).all() and dup.X.shape[0] == gp.X.shape[0] + 1
