@@ -122,6 +122,46 @@ def test_quality_tiny_writes_json_table_and_plot(tmp_path):
     assert (tmp_path / "quality_branin.png").stat().st_size > 1000
 
 
+def test_quality_jobs_gives_the_serial_records_in_the_serial_order(tmp_path):
+    methods = [m for m in ("random", "optuna_tpe") if peers.available(m)]
+    args = ["--tiny", "--no-plots", "--seeds", "2", "--methods", *methods]
+    serial = quality.main([*args, "--out", str(tmp_path / "serial")])["runs"]
+    pooled = quality.main([*args, "--out", str(tmp_path / "pooled"), "--jobs", "2"])["runs"]
+    key = [(r["problem"], r["seed"], r["method"]) for r in serial]
+    assert key == [(r["problem"], r["seed"], r["method"]) for r in pooled]
+    assert key == [("branin", s, m) for s in (0, 1) for m in methods]
+    for a, b in zip(serial, pooled):
+        assert b["error"] is None, b["error"]
+        # seeded methods are deterministic: the same points and regrets, whatever process ran them
+        assert a["params"] == b["params"]
+        assert a["best_so_far_regret"] == b["best_so_far_regret"]
+    saved = json.loads((tmp_path / "pooled" / "quality.json").read_text())
+    assert saved["header"]["settings"]["jobs"] == 2
+
+
+def test_highdim_problems_have_their_documented_optimum():
+    h = problems.get_problem("hartmann6_100d")
+    assert h.space.d == 100 and h.optimum == pytest.approx(-3.32237)
+    opt6 = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
+    point = {f"x{i}": 0.9 for i in range(100)}  # the 94 ignored dimensions anywhere
+    for i, v in zip(problems.HARTMANN6_100D_ACTIVE, opt6):
+        point[f"x{i}"] = v
+    assert h.regret(h(point)) == pytest.approx(0.0, abs=1e-4)
+    point["x0"] = 0.1  # an ignored dimension changes nothing
+    assert h.regret(h(point)) == pytest.approx(0.0, abs=1e-4)
+    a = problems.get_problem("ackley100")
+    assert a.space.d == 100 and a.regret(a({f"x{i}": 0.0 for i in range(100)})) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_quality_highdim_suite_writes_its_own_files(tmp_path):
+    quality.main(["--suite", "highdim", "--tiny", "--out", str(tmp_path), "--methods", "random"])
+    assert (tmp_path / "quality_highdim.json").exists() and (tmp_path / "quality_highdim_hartmann6_100d.png").exists()
+    assert not (tmp_path / "quality.md").exists()
+    md = (tmp_path / "quality_highdim.md").read_text()
+    assert "Targets (issue 7)" not in md  # no gpu_bo in this run
+    assert "hartmann6_100d" in md
+
+
 def test_quality_summary_ranks_and_targets():
     def run(p, m, s, reg):
         return {"problem": p, "method": m, "seed": s, "final_regret": reg, "method_total_seconds": 1.0,
@@ -136,6 +176,8 @@ def test_quality_summary_ranks_and_targets():
     assert summ["ranks"]["random"]["mean_rank_of_medians"] == pytest.approx(3.0)
     assert summ["targets"]["vs_optuna_gp"]["a"]["met"] is True
     assert summ["targets"]["vs_optuna_gp"]["b"]["met"] is False  # 5.0 > 1.1 + IQR 0.1
+    assert summ["targets"]["beats_each_median"]["a"]["met"] is True
+    assert summ["targets"]["beats_each_median"]["b"]["met"] is False
 
 
 # -- suggest_latency.py ---------------------------------------------------------------------------
