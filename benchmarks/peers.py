@@ -3,7 +3,8 @@
 Methods (each with its package's defaults, except that every method starts with the same number
 of initial random/quasi-random points, ``n_initial``):
 
-- ``gpu_bo``      gpu_bo.Optimizer (EI); ``gpu_bo_1t`` / ``gpu_bo_defthreads`` pin its CPU threads
+- ``gpu_bo``      gpu_bo.Optimizer (EI); ``gpu_bo_1t`` / ``gpu_bo_defthreads`` pin its CPU threads;
+                  ``gpu_bo_tr`` forces its trust-region strategy (``strategy="trust_region"``)
 - ``random``      uniform random search
 - ``optuna_tpe``  optuna.samplers.TPESampler
 - ``optuna_gp``   optuna.samplers.GPSampler (uses greenlet's batched L-BFGS when installed)
@@ -75,7 +76,7 @@ class GpuBo:
     supports_batch = True
 
     def __init__(self, space: gb.Space, seed: int, n_initial: int, device: str = "auto",
-                 threads: str = "auto", name: str = "gpu_bo") -> None:
+                 threads: str = "auto", name: str = "gpu_bo", strategy: str = "auto") -> None:
         self.name = name
         self.space = space
         self.threads = threads
@@ -89,7 +90,7 @@ class GpuBo:
             n = torch.get_num_threads() if threads == "default" else int(threads)
             options = OptimizerOptions(cpu_threads=n)
         self.opt = gb.Optimizer(space, direction="minimize", n_initial=n_initial, seed=seed, device=device,
-                                options=options)
+                                options=options, strategy=strategy)
         self.last_info: dict[str, Any] = {}
 
     def add_observations(self, params_list: Sequence[Params], values: Sequence[float]) -> None:
@@ -367,6 +368,8 @@ METHODS: dict[str, Callable[..., Adapter]] = {
         space, seed, n_initial, device, threads="1", name="gpu_bo_1t"),
     "gpu_bo_defthreads": lambda space, seed, n_initial, device="auto": GpuBo(
         space, seed, n_initial, device, threads="default", name="gpu_bo_defthreads"),
+    "gpu_bo_tr": lambda space, seed, n_initial, device="auto": GpuBo(
+        space, seed, n_initial, device, name="gpu_bo_tr", strategy="trust_region"),
     "random": lambda space, seed, n_initial, device="auto": RandomSearch(space, seed, n_initial),
     "optuna_tpe": lambda space, seed, n_initial, device="auto": OptunaMethod(space, seed, n_initial, "tpe"),
     "optuna_gp": lambda space, seed, n_initial, device="auto": OptunaMethod(space, seed, n_initial, "gp"),
@@ -377,7 +380,8 @@ METHODS: dict[str, Callable[..., Adapter]] = {
 
 # the import each method needs (a method whose package is missing is skipped, not failed)
 REQUIRES: dict[str, str] = {
-    "gpu_bo": "gpu_bo", "gpu_bo_1t": "gpu_bo", "gpu_bo_defthreads": "gpu_bo", "random": "gpu_bo",
+    "gpu_bo": "gpu_bo", "gpu_bo_1t": "gpu_bo", "gpu_bo_defthreads": "gpu_bo", "gpu_bo_tr": "gpu_bo",
+    "random": "gpu_bo",
     "optuna_tpe": "optuna", "optuna_gp": "optuna", "skopt_gp": "skopt", "bayes_opt": "bayes_opt",
     "botorch": "botorch",
 }

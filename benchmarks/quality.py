@@ -309,7 +309,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--problems", nargs="+", choices=list(PROBLEMS))
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes for the runs (one thread each; default 1: serial)")
-    ap.add_argument("--methods", nargs="+", choices=QUALITY_METHODS)
+    ap.add_argument("--methods", nargs="+", choices=[*QUALITY_METHODS, "gpu_bo_tr"])
     ap.add_argument("--seeds", type=int)
     ap.add_argument("--budget", type=int)
     ap.add_argument("--n-initial", type=int)

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a top-level folder, not an insta
     sys.path.insert(0, str(ROOT))
 
 import gpu_bo as gb  # noqa: E402
-from benchmarks import peers, problems, quality, scaling, suggest_latency  # noqa: E402
+from benchmarks import mixed_space, peers, problems, quality, scaling, suggest_latency  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -178,6 +178,38 @@ def test_quality_summary_ranks_and_targets():
     assert summ["targets"]["vs_optuna_gp"]["b"]["met"] is False  # 5.0 > 1.1 + IQR 0.1
     assert summ["targets"]["beats_each_median"]["a"]["met"] is True
     assert summ["targets"]["beats_each_median"]["b"]["met"] is False
+
+
+# -- mixed_space.py ---------------------------------------------------------------------------------
+
+def test_mixed_space_optimum_is_attained_by_the_documented_params():
+    space = mixed_space.mixed_space()
+    kinds = [d.kind for d in space.dims.values()]
+    assert (kinds.count("categorical"), kinds.count("integer"), kinds.count("real")) == (10, 10, 10)
+    assert sorted(len(d.choices) for d in space.dims.values() if d.kind == "categorical")[::9] == [5, 20]
+    opt = mixed_space.optimal_params()
+    space.validate(opt)
+    assert mixed_space.objective(opt) == mixed_space.OPTIMUM
+    # every other point is worse, also one step away in one column of each kind
+    for name, value in (("c9", "v0" if opt["c9"] != "v0" else "v1"), ("i9", opt["i9"] + 1), ("r0", opt["r0"] + 0.1)):
+        assert mixed_space.objective({**opt, name: value}) > mixed_space.OPTIMUM
+    vals = [mixed_space.objective(p) for p in space.sample_params(50, seed=0)]
+    assert min(vals) > 1.0
+
+
+def test_mixed_space_tiny_writes_json_and_table(tmp_path):
+    payload = mixed_space.main(["--tiny", "--out", str(tmp_path), "--no-cuda", "--methods", "gpu_bo", "random"])
+    assert {r["method"] for r in payload["runs"]} == {"gpu_bo", "random"}
+    for r in payload["runs"]:
+        assert r["error"] is None, r["error"]
+        assert r["final_regret"] >= 0.0
+    (t,) = payload["timing"]
+    assert t["device"] == "cpu" and t["error"] is None and len(t["times"]) == 1 and t["times"][0] > 0
+    saved = json.loads((tmp_path / "mixed_space.json").read_text())
+    assert saved["optimal_params"] == mixed_space.optimal_params()
+    md = (tmp_path / "mixed_space.md").read_text()
+    assert "Regret after 6 evaluations" in md and "not measured on a GPU" in md
+    assert (tmp_path / "mixed_space.png").stat().st_size > 1000
 
 
 # -- suggest_latency.py ---------------------------------------------------------------------------
