@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "RESULTS_DIR", "machine_info", "versions", "run_header", "median_iqr", "fmt_stat",
     "write_json", "write_text", "PeakMemory", "markdown_table", "fmt_seconds", "parallel_map",
+    "METHOD_COST",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -295,13 +296,16 @@ def _one_thread_worker() -> None:
 
 
 def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1,
-                 on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+                 on_result: Callable[[int, Any], None] | None = None,
+                 cost: Callable[[Any], float] | None = None) -> list[Any]:
     """``[fn(x) for x in items]``, in ``jobs`` worker processes when ``jobs > 1``.
 
     Workers are started with the ``spawn`` context (no forked torch/OpenMP state) and run one
     compute thread each. ``fn`` must be a module-level function and ``items`` picklable.
     The results come back in the order of ``items`` whatever order they finish in;
-    ``on_result(index, result)`` is called as each one finishes (progress lines).
+    ``on_result(index, result)`` is called as each one finishes (progress lines). ``cost``
+    (an estimate per item) makes the pool start the dearest items first, so one slow item
+    started last does not set the wall time.
     """
     items = list(items)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -323,7 +327,10 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1,
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
                                  initializer=_one_thread_worker) as ex:
-            futures = {ex.submit(fn, x): i for i, x in enumerate(items)}
+            order = list(range(len(items)))
+            if cost is not None:
+                order.sort(key=lambda i: -cost(items[i]))  # stable: ties keep the serial order
+            futures = {ex.submit(fn, items[i]): i for i in order}
             for fut in as_completed(futures):
                 i = futures[fut]
                 results[i] = fut.result()
@@ -336,6 +343,11 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1,
             else:
                 os.environ[k] = v
     return results
+
+
+# rough relative cost of one run per method (start the slow ones first in a pool)
+METHOD_COST = {"optuna_gp": 10.0, "botorch": 8.0, "skopt_gp": 6.0, "bayes_opt": 4.0, "gpu_bo": 3.0,
+               "gpu_bo_tr": 3.0, "optuna_tpe": 1.0, "random": 0.1}
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -36,7 +36,7 @@ Outputs (``--out``, default benchmarks/results/): ``mixed_space.json``, ``mixed_
 
 Usage::
 
-    python benchmarks/mixed_space.py --quick           # ~5 min on a 2-core CPU: 3 seeds, no GPSampler
+    python benchmarks/mixed_space.py --quick           # ~3 min on a 2-core CPU: 5 seeds, no GPSampler
     python benchmarks/mixed_space.py --jobs 14         # full: 10 seeds, with Optuna GPSampler
 """
 
@@ -61,7 +61,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import gpu_bo as gb  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json, write_text,
+    METHOD_COST, RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json,
+    write_text,
 )
 from benchmarks.peers import available  # noqa: E402
 from benchmarks.problems import Problem  # noqa: E402
@@ -80,7 +81,7 @@ COS_WEIGHT, COS_FREQ = 0.2, 3.0 * math.pi
 MODES = {
     "full": {"seeds": 10, "budget": 100, "n_initial": 10, "methods": ["gpu_bo", "optuna_tpe", "optuna_gp", "random"],
              "timing_n": 100, "timing_repeats": 10},
-    "quick": {"seeds": 3, "budget": 100, "n_initial": 10, "methods": ["gpu_bo", "optuna_tpe", "random"],
+    "quick": {"seeds": 5, "budget": 100, "n_initial": 10, "methods": ["gpu_bo", "optuna_tpe", "random"],
               "timing_n": 100, "timing_repeats": 5},
     "tiny": {"seeds": 1, "budget": 6, "n_initial": 3, "methods": ["gpu_bo", "optuna_tpe", "random"],
              "timing_n": 12, "timing_repeats": 1},
@@ -283,7 +284,7 @@ def _markdown(header: Any, timing: list[dict[str, Any]], runs: list[dict[str, An
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_true", help="3 seeds, no GPSampler (~5 min on 2 cores)")
+    g.add_argument("--quick", action="store_true", help="5 seeds, no GPSampler (~3 min on 2 cores)")
     g.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests)")
     ap.add_argument("--methods", nargs="+", choices=["gpu_bo", "optuna_tpe", "optuna_gp", "random"])
     ap.add_argument("--seeds", type=int)
@@ -338,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress)
+        runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress,
+                            cost=lambda t: METHOD_COST.get(t[0], 1.0))
     header.finish()
     md, targets = _markdown(header, timing, runs, methods, cfg)
     payload = {"header": header.as_dict(), "optimal_params": optimal_params(), "timing": timing,

@@ -44,7 +44,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json, write_text,
+    METHOD_COST, RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json,
+    write_text,
 )
 from benchmarks.peers import QUALITY_METHODS, available, make_method  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem, get_problem  # noqa: E402
@@ -351,7 +352,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"[quality] {r['problem']} seed={r['seed']} {r['method']}: {status}, "
               f"method {r['method_total_seconds']:.1f} s, wall {r['wall_seconds']:.1f} s", flush=True)
 
-    runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress)
+    # dear methods and big problems first; results keep the serial order
+    runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress,
+                        cost=lambda t: METHOD_COST.get(t[1], 1.0) * t[3] * problems[t[0]].space.d)
     header.finish()
     summary = summarize(runs, cfg["problems"], methods)
     payload = {"header": header.as_dict(), "summary": {k: v for k, v in summary.items()}, "runs": runs}
