@@ -347,7 +347,7 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1,
 
 # rough relative cost of one run per method (start the slow ones first in a pool)
 METHOD_COST = {"optuna_gp": 10.0, "botorch": 8.0, "skopt_gp": 6.0, "bayes_opt": 4.0, "gpu_bo": 3.0,
-               "gpu_bo_tr": 3.0, "optuna_tpe": 1.0, "random": 0.1}
+               "gpu_bo_tr": 3.0, "gpu_bo_screen": 2.0, "optuna_tpe": 1.0, "random": 0.1}
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

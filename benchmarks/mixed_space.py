@@ -286,7 +286,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="5 seeds, no GPSampler (~3 min on 2 cores)")
     g.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests)")
-    ap.add_argument("--methods", nargs="+", choices=["gpu_bo", "optuna_tpe", "optuna_gp", "random"])
+    ap.add_argument("--methods", nargs="+",
+                    choices=["gpu_bo", "gpu_bo_screen", "gpu_bo_tr", "optuna_tpe", "optuna_gp", "random"])
     ap.add_argument("--seeds", type=int)
     ap.add_argument("--budget", type=int)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the regret runs (one thread each)")

@@ -195,7 +195,8 @@ def _targets(table: dict, ranks: dict, problems: list[str]) -> dict[str, Any]:
         if "gpu_bo" not in row:
             continue
         own = row["gpu_bo"]["regret"][0]
-        others = {m: c["regret"][0] for m, c in row.items() if m != "gpu_bo"}
+        # peers only: gpu_bo's own diagnostic variants (gpu_bo_tr, gpu_bo_screen) are not targets
+        others = {m: c["regret"][0] for m, c in row.items() if not m.startswith("gpu_bo")}
         beats[p] = {"gpu_bo_median": own, "others_median": others,
                     "met": bool(math.isfinite(own) and all(not math.isfinite(v) or own < v
                                                            for v in others.values()))}
@@ -310,7 +311,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--problems", nargs="+", choices=list(PROBLEMS))
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes for the runs (one thread each; default 1: serial)")
-    ap.add_argument("--methods", nargs="+", choices=[*QUALITY_METHODS, "gpu_bo_tr"])
+    ap.add_argument("--methods", nargs="+", choices=[*QUALITY_METHODS, "gpu_bo_tr", "gpu_bo_screen"])
     ap.add_argument("--seeds", type=int)
     ap.add_argument("--budget", type=int)
     ap.add_argument("--n-initial", type=int)

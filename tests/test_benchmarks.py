@@ -97,6 +97,14 @@ def test_batch_adapters_accept_prepopulated_data_and_return_q_points(method):
     ad.tell(batch, [problems.smooth_test_function(p) for p in batch])
 
 
+def test_gpu_bo_variants_change_only_their_own_knob():
+    tr = peers.make_method("gpu_bo_tr", MIXED, seed=0, n_initial=3, device="cpu")
+    assert tr.opt.strategy == "trust_region" and tr.opt.options.maximize is None
+    screen = peers.make_method("gpu_bo_screen", MIXED, seed=0, n_initial=3, device="cpu")
+    assert screen.opt.options.maximize.steps == 0 and screen.opt.strategy == "auto"
+    assert peers.make_method("gpu_bo", MIXED, seed=0, n_initial=3, device="cpu").opt.options.maximize is None
+
+
 def test_unknown_method_is_named_in_the_error():
     with pytest.raises(ValueError, match="nope"):
         peers.make_method("nope", MIXED, seed=0, n_initial=2)
