@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = [
     "RESULTS_DIR", "machine_info", "versions", "run_header", "median_iqr", "fmt_stat",
-    "write_json", "write_text", "PeakMemory", "markdown_table", "fmt_seconds",
+    "write_json", "write_text", "PeakMemory", "markdown_table", "fmt_seconds", "parallel_map",
+    "METHOD_COST",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -278,6 +279,75 @@ def add_timing_args(ap: Any) -> None:
     ap.add_argument("--no-warmup", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--note", default="")
+
+
+# thread-count variables of the BLAS/OpenMP runtimes torch and numpy load; a spawned worker
+# reads them when it first imports torch, so they are set in the parent before it spawns
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _one_thread_worker() -> None:
+    """Pool initializer: one compute thread per worker (N workers share N cores)."""
+    for k in _THREAD_ENV:
+        os.environ[k] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1,
+                 on_result: Callable[[int, Any], None] | None = None,
+                 cost: Callable[[Any], float] | None = None) -> list[Any]:
+    """``[fn(x) for x in items]``, in ``jobs`` worker processes when ``jobs > 1``.
+
+    Workers are started with the ``spawn`` context (no forked torch/OpenMP state) and run one
+    compute thread each. ``fn`` must be a module-level function and ``items`` picklable.
+    The results come back in the order of ``items`` whatever order they finish in;
+    ``on_result(index, result)`` is called as each one finishes (progress lines). ``cost``
+    (an estimate per item) makes the pool start the dearest items first, so one slow item
+    started last does not set the wall time.
+    """
+    items = list(items)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs: got {jobs!r}, expected an int >= 1")
+    if jobs == 1 or len(items) <= 1:
+        out = []
+        for i, x in enumerate(items):
+            out.append(fn(x))
+            if on_result is not None:
+                on_result(i, out[-1])
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+    os.environ.update({k: "1" for k in _THREAD_ENV})  # inherited by the spawned workers
+    results: list[Any] = [None] * len(items)
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
+                                 initializer=_one_thread_worker) as ex:
+            order = list(range(len(items)))
+            if cost is not None:
+                order.sort(key=lambda i: -cost(items[i]))  # stable: ties keep the serial order
+            futures = {ex.submit(fn, items[i]): i for i in order}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                if on_result is not None:
+                    on_result(i, results[i])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return results
+
+
+# rough relative cost of one run per method (start the slow ones first in a pool)
+METHOD_COST = {"optuna_gp": 10.0, "botorch": 8.0, "skopt_gp": 6.0, "bayes_opt": 4.0, "gpu_bo": 3.0,
+               "gpu_bo_tr": 3.0, "gpu_bo_screen": 2.0, "optuna_tpe": 1.0, "random": 0.1}
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -3,7 +3,11 @@
 Methods (each with its package's defaults, except that every method starts with the same number
 of initial random/quasi-random points, ``n_initial``):
 
-- ``gpu_bo``      gpu_bo.Optimizer (EI); ``gpu_bo_1t`` / ``gpu_bo_defthreads`` pin its CPU threads
+- ``gpu_bo``      gpu_bo.Optimizer (EI); ``gpu_bo_1t`` / ``gpu_bo_defthreads`` pin its CPU threads;
+                  ``gpu_bo_tr`` forces its trust-region strategy (``strategy="trust_region"``);
+                  ``gpu_bo_screen`` skips the gradient refinement of the acquisition's maximization
+                  (``MaximizeOptions(steps=0)``: screening and discrete neighbours only), a
+                  diagnostic variant for high-dimensional and mixed spaces (results/README.md)
 - ``random``      uniform random search
 - ``optuna_tpe``  optuna.samplers.TPESampler
 - ``optuna_gp``   optuna.samplers.GPSampler (uses greenlet's batched L-BFGS when installed)
@@ -75,19 +79,24 @@ class GpuBo:
     supports_batch = True
 
     def __init__(self, space: gb.Space, seed: int, n_initial: int, device: str = "auto",
-                 threads: str = "auto", name: str = "gpu_bo", strategy: str = "auto") -> None:
+                 threads: str = "auto", name: str = "gpu_bo", strategy: str = "auto", refine: bool = True) -> None:
         self.name = name
         self.space = space
         self.threads = threads
         # threads: "auto" = the library's own policy (1 thread for n <= 2000 on the CPU);
         # "1" / "default" pin one thread / torch's default thread count for every suggestion
-        if threads == "auto":
-            options = None
-        else:
-            from gpu_bo.optimizer import OptimizerOptions
+        from gpu_bo.optimizer import OptimizerOptions
 
-            n = torch.get_num_threads() if threads == "default" else int(threads)
-            options = OptimizerOptions(cpu_threads=n)
+        kw: dict[str, Any] = {}
+        if threads != "auto":
+            kw["cpu_threads"] = torch.get_num_threads() if threads == "default" else int(threads)
+        if not refine:
+            import dataclasses
+
+            from gpu_bo.maximize import MaximizeOptions
+
+            kw["maximize"] = dataclasses.replace(MaximizeOptions.for_device(resolve_device(device)), steps=0)
+        options = OptimizerOptions(**kw) if kw else None
         self.opt = gb.Optimizer(space, direction="minimize", n_initial=n_initial, seed=seed, device=device,
                                 options=options, strategy=strategy)
         self.last_info: dict[str, Any] = {}
@@ -370,6 +379,10 @@ METHODS: dict[str, Callable[..., Adapter]] = {
     # the exact global GP whatever n is (scaling.py: the CPU/GPU comparison of the same suggestion)
     "gpu_bo_global": lambda space, seed, n_initial, device="auto": GpuBo(
         space, seed, n_initial, device, name="gpu_bo_global", strategy="global"),
+    "gpu_bo_tr": lambda space, seed, n_initial, device="auto": GpuBo(
+        space, seed, n_initial, device, name="gpu_bo_tr", strategy="trust_region"),
+    "gpu_bo_screen": lambda space, seed, n_initial, device="auto": GpuBo(
+        space, seed, n_initial, device, name="gpu_bo_screen", refine=False),
     "random": lambda space, seed, n_initial, device="auto": RandomSearch(space, seed, n_initial),
     "optuna_tpe": lambda space, seed, n_initial, device="auto": OptunaMethod(space, seed, n_initial, "tpe"),
     "optuna_gp": lambda space, seed, n_initial, device="auto": OptunaMethod(space, seed, n_initial, "gp"),
@@ -381,7 +394,7 @@ METHODS: dict[str, Callable[..., Adapter]] = {
 # the import each method needs (a method whose package is missing is skipped, not failed)
 REQUIRES: dict[str, str] = {
     "gpu_bo": "gpu_bo", "gpu_bo_1t": "gpu_bo", "gpu_bo_defthreads": "gpu_bo", "gpu_bo_global": "gpu_bo",
-    "random": "gpu_bo",
+    "gpu_bo_tr": "gpu_bo", "gpu_bo_screen": "gpu_bo", "random": "gpu_bo",
     "optuna_tpe": "optuna", "optuna_gp": "optuna", "skopt_gp": "skopt", "bayes_opt": "bayes_opt",
     "botorch": "botorch",
 }

@@ -1,5 +1,9 @@
 """Benchmark problems, all minimized: synthetic functions with a known optimum and two HPO tasks.
 
+High-dimensional ones (benchmarks/quality.py ``--suite highdim``): ``hartmann6_100d``, Hartmann6
+read from dimensions 3, 19, 37, 52, 71 and 94 of [0,1]^100 (the other 94 are ignored; optimum
+-3.32237), and ``ackley100``, Ackley on [-32.768, 32.768]^100 (optimum 0 at the origin).
+
 Synthetic functions are BoTorch's reference implementations (``botorch.test_functions``) with
 their published optimal values, so regret is ``value - optimum``. The HPO tasks tune models on
 datasets that ship with scikit-learn and report ``1 - cross-validated accuracy`` (their optimum
@@ -25,7 +29,7 @@ import torch
 
 import gpu_bo as gb
 
-__all__ = ["Problem", "PROBLEMS", "get_problem", "smooth_test_function", "unit_cube_space"]
+__all__ = ["Problem", "PROBLEMS", "HARTMANN6_100D_ACTIVE", "get_problem", "smooth_test_function", "unit_cube_space"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,35 @@ def ackley10() -> Problem:
     from botorch.test_functions import Ackley
 
     return _botorch_problem("ackley10", Ackley(dim=10), "Ackley, d=10, [-32.768,32.768]^10, optimum 0")
+
+
+# the 6 of hartmann6_100d's 100 dimensions that Hartmann6 reads (x_i -> Hartmann's i-th input),
+# spread over the range so that no method gains from an order of the columns
+HARTMANN6_100D_ACTIVE = (3, 19, 37, 52, 71, 94)
+
+
+def hartmann6_100d() -> Problem:
+    """Hartmann6 hidden in 100 dimensions: only ``HARTMANN6_100D_ACTIVE`` matter."""
+    from botorch.test_functions import Hartmann
+
+    fn = Hartmann(dim=6)
+    names = [f"x{i}" for i in range(100)]
+    space = gb.Space({n: gb.Real(0.0, 1.0) for n in names})
+    active = [names[i] for i in HARTMANN6_100D_ACTIVE]
+
+    def call(params: Mapping[str, Any]) -> float:
+        x = torch.tensor([[float(params[n]) for n in active]], dtype=torch.float64, device="cpu")
+        return float(fn.evaluate_true(x).item())
+
+    dims = ", ".join(active)
+    return Problem("hartmann6_100d", space, call, float(fn.optimal_value), "synthetic",
+                   f"Hartmann6 on dimensions {dims} of [0,1]^100 (the other 94 ignored), optimum -3.32237")
+
+
+def ackley100() -> Problem:
+    from botorch.test_functions import Ackley
+
+    return _botorch_problem("ackley100", Ackley(dim=100), "Ackley, d=100, [-32.768,32.768]^100, optimum 0")
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,6 +188,8 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "ackley10": ackley10,
     "svc_cancer": svc_breast_cancer,
     "hgb_cancer": hgb_breast_cancer,
+    "hartmann6_100d": hartmann6_100d,
+    "ackley100": ackley100,
 }
 
 

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a top-level folder, not an insta
     sys.path.insert(0, str(ROOT))
 
 import gpu_bo as gb  # noqa: E402
-from benchmarks import peers, problems, quality, scaling, suggest_latency  # noqa: E402
+from benchmarks import mixed_space, peers, problems, quality, scaling, suggest_latency  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -97,6 +97,14 @@ def test_batch_adapters_accept_prepopulated_data_and_return_q_points(method):
     ad.tell(batch, [problems.smooth_test_function(p) for p in batch])
 
 
+def test_gpu_bo_variants_change_only_their_own_knob():
+    tr = peers.make_method("gpu_bo_tr", MIXED, seed=0, n_initial=3, device="cpu")
+    assert tr.opt.strategy == "trust_region" and tr.opt.options.maximize is None
+    screen = peers.make_method("gpu_bo_screen", MIXED, seed=0, n_initial=3, device="cpu")
+    assert screen.opt.options.maximize.steps == 0 and screen.opt.strategy == "auto"
+    assert peers.make_method("gpu_bo", MIXED, seed=0, n_initial=3, device="cpu").opt.options.maximize is None
+
+
 def test_unknown_method_is_named_in_the_error():
     with pytest.raises(ValueError, match="nope"):
         peers.make_method("nope", MIXED, seed=0, n_initial=2)
@@ -122,6 +130,46 @@ def test_quality_tiny_writes_json_table_and_plot(tmp_path):
     assert (tmp_path / "quality_branin.png").stat().st_size > 1000
 
 
+def test_quality_jobs_gives_the_serial_records_in_the_serial_order(tmp_path):
+    methods = [m for m in ("random", "optuna_tpe") if peers.available(m)]
+    args = ["--tiny", "--no-plots", "--seeds", "2", "--methods", *methods]
+    serial = quality.main([*args, "--out", str(tmp_path / "serial")])["runs"]
+    pooled = quality.main([*args, "--out", str(tmp_path / "pooled"), "--jobs", "2"])["runs"]
+    key = [(r["problem"], r["seed"], r["method"]) for r in serial]
+    assert key == [(r["problem"], r["seed"], r["method"]) for r in pooled]
+    assert key == [("branin", s, m) for s in (0, 1) for m in methods]
+    for a, b in zip(serial, pooled):
+        assert b["error"] is None, b["error"]
+        # seeded methods are deterministic: the same points and regrets, whatever process ran them
+        assert a["params"] == b["params"]
+        assert a["best_so_far_regret"] == b["best_so_far_regret"]
+    saved = json.loads((tmp_path / "pooled" / "quality.json").read_text())
+    assert saved["header"]["settings"]["jobs"] == 2
+
+
+def test_highdim_problems_have_their_documented_optimum():
+    h = problems.get_problem("hartmann6_100d")
+    assert h.space.d == 100 and h.optimum == pytest.approx(-3.32237)
+    opt6 = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
+    point = {f"x{i}": 0.9 for i in range(100)}  # the 94 ignored dimensions anywhere
+    for i, v in zip(problems.HARTMANN6_100D_ACTIVE, opt6):
+        point[f"x{i}"] = v
+    assert h.regret(h(point)) == pytest.approx(0.0, abs=1e-4)
+    point["x0"] = 0.1  # an ignored dimension changes nothing
+    assert h.regret(h(point)) == pytest.approx(0.0, abs=1e-4)
+    a = problems.get_problem("ackley100")
+    assert a.space.d == 100 and a.regret(a({f"x{i}": 0.0 for i in range(100)})) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_quality_highdim_suite_writes_its_own_files(tmp_path):
+    quality.main(["--suite", "highdim", "--tiny", "--out", str(tmp_path), "--methods", "random"])
+    assert (tmp_path / "quality_highdim.json").exists() and (tmp_path / "quality_highdim_hartmann6_100d.png").exists()
+    assert not (tmp_path / "quality.md").exists()
+    md = (tmp_path / "quality_highdim.md").read_text()
+    assert "Targets (issue 7)" not in md  # no gpu_bo in this run
+    assert "hartmann6_100d" in md
+
+
 def test_quality_summary_ranks_and_targets():
     def run(p, m, s, reg):
         return {"problem": p, "method": m, "seed": s, "final_regret": reg, "method_total_seconds": 1.0,
@@ -136,6 +184,40 @@ def test_quality_summary_ranks_and_targets():
     assert summ["ranks"]["random"]["mean_rank_of_medians"] == pytest.approx(3.0)
     assert summ["targets"]["vs_optuna_gp"]["a"]["met"] is True
     assert summ["targets"]["vs_optuna_gp"]["b"]["met"] is False  # 5.0 > 1.1 + IQR 0.1
+    assert summ["targets"]["beats_each_median"]["a"]["met"] is True
+    assert summ["targets"]["beats_each_median"]["b"]["met"] is False
+
+
+# -- mixed_space.py ---------------------------------------------------------------------------------
+
+def test_mixed_space_optimum_is_attained_by_the_documented_params():
+    space = mixed_space.mixed_space()
+    kinds = [d.kind for d in space.dims.values()]
+    assert (kinds.count("categorical"), kinds.count("integer"), kinds.count("real")) == (10, 10, 10)
+    assert sorted(len(d.choices) for d in space.dims.values() if d.kind == "categorical")[::9] == [5, 20]
+    opt = mixed_space.optimal_params()
+    space.validate(opt)
+    assert mixed_space.objective(opt) == mixed_space.OPTIMUM
+    # every other point is worse, also one step away in one column of each kind
+    for name, value in (("c9", "v0" if opt["c9"] != "v0" else "v1"), ("i9", opt["i9"] + 1), ("r0", opt["r0"] + 0.1)):
+        assert mixed_space.objective({**opt, name: value}) > mixed_space.OPTIMUM
+    vals = [mixed_space.objective(p) for p in space.sample_params(50, seed=0)]
+    assert min(vals) > 1.0
+
+
+def test_mixed_space_tiny_writes_json_and_table(tmp_path):
+    payload = mixed_space.main(["--tiny", "--out", str(tmp_path), "--no-cuda", "--methods", "gpu_bo", "random"])
+    assert {r["method"] for r in payload["runs"]} == {"gpu_bo", "random"}
+    for r in payload["runs"]:
+        assert r["error"] is None, r["error"]
+        assert r["final_regret"] >= 0.0
+    (t,) = payload["timing"]
+    assert t["device"] == "cpu" and t["error"] is None and len(t["times"]) == 1 and t["times"][0] > 0
+    saved = json.loads((tmp_path / "mixed_space.json").read_text())
+    assert saved["optimal_params"] == mixed_space.optimal_params()
+    md = (tmp_path / "mixed_space.md").read_text()
+    assert "Regret after 6 evaluations" in md and "not measured on a GPU" in md
+    assert (tmp_path / "mixed_space.png").stat().st_size > 1000
 
 
 # -- suggest_latency.py ---------------------------------------------------------------------------
