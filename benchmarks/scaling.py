@@ -221,6 +221,8 @@ def markdown(headers: Sequence[Any], sweeps: dict[str, list[dict[str, Any]]], la
         lines.append(markdown_table(["n", "d", "q", *present], rows))
         if cuda_measured and name in ("n", "d", "q"):
             for cpu, gpu in (("gpu_bo cpu", "gpu_bo cuda"), ("gpu_bo global cpu", "gpu_bo global cuda")):
+                if gpu not in present and gpu == "gpu_bo global cuda":
+                    gpu = "gpu_bo cuda"  # the same exact GP wherever its cells are not marked TR
                 if cpu not in present or gpu not in present:
                     continue
                 c = crossover(recs, axis, cpu, gpu)
@@ -270,8 +272,9 @@ def _finish(headers: list[Any], sweeps: dict[str, list[dict[str, Any]]], labels:
             out: Path, name: str) -> dict[str, Any]:
     cuda_measured = any(r["device"].startswith("cuda") and r["status"] == "ok" for rs in sweeps.values() for r in rs)
     tgt = gpu_targets(sweeps, cfg.get("target_n"), cfg["base_d"])
-    cross = {ax: {f"{c} -> {g}": crossover(sweeps[ax], ax, c, g)
-                  for c, g in (("gpu_bo cpu", "gpu_bo cuda"), ("gpu_bo global cpu", "gpu_bo global cuda"))}
+    pairs = [("gpu_bo cpu", "gpu_bo cuda"), ("gpu_bo global cpu", "gpu_bo global cuda"),
+             ("gpu_bo global cpu", "gpu_bo cuda")]
+    cross = {ax: {f"{c} -> {g}": crossover(sweeps[ax], ax, c, g) for c, g in pairs}
              for ax in ("n", "d", "q") if ax in sweeps} if cuda_measured else None
     payload = {"header": headers[0].as_dict() if len(headers) == 1 else [h.as_dict() for h in headers],
                "settings": cfg, "cuda_measured": cuda_measured, "crossover": cross, "gpu_targets": tgt,
