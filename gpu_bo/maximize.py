@@ -18,7 +18,7 @@ equality-kernel categoricals.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +26,7 @@ import torch
 from gpu_bo.exceptions import GpuBoError
 from gpu_bo.space import Space
 
-__all__ = ["MaximizeOptions", "Region", "maximize", "point_key"]
+__all__ = ["MaximizeOptions", "Region", "maximize", "point_key", "row_key"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,12 @@ class MaximizeOptions:
 
 def point_key(x: torch.Tensor) -> tuple:
     """Hashable identity of one snapped encoded point."""
-    return tuple(round(v, 9) for v in x.tolist())
+    return row_key(x.tolist())
+
+
+def row_key(row: Sequence[float]) -> tuple:
+    """:func:`point_key` of a point already held as a list of floats."""
+    return tuple(round(v, 9) for v in row)
 
 
 @dataclass(frozen=True)
@@ -189,10 +194,7 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
             Xs.grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
             opt.step()
             with torch.no_grad():
-                if region is None:
-                    Xs.clamp_(0.0, 1.0)
-                else:
-                    Xs.copy_(torch.minimum(torch.maximum(Xs, lo), hi))
+                Xs.clamp_(lo, hi)
         refined = space.snap(Xs.detach().squeeze(-2))
         pool = torch.cat([refined, starts])
     else:

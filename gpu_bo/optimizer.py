@@ -20,7 +20,7 @@ import torch
 from gpu_bo import acquisition as acq_mod
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning
-from gpu_bo.maximize import MaximizeOptions, Region, maximize, point_key
+from gpu_bo.maximize import MaximizeOptions, Region, maximize, point_key, row_key
 from gpu_bo.space import Space, as_space
 from gpu_bo.study import Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, GPParams, believe, fit_gp
@@ -309,7 +309,7 @@ class Optimizer:
         cost ~1 s per suggestion at n = 5,000 on the 2-core CPU (the GPU path paid it too)."""
         key = self._key_cache.get(trial.number)
         if key is None:
-            key = self._key_cache[trial.number] = tuple(round(v, 9) for v in self._row(trial))
+            key = self._key_cache[trial.number] = row_key(self._row(trial))
         return key
 
     def _training_data(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -386,26 +386,25 @@ class Optimizer:
             pending = self.pending
             Xp = self.space.encode(pending, device=device, dtype=dtype) if pending else None
             max_opts = self.options.maximize or MaximizeOptions.for_device(device)
+            xi = 0.01 * gp.y_std if self.xi is None else self.xi
+            analytic = self.acquisition in acq_mod.ANALYTIC
             chosen: list[torch.Tensor] = []
             believed = None
             for j in range(q):
-                parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
-                X_pend = torch.cat(parts) if parts else None
-                xi = 0.01 * gp.y_std if self.xi is None else self.xi
                 spec = acq_mod.AcqSpec(self.acquisition, best_f, xi, self.kappa,
                                        self.options.mc_samples, seed + j)
-                if self.acquisition in acq_mod.ANALYTIC:
+                if analytic:
                     # sequential greedy with Kriging-believer fantasies (see surrogate.believe),
                     # each round extending the previous round's factor by the point it chose
-                    believed = believe(gp, Xp) if believed is None else believe(believed, chosen[-1].unsqueeze(0))
+                    believed = believe(gp, Xp) if j == 0 else believe(believed, chosen[-1].unsqueeze(0))
                     acqf = acq_mod.build(spec, believed)
                 else:
-                    acqf = acq_mod.build(spec, gp, X_pend, q=1)
-                round_opts = max_opts if j == 0 or not isinstance(acqf, acq_mod.AnalyticAcq) \
-                    else max_opts.for_batch_round()
+                    parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
+                    acqf = acq_mod.build(spec, gp, torch.cat(parts) if parts else None, q=1)
+                round_opts = max_opts.for_batch_round() if analytic and j > 0 else max_opts
                 x, _ = maximize(acqf, self.space, options=round_opts, seed=seed + 31 * j, exclude=exclude,
                                 X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype,
-                                is_mc=not isinstance(acqf, acq_mod.AnalyticAcq), region=region)
+                                is_mc=not analytic, region=region)
                 exclude.add(point_key(x))
                 chosen.append(x)
         self.last_suggestion_info = {"fit_seconds": t_fit, "cold_fit": cold and optimize,

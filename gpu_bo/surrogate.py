@@ -306,22 +306,11 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
     return X[idx], y[idx]
 
 
-def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
-           warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
-    """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
-
-    Several restarts are optimized together as one batched problem. Never raises on numerical
-    trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
-    ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
-    the data.
-    """
-    n, d = X.shape
+def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options: FitOptions,
+                warm: GPParams | None, seed: int) -> tuple[GPParams, float, dict]:
+    """Optimize the hyperparameters on standardized targets: (params, jitter, info)."""
+    d = X.shape[1]
     device, dtype = X.device, X.dtype
-    y_mean = float(y.mean())
-    y_std = float(y.std()) if n > 1 else 1.0
-    if not math.isfinite(y_std) or y_std == 0.0 or y_std <= 1e-10 * abs(y_mean):
-        y_std = 1.0  # a constant objective: nothing to standardize
-    ys = (y - y_mean) / y_std
     gen = torch.Generator().manual_seed(int(seed) % (2**63))
     R = max(1, options.warm_restarts if warm is not None else options.restarts)
     raw0 = _initial_raw(d, R, warm, gen, device, dtype)
@@ -332,12 +321,8 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
 
     info: dict = {"method": method, "restarts": R}
     params: GPParams | None = None
-    jitter = 0.0
-    if not optimize and warm is not None and warm.lengthscale.numel() == d:
-        params = warm.to(device, dtype)
-        info.update(method="kept", restarts=0)
-    D = pairwise_sq_diffs(Xf, tuple(cat)) if params is None else None
-    for jitter in (0.0, 1e-6, 1e-4) if params is None else ():
+    D = pairwise_sq_diffs(Xf, tuple(cat))
+    for jitter in (0.0, 1e-6, 1e-4):
         def loss_fn(raw, _j=jitter):
             return _neg_log_post(raw, Xf, yf, cat, _j, D)
 
@@ -355,7 +340,7 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
                 raise FloatingPointError("no restart reached a finite loss")
         except (RuntimeError, FloatingPointError) as err:
             warnings.warn(f"GP fit failed with jitter {jitter:g} ({err}); retrying with more jitter and "
-                          "fewer restarts", FitWarning, stacklevel=2)
+                          "fewer restarts", FitWarning, stacklevel=3)
             R = max(1, R // 2)
             raw0 = raw0[:R] if warm is None else torch.cat([raw0[:R - 1], raw0[-1:]])[:R]
             continue
@@ -366,13 +351,37 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
         break
     if params is None:
         warnings.warn("GP fit failed at every jitter level; using default hyperparameters", FitWarning,
-                      stacklevel=2)
+                      stacklevel=3)
         params = GPParams(lengthscale=torch.full((d,), 0.5 * math.sqrt(d), dtype=dtype, device=device),
                           outputscale=torch.tensor(1.0, dtype=dtype, device=device),
                           noise=torch.tensor(1e-2, dtype=dtype, device=device),
                           mean_const=torch.tensor(0.0, dtype=dtype, device=device))
         jitter = 1e-4
         info["fallback"] = "default"
+    return params, jitter, info
+
+
+def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
+           warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
+    """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
+
+    Several restarts are optimized together as one batched problem. Never raises on numerical
+    trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
+    ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
+    the data.
+    """
+    n, d = X.shape
+    device, dtype = X.device, X.dtype
+    y_mean = float(y.mean())
+    y_std = float(y.std()) if n > 1 else 1.0
+    if not math.isfinite(y_std) or y_std == 0.0 or y_std <= 1e-10 * abs(y_mean):
+        y_std = 1.0  # a constant objective: nothing to standardize
+    ys = (y - y_mean) / y_std
+    if not optimize and warm is not None and warm.lengthscale.numel() == d:
+        # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
+        params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}
+    else:
+        params, jitter, info = _fit_params(X, ys, tuple(cat), options, warm, seed)
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
     return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=tuple(cat), L=L,
                     alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)
