@@ -8,7 +8,7 @@
 #
 # Steps, most important first: the core test suite on CUDA, the GPU scaling grid of gpu_bo (issue 5 and 7 targets), the
 # fused-kernel screening benchmark (issue 7), the CUDA rows of the
-# latency grid, a million-candidate suggestion, the mixed-space timings on CUDA, the BoTorch
+# latency grid, the mixed-space suggestion on CUDA with 65,536 and 1,000,000 candidates, the BoTorch
 # loop and gpu_bo's global GP on CUDA. The peers that need optuna/skopt/bayes_opt are not on
 # the GPU image: carry them as wheels (see /work/.library/device/README.md) to add them.
 # Results: $OUT/gpu_results.tgz (one folder per step, each with its log) and $OUT/log.txt.
@@ -60,9 +60,8 @@ step scaling_targets 90 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" 
   --out "$W/scaling_targets" --name scaling_gpu_targets --note "GPU machine run (benchmarks/gpu_run.sh)"
 step latency_cuda 90 $PY benchmarks/suggest_latency.py --quick --cap 5 --methods "gpu_bo cuda" "botorch cuda" \
   --out "$W/latency_cuda" --note "GPU machine run, CUDA rows only"
-step million 45 $PY benchmarks/million_candidates.py --out "$W/million"
 step mixed_cuda 60 $PY benchmarks/mixed_space.py --methods gpu_bo random --seeds 2 --out "$W/mixed_cuda" --no-plots \
-  --note "GPU machine run: CUDA suggestion times (1M candidates); regrets from 2 seeds only"
+  --note "GPU machine run: CUDA suggestion times and peak memory (1M candidates); regrets from 2 seeds only"
 step scaling_gpu_peers 120 $PY benchmarks/scaling.py --gpu --methods "gpu_bo global cuda" "botorch cuda" \
   --sweeps n q_at_target_n --out "$W/scaling_gpu_peers" --name scaling_gpu_peers --note "GPU machine run"
 echo "== done at ${SECONDS}s" | tee -a "$OUT/log.txt"

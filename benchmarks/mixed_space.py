@@ -176,7 +176,7 @@ def suggest_times(device: str, n: int, repeats: int, raw_samples: int | None = N
     from gpu_bo.optimizer import OptimizerOptions
 
     rec: dict[str, Any] = {"device": device, "n": n, "raw_samples": raw_samples, "times": [],
-                           "fit_seconds": [], "error": None}
+                           "fit_seconds": [], "peak_mb": None, "error": None}
     try:
         import torch
 
@@ -193,10 +193,13 @@ def suggest_times(device: str, n: int, repeats: int, raw_samples: int | None = N
         for i in range(repeats + 1):
             if dev.type == "cuda":
                 torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats(dev)
             t0 = time.perf_counter()
             p = opt.ask()
             if dev.type == "cuda":
                 torch.cuda.synchronize()
+                if i > 0:
+                    rec["peak_mb"] = max(rec["peak_mb"] or 0.0, torch.cuda.max_memory_allocated(dev) / 2**20)
             dt = time.perf_counter() - t0
             opt.tell(p, objective(p))
             if i > 0:  # the first call pays one-time set-up (lazy imports, CUDA context, kernels)
@@ -237,9 +240,10 @@ def _markdown(header: Any, timing: list[dict[str, Any]], runs: list[dict[str, An
         status = f"error: {r['error']}" if r["error"] else ""
         rows.append([r["device"], f"{r.get('raw_samples_used', r['raw_samples'])}",
                      "n/a" if not math.isfinite(med) else f"{med:.3f} [{lo:.3f}, {hi:.3f}]",
-                     fmt_stat(r["fit_seconds"]), len(r["times"]), status])
+                     fmt_stat(r["fit_seconds"]), "n/a" if r.get("peak_mb") is None else f"{r['peak_mb']:.0f}",
+                     len(r["times"]), status])
     lines += [markdown_table(["device", "raw samples screened", "suggestion (s), median [IQR]",
-                              "of which GP fit (s)", "repeats", ""], rows), ""]
+                              "of which GP fit (s)", "peak GPU MB", "repeats", ""], rows), ""]
     cpu = next((r for r in timing if r["device"] == "cpu" and r["raw_samples"] is None), None)
     if cpu is not None:
         met = bool(math.isfinite(cpu["median"]) and cpu["median"] < TARGET_SECONDS)
