@@ -128,6 +128,16 @@ def _cell(rec: dict[str, Any], cap: float) -> str:
     return fmt_seconds(rec["median"]) + tag + mem
 
 
+def _cpu_gpu_pairs(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """The (CPU, GPU) columns compared for the crossover, among ``labels``: gpu_bo's automatic
+    strategy on both, and the exact GP on both ("gpu_bo cuda" stands in for "gpu_bo global
+    cuda" when that column is absent: below 10,000 trials the automatic strategy on CUDA is the
+    global GP, and cells where it was not are marked TR)."""
+    pairs = [("gpu_bo cpu", "gpu_bo cuda"),
+             ("gpu_bo global cpu", "gpu_bo global cuda" if "gpu_bo global cuda" in labels else "gpu_bo cuda")]
+    return [(c, g) for c, g in pairs if c in labels and g in labels]
+
+
 def _get(recs: list[dict[str, Any]], label: str, n: int, d: int, q: int) -> dict[str, Any] | None:
     return next((r for r in recs if r["method"] == label and (r["n"], r["d"], r["q"]) == (n, d, q)), None)
 
@@ -220,11 +230,7 @@ def markdown(headers: Sequence[Any], sweeps: dict[str, list[dict[str, Any]]], la
                 for n, d, q in keys]
         lines.append(markdown_table(["n", "d", "q", *present], rows))
         if cuda_measured and name in ("n", "d", "q"):
-            for cpu, gpu in (("gpu_bo cpu", "gpu_bo cuda"), ("gpu_bo global cpu", "gpu_bo global cuda")):
-                if gpu not in present and gpu == "gpu_bo global cuda":
-                    gpu = "gpu_bo cuda"  # the same exact GP wherever its cells are not marked TR
-                if cpu not in present or gpu not in present:
-                    continue
+            for cpu, gpu in _cpu_gpu_pairs(present):
                 c = crossover(recs, axis, cpu, gpu)
                 lines += ["", f"`{gpu}` faster than `{cpu}` from {axis} = {c}" if c is not None
                           else f"`{gpu}` not faster than `{cpu}` from any {axis} on in this sweep"]
@@ -272,9 +278,8 @@ def _finish(headers: list[Any], sweeps: dict[str, list[dict[str, Any]]], labels:
             out: Path, name: str) -> dict[str, Any]:
     cuda_measured = any(r["device"].startswith("cuda") and r["status"] == "ok" for rs in sweeps.values() for r in rs)
     tgt = gpu_targets(sweeps, cfg.get("target_n"), cfg["base_d"])
-    pairs = [("gpu_bo cpu", "gpu_bo cuda"), ("gpu_bo global cpu", "gpu_bo global cuda"),
-             ("gpu_bo global cpu", "gpu_bo cuda")]
-    cross = {ax: {f"{c} -> {g}": crossover(sweeps[ax], ax, c, g) for c, g in pairs}
+    cross = {ax: {f"{c} -> {g}": crossover(sweeps[ax], ax, c, g)
+                  for c, g in _cpu_gpu_pairs({r["method"] for r in sweeps[ax]})}
              for ax in ("n", "d", "q") if ax in sweeps} if cuda_measured else None
     payload = {"header": headers[0].as_dict() if len(headers) == 1 else [h.as_dict() for h in headers],
                "settings": cfg, "cuda_measured": cuda_measured, "crossover": cross, "gpu_targets": tgt,
