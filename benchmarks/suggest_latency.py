@@ -277,11 +277,15 @@ def markdown(header: Any, records: list[dict[str, Any]], labels: list[str], cap_
     lines += [markdown_table(["n", "d", "q", *labels], rows), ""]
     gl = [lab for lab in labels if lab.startswith("gpu_bo")]
     if any(r.get("hyper_fitted") for r in records):
+        from gpu_bo.optimizer import OptimizerOptions
+
+        o = OptimizerOptions()
         lines += ["### gpu_bo: median of the steps that re-optimized the hyperparameters", "",
-                  "From 100 observations on gpu_bo re-optimizes its GP hyperparameters only when the data "
-                  "grew 2% since the last fit (`OptimizerOptions.refit_growth`) and conditions on all "
-                  "data in between, so most steps above reuse them. These are the steps that did not "
-                  "(k/m: k of the m timed steps refitted).", ""]
+                  f"From {o.refit_min_n} observations on gpu_bo re-optimizes its GP hyperparameters only "
+                  f"when the data grew {o.refit_growth:.0%} since the last fit "
+                  "(`OptimizerOptions.refit_growth`) and conditions on all data in between, so most steps "
+                  "above reuse them. This table times only the steps that re-optimized "
+                  "(k/m: k of the m timed steps).", ""]
         rows = []
         for d, q, n in keys:
             row = [n, d, q]
@@ -289,7 +293,7 @@ def markdown(header: Any, records: list[dict[str, Any]], labels: list[str], cap_
                 r = _lookup(records, lab, n, d, q)
                 fl = (r or {}).get("hyper_fitted") or []
                 ts = [t for t, f in zip(r["times"], fl) if f] if r else []
-                row.append(f"{fmt_seconds(float(np.median(ts)))} ({len(ts)}/{len(fl)})" if ts else "-")
+                row.append(f"{fmt_seconds(median_iqr(ts)[0])} ({len(ts)}/{len(fl)})" if ts else "-")
             rows.append(row)
         lines += [markdown_table(["n", "d", "q", *gl], rows), ""]
     lines += ["## Targets", ""]
