@@ -66,7 +66,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.peers import available  # noqa: E402
 from benchmarks.problems import Problem  # noqa: E402
-from benchmarks.quality import _plot, run_one  # noqa: E402
+from benchmarks.quality import _plot, run_warmed  # noqa: E402
 
 __all__ = ["MIXED_SEED", "OPTIMUM", "tables", "mixed_space", "objective", "optimal_params", "mixed_problem",
            "suggest_times", "main"]
@@ -213,16 +213,11 @@ def suggest_times(device: str, n: int, repeats: int, raw_samples: int | None = N
 
 # -- (b) regret -----------------------------------------------------------------------------------
 
-_WARMED: set[str] = set()
-
-
 def _task(task: tuple[str, int, int, int, str, bool]) -> dict[str, Any]:
     """One (method, seed) run on mixed30, in this process or a pool worker."""
     method, seed, budget, n_initial, device, warmup = task
-    if warmup and method not in _WARMED:  # a short discarded run: first-call set-up per process
-        run_one(mixed_problem(), method, 12345, 5, 3, device=device)
-        _WARMED.add(method)
-    return run_one(mixed_problem(), method, seed, budget, n_initial, device=device)
+    problem = mixed_problem()
+    return run_warmed(problem, method, seed, budget, n_initial, device, problem if warmup else None)
 
 
 def _markdown(header: Any, timing: list[dict[str, Any]], runs: list[dict[str, Any]], methods: list[str],

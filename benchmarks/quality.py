@@ -50,7 +50,7 @@ from benchmarks.common import (  # noqa: E402
 from benchmarks.peers import QUALITY_METHODS, available, make_method  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem, get_problem  # noqa: E402
 
-__all__ = ["run_one", "summarize", "main"]
+__all__ = ["run_one", "run_warmed", "summarize", "main"]
 
 MAIN_PROBLEMS = ["branin", "hartmann6", "ackley10", "svc_cancer", "hgb_cancer"]
 HIGHDIM_PROBLEMS = ["hartmann6_100d", "ackley100"]
@@ -122,18 +122,22 @@ def _problem(name: str) -> Problem:
     return get_problem(name)
 
 
-def _task(task: tuple[str, str, int, int, int, str, bool]) -> dict[str, Any]:
-    """One (problem, method, seed) run by names, in this process or a pool worker.
-
-    With ``warmup``, the first run of each method in a process is preceded by a short discarded
-    run, so lazy imports and first-call set-up (paid once per process by every method) are not
-    charged to the first seed.
-    """
-    pname, method, seed, budget, n_initial, device, warmup = task
-    if warmup and method not in _WARMED:
-        run_one(_problem("branin"), method, 12345, 5, 3, device=device)
+def run_warmed(problem: Problem, method: str, seed: int, budget: int, n_initial: int, device: str,
+               warm_on: Problem | None) -> dict[str, Any]:
+    """:func:`run_one`, with the first run of each method in a process preceded by a short
+    discarded run on ``warm_on`` (None: no warm-up), so lazy imports and first-call set-up (paid
+    once per process by every method) are not charged to the first seed."""
+    if warm_on is not None and method not in _WARMED:
+        run_one(warm_on, method, 12345, 5, 3, device=device)
         _WARMED.add(method)
-    return run_one(_problem(pname), method, seed, budget, n_initial, device=device)
+    return run_one(problem, method, seed, budget, n_initial, device=device)
+
+
+def _task(task: tuple[str, str, int, int, int, str, bool]) -> dict[str, Any]:
+    """One (problem, method, seed) run by names, in this process or a pool worker."""
+    pname, method, seed, budget, n_initial, device, warmup = task
+    return run_warmed(_problem(pname), method, seed, budget, n_initial, device,
+                      _problem("branin") if warmup else None)
 
 
 def _rankdata(values: Sequence[float]) -> list[float]:
