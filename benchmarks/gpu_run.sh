@@ -5,6 +5,7 @@
 #
 #   OUT=/some/dir BUDGET_S=450 bash benchmarks/gpu_run.sh
 #   OUT=/some/dir ONLY="cuda_tests kernel_screening" bash benchmarks/gpu_run.sh   # some steps only
+#   OUT=/some/dir ONLY="scaling_gpu" SCALING_SWEEPS="n q_at_target_n" bash benchmarks/gpu_run.sh
 #
 # Steps, most important first: the core test suite on CUDA, the GPU scaling grid of gpu_bo (issue 5 and 7 targets), the
 # fused-kernel screening benchmark (issue 7), the CUDA rows of the
@@ -50,14 +51,13 @@ step() {  # step NAME MAX_SECONDS COMMAND...  (ONLY="a b": run only the steps na
 } >"$OUT/log.txt" 2>&1
 
 # the core suite on CUDA as tests/test_cuda.py runs it, but in this process so a cut-off run keeps its log
-CORE="tests/test_space.py tests/test_surrogate.py tests/test_acquisition.py tests/test_maximize.py tests/test_optimizer.py tests/test_kernels.py"
+CORE=$(cd tests && $PY -c "import test_cuda; print(' '.join('tests/' + f for f in test_cuda.CORE))")
 step cuda_tests 120 bash -c "GPU_BO_TEST_DEVICE=cuda GPU_BO_DEFAULT_DEVICE=cuda $PY -m pytest -q -rs -p no:cacheprovider $CORE; \
   $PY -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py -k 'not core_suite'"
-step scaling_gpu 170 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" --out "$W/scaling_gpu" --name scaling_gpu \
-  --note "GPU machine run (benchmarks/gpu_run.sh)"
+# SCALING_SWEEPS="n q_at_target_n": only the sweeps behind the GPU targets (a shorter rerun)
+step scaling_gpu 170 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" ${SCALING_SWEEPS:+--sweeps $SCALING_SWEEPS} \
+  --out "$W/scaling_gpu" --name scaling_gpu --note "GPU machine run (benchmarks/gpu_run.sh)"
 step kernel_screening 100 $PY benchmarks/kernel_screening.py --sweep --out "$W/kernel_screening/kernel_screening.md"
-step scaling_targets 90 $PY benchmarks/scaling.py --gpu --methods "gpu_bo cuda" --sweeps n q_at_target_n \
-  --out "$W/scaling_targets" --name scaling_gpu_targets --note "GPU machine run (benchmarks/gpu_run.sh)"
 step latency_cuda 90 $PY benchmarks/suggest_latency.py --quick --cap 5 --methods "gpu_bo cuda" "botorch cuda" \
   --out "$W/latency_cuda" --note "GPU machine run, CUDA rows only"
 step mixed_cuda 60 $PY benchmarks/mixed_space.py --methods gpu_bo random --seeds 2 --out "$W/mixed_cuda" --no-plots \
