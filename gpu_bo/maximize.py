@@ -18,6 +18,7 @@ equality-kernel categoricals.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,14 @@ class MaximizeOptions:
     Attributes:
         raw_samples: candidates screened (Sobol + local perturbations).
         n_starts: best candidates refined by gradient steps, all at once.
-        steps: Adam steps of the refinement; lr its step size in the unit cube.
+        steps: Adam steps of the refinement; lr its first step size in the unit cube, decayed
+            geometrically to lr_end at the last step; betas Adam's moment decays. With torch's
+            default betas (0.9, 0.999) and a fixed lr = 0.03, 30 steps from starts 0.1 away
+            left a quadratic's peak 0.014 away (the second moment remembers the first large
+            gradients, so the steps shrink too early); with (0.5, 0.9) and 0.05 -> 0.001, 1e-5.
+            Over 10 seeds at 50 evaluations the median regret moved from 0.00033 to 0.00018 on
+            Branin (20 seeds: 0.00021 to 0.00013), 0.0011 to 0.00086 on Hartmann6 and 16.3 to
+            14.6 on Ackley-10, at the same cost.
         neighbour_rounds: rounds of discrete neighbour search for integer/categorical columns.
         mc_raw_samples: candidates screened when the acquisition is Monte Carlo (dearer per point).
         batch_raw_samples, batch_steps: the smaller budgets of the 2nd, 3rd, ... point of a
@@ -49,11 +57,21 @@ class MaximizeOptions:
     raw_samples: int = 2048
     n_starts: int = 8
     steps: int = 30
-    lr: float = 0.03
+    lr: float = 0.05
+    lr_end: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.9)
     neighbour_rounds: int = 2
     mc_raw_samples: int = 512
     batch_raw_samples: int = 1024
     batch_steps: int = 20
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr: got {self.lr!r}, expected a finite step size > 0")
+        if not (math.isfinite(self.lr_end) and 0 < self.lr_end <= self.lr):
+            raise ValueError(f"lr_end: got {self.lr_end!r}, expected 0 < lr_end <= lr ({self.lr!r})")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas: got {self.betas!r}, expected two numbers in [0, 1)")
 
     @classmethod
     def for_device(cls, device: torch.device) -> MaximizeOptions:
@@ -186,13 +204,16 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
         free[space.cat_columns] = 0.0
     if options.steps > 0 and bool(free.any()):
         Xs = starts.clone().unsqueeze(-2).requires_grad_(True)  # k x 1 x d
-        opt = torch.optim.Adam([Xs], lr=options.lr)
+        opt = torch.optim.Adam([Xs], lr=options.lr, betas=options.betas)
+        sched = torch.optim.lr_scheduler.ExponentialLR(
+            opt, gamma=(options.lr_end / options.lr) ** (1.0 / max(1, options.steps - 1)))
         for _ in range(options.steps):
             opt.zero_grad(set_to_none=False)
             loss = -acq(Xs).sum()
             loss.backward()
             Xs.grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
             opt.step()
+            sched.step()
             with torch.no_grad():
                 Xs.clamp_(lo, hi)
         refined = space.snap(Xs.detach().squeeze(-2))
