@@ -74,7 +74,7 @@ class RunOptions:
 
     Attributes:
         n_initial: quasi-random trials before the GP takes over (None: the optimizer's default).
-        xi: EI/PI exploration margin (None: 1% of the values' spread). kappa: UCB weight.
+        xi: EI/PI exploration margin, default 0 (None: 1% of the values' spread). kappa: UCB weight.
         strategy: the optimizer's "auto", "global" or "trust_region" (see gpu_bo.optimizer).
         optimizer_options: :class:`gpu_bo.optimizer.OptimizerOptions` (e.g.
             ``failure_policy="ignore"``).
@@ -92,7 +92,7 @@ class RunOptions:
     """
 
     n_initial: int | None = None
-    xi: float | None = None
+    xi: float | None = 0.0
     kappa: float = 2.576
     strategy: str = "auto"
     optimizer_options: Any = None
