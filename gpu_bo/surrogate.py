@@ -39,6 +39,7 @@ from gpu_bo.kernels.reference import kernel_matrix, matern52
 __all__ = ["FitOptions", "GPParams", "FittedGP", "GPModel", "fit_gp", "believe"]
 
 NOISE_FLOOR = 1e-6
+POLISH_MAX_POINTS = 256  # cold fits on at most this many points polish their best restart (_fit_params)
 _LOG2PI = math.log(2 * math.pi)
 
 
@@ -346,13 +347,15 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
             best = int(torch.argmin(torch.nan_to_num(losses, nan=float("inf"))))
             if not torch.isfinite(losses[best]):
                 raise FloatingPointError("no restart reached a finite loss")
-            if method == "lbfgs" and warm is None and raw.shape[0] > 1:
+            if method == "lbfgs" and warm is None and raw.shape[0] > 1 and Xf.shape[0] <= POLISH_MAX_POINTS:
                 # The batched L-BFGS shares one line search across restarts, so the worst-
                 # conditioned restart limits how far the best one gets: with a near-interpolating
                 # GP (noise at its floor) 6 restarts ended 1.9e-3 above one restart's optimum
                 # (loss per point, n = 40). A cold fit (first and every full_refit_every-th)
                 # therefore polishes the best restart alone; warm fits start at the previous
-                # optimum and skip this.
+                # optimum and skip this. Only on small fit sets, where it costs tens of ms: at
+                # 512 points it added ~2.5 s to an 8 s cold fit on the 2-core CPU, and with many
+                # points the restarts' optima are better determined.
                 polished = _run_lbfgs(raw[best:best + 1], loss_fn, options.max_iter)
                 with torch.no_grad():
                     pl = loss_fn(polished)
