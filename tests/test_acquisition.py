@@ -31,8 +31,14 @@ def test_analytic_values_equal_botorch(gp, name, ref):
               "logpi": lambda: LogProbabilityOfImprovement(model, best_f=b),
               "ucb": lambda: UpperConfidenceBound(model, beta=kappa ** 2)}[ref]()
     X = torch.rand(50, 1, 2, dtype=DT)
-    # equal up to the 1e-9 jitter BoTorch's path adds (visible only deep in the log tail)
-    assert torch.allclose(acq(X), theirs(X), atol=1e-6, rtol=1e-4)
+    ours, ref_vals = acq(X), theirs(X)
+    # equal up to the 1e-9 jitter BoTorch's path adds to the posterior variance, which shows
+    # only deep in the log tail: with a near-interpolating GP (noise ~1e-5) points whose variance
+    # is ~1e-5 have log EI ~ -8e5 and differ there by up to 5e-4 relative
+    body = ref_vals > -1e3
+    assert body.any()
+    assert torch.allclose(ours[body], ref_vals[body], atol=1e-6, rtol=1e-4)
+    assert torch.allclose(ours, ref_vals, atol=1e-6, rtol=1e-3)
     # the chunked screen gives the same values
     assert torch.allclose(acq.screen(X.squeeze(1)), acq(X), atol=1e-8)
 
