@@ -180,3 +180,52 @@ def test_believer_block_update_equals_a_full_refactor(device):
     # a pending point exactly on a training point (no noise to separate them) still conditions
     dup = believe(gp, gp.X[:1])
     assert torch.isfinite(dup.Kinv).all() and dup.X.shape[0] == gp.X.shape[0] + 1
+
+
+@pytest.mark.parametrize("n, d, cat", [(40, 6, ()), (30, 5, (1, 3))])
+def test_closed_form_loss_gradient_equals_autograd(n, d, cat):
+    """The fit's hand-written value + gradient (surrogate._neg_log_post_grad) against autograd
+    through the reference graph, including a restart whose factorization fails."""
+    import gpu_bo.surrogate as S
+
+    g = torch.Generator().manual_seed(1)
+    X = torch.rand(n, d, generator=g, dtype=DT)
+    for c in cat:
+        X[:, c] = (torch.randint(4, (n,), generator=g) + 0.5) / 4
+    X[1] = X[0]  # a duplicate point: r = 0 off the diagonal
+    y = torch.sin(4 * X).sum(-1) + 0.1 * torch.randn(n, generator=g, dtype=DT)
+    y = (y - y.mean()) / y.std()
+    D = S.pairwise_sq_diffs(X, cat)
+    raw = S._initial_raw(d, 4, None, g, "cpu", DT)
+    raw[2, :d], raw[2, d] = 5.0, 80.0  # outputscale e^80 on a noise floor of 1e-6: Cholesky fails
+    weights = torch.tensor([1.0, 2.0, 3.0, 0.5], dtype=DT)
+
+    def value_grad(closed_form):
+        r = raw.clone().requires_grad_(True)
+        losses = S._neg_log_post(r, X, y, cat, 1e-6, D, closed_form=closed_form)
+        (torch.where(torch.isfinite(losses), losses, torch.zeros_like(losses)) * weights).sum().backward()
+        return losses.detach(), r.grad
+
+    ref_val, ref_grad = value_grad(False)
+    val, grad = value_grad(True)
+    assert torch.isinf(ref_val[2]) and torch.isinf(val[2])
+    assert torch.allclose(val[[0, 1, 3]], ref_val[[0, 1, 3]], rtol=1e-10, atol=1e-10)
+    assert grad[2].abs().max() == 0 and ref_grad[2].abs().max() == 0
+    assert ref_grad.abs().max() > 1.0  # away from an optimum: a real comparison
+    assert torch.allclose(grad, ref_grad, rtol=1e-8, atol=1e-8)
+
+
+def test_fit_uses_the_closed_form_gradient_and_reaches_the_autograd_optimum(monkeypatch):
+    import gpu_bo.surrogate as S
+
+    X, y = _data(40, 4, noise=0.05)
+    calls = []
+    real = S._neg_log_post_grad
+    monkeypatch.setattr(S, "_neg_log_post_grad", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast = fit_gp(X, y, seed=3)
+    assert len(calls) > 5
+    monkeypatch.setattr(S, "pairwise_sq_diffs", lambda X, cat: None)  # no D: the autograd path
+    calls.clear()
+    slow = fit_gp(X, y, seed=3)
+    assert not calls
+    assert abs(fast.info["loss"] - slow.info["loss"]) < 1e-6
