@@ -174,6 +174,38 @@ def _eval(acq: Callable, X: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
         return torch.cat([acq(X[s:s + chunk].unsqueeze(-2)) for s in range(0, X.shape[0], chunk)])
 
 
+def _adam_ascent(acq: Callable, starts: torch.Tensor, free: torch.Tensor, lo, hi,
+                 options: MaximizeOptions) -> torch.Tensor:
+    """``options.steps`` Adam steps uphill on ``acq`` from all ``k x d`` starts at once.
+
+    The same update as ``torch.optim.Adam`` (eps 1e-8) with an ``ExponentialLR`` decay from
+    ``lr`` to ``lr_end``, written out because the two cost ~0.23 ms of Python per step on the
+    2-core CPU (7 ms of a ~100 ms suggestion at n = 50) for a handful of tensor ops. The
+    gradient comes from ``acq.value_and_grad`` (closed form, analytic EI/PI/UCB) when there is
+    one, else from autograd (BoTorch's Monte Carlo acquisitions).
+    """
+    value_and_grad = getattr(acq, "value_and_grad", None)
+    b1, b2 = options.betas
+    gamma = (options.lr_end / options.lr) ** (1.0 / max(1, options.steps - 1))
+    X = starts.clone()
+    m1 = torch.zeros_like(X)
+    m2 = torch.zeros_like(X)
+    for t in range(1, options.steps + 1):
+        if value_and_grad is not None:
+            grad = value_and_grad(X)[1]
+        else:
+            with torch.enable_grad():
+                Xg = X.unsqueeze(-2).requires_grad_(True)
+                grad = torch.autograd.grad(acq(Xg).sum(), Xg)[0].squeeze(-2)
+        grad = grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
+        m1.lerp_(grad, 1.0 - b1)
+        m2.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
+        denom = (m2.sqrt() / math.sqrt(1.0 - b2 ** t)).add_(1e-8)
+        X.addcdiv_(m1, denom, value=options.lr * gamma ** (t - 1) / (1.0 - b1 ** t))  # ascent
+        X.clamp_(lo, hi)
+    return X
+
+
 def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int,
              exclude: set[tuple], X_obs: torch.Tensor | None = None, y_obs: torch.Tensor | None = None,
              device: torch.device, dtype: torch.dtype = torch.float64,
@@ -203,20 +235,7 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
     if space.cat_columns:
         free[space.cat_columns] = 0.0
     if options.steps > 0 and bool(free.any()):
-        Xs = starts.clone().unsqueeze(-2).requires_grad_(True)  # k x 1 x d
-        opt = torch.optim.Adam([Xs], lr=options.lr, betas=options.betas)
-        sched = torch.optim.lr_scheduler.ExponentialLR(
-            opt, gamma=(options.lr_end / options.lr) ** (1.0 / max(1, options.steps - 1)))
-        for _ in range(options.steps):
-            opt.zero_grad(set_to_none=False)
-            loss = -acq(Xs).sum()
-            loss.backward()
-            Xs.grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                Xs.clamp_(lo, hi)
-        refined = space.snap(Xs.detach().squeeze(-2))
+        refined = space.snap(_adam_ascent(acq, starts, free, lo, hi, options))
         pool = torch.cat([refined, starts])
     else:
         pool = starts
