@@ -19,7 +19,6 @@ switches an analytic name to its q-counterpart when given pending points or q > 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,7 +32,7 @@ from botorch.acquisition import (
 )
 from botorch.sampling import SobolQMCNormalSampler
 
-from gpu_bo.kernels.reference import analytic_acq, log_ei, sq_dist
+from gpu_bo.kernels.reference import _LOG_SQRT_2PI, _SQRT5, analytic_acq, log_ei, sq_dist
 from gpu_bo.surrogate import FittedGP, GPModel
 
 __all__ = ["ANALYTIC", "MONTE_CARLO", "ACQUISITIONS", "AcqSpec", "check_name", "build"]
@@ -95,10 +94,6 @@ class AnalyticAcq:
         g = self.gp
         return kernels.screen(X, g.X, g.alpha, g.Kinv, g.inv_ls, g.params.outputscale, g.params.mean_const,
                               g.cat, self.kind, self.best_f, self.xi, self.kappa)
-
-
-_SQRT5 = math.sqrt(5.0)
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def _analytic_value_grad(acq: AnalyticAcq, X: torch.Tensor, need_grad: bool = True

@@ -34,7 +34,7 @@ from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 
 from gpu_bo.exceptions import FitWarning
-from gpu_bo.kernels.reference import kernel_matrix, matern52
+from gpu_bo.kernels.reference import _SQRT5, kernel_matrix, matern52
 
 __all__ = ["FitOptions", "GPParams", "FittedGP", "GPModel", "fit_gp", "believe"]
 
@@ -190,8 +190,7 @@ def pairwise_sq_diffs(X: torch.Tensor, cat: tuple[int, ...]) -> torch.Tensor | N
     return D
 
 
-_SQRT5 = math.sqrt(5.0)
-_LS_PRIOR_SCALE = math.sqrt(3.0)
+_LS_PRIOR_SCALE = math.sqrt(3.0)  # the lengthscale prior's sigma (log scale)
 
 
 def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitter: float,
@@ -286,7 +285,7 @@ def _neg_log_post(raw: torch.Tensor, X: torch.Tensor, y: torch.Tensor, cat: tupl
     K = K + torch.diag_embed((noise + jitter).unsqueeze(-1).expand(-1, n))
     r = y.unsqueeze(0) - c.unsqueeze(-1)  # R x n
     mll = -_NegMLLCore.apply(K, r) - 0.5 * n * _LOG2PI
-    loc, scale = _prior_loc(d), math.sqrt(3.0)
+    loc, scale = _prior_loc(d), _LS_PRIOR_SCALE
     # The lengthscale prior is a density over the lengthscale itself, as GPyTorch evaluates
     # BoTorch's LogNormalPrior: on our log-parametrization that adds the Jacobian -log(ls), which
     # puts the mode at exp(loc - 3) = 0.5 sqrt(d) instead of exp(loc) (~10 at d=6). Without it
