@@ -5,11 +5,50 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TrialState", "Trial", "Study"]
+__all__ = ["Direction", "TrialState", "Trial", "Study", "is_valid_value"]
+
+
+class Direction(str, enum.Enum):
+    """Which way an objective is optimized: the one place where signs are flipped.
+
+    Internally every objective is maximized: ``direction.sign * value`` is the value the GP and
+    the acquisition see, and ``direction.sign * internal`` turns it back (the sign is its own
+    inverse). Multiplying by +-1.0 is exact, so no rounding comes from it.
+    """
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    @classmethod
+    def parse(cls, value: Any, label: str = "direction") -> Direction:
+        """``"minimize"``/``"maximize"`` (or a Direction) -> Direction; else a ValueError naming ``label``."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"{label}: got {value!r}, expected 'minimize' or 'maximize'") from None
+
+    @property
+    def sign(self) -> float:
+        """+1.0 for maximize, -1.0 for minimize: ``sign * value`` is to be maximized."""
+        return 1.0 if self is Direction.MAXIMIZE else -1.0
+
+    def better(self, a: float, b: float) -> bool:
+        """True when ``a`` is strictly better than ``b`` in this direction."""
+        return a > b if self is Direction.MAXIMIZE else a < b
+
+    def best(self, items: Iterable[Any], key: Any = None) -> Any:
+        """The best of ``items`` (by ``key(item)`` when given): ``max`` or ``min``."""
+        pick = max if self is Direction.MAXIMIZE else min
+        return pick(items, key=key) if key is not None else pick(items)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class TrialState(str, enum.Enum):
@@ -19,28 +58,64 @@ class TrialState(str, enum.Enum):
     PRUNED = "PRUNED"
 
 
-@dataclass
+@dataclass(eq=True)
 class Trial:
     """One evaluated (or running) configuration.
 
     Attributes:
         number: 0-based position in the study.
         params: parameter dict of plain Python values.
-        value: the objective value (``None`` while running or when it failed).
+        values: the outputs of the trial, one float per objective (``None`` while running or
+            when it failed). Single-objective studies have one; :attr:`value` is that one.
         state: RUNNING, COMPLETE, FAILED or PRUNED.
         error: the error text of a failed trial.
         intermediate: ``{step: value}`` reported by the objective (for pruning).
+        user_attrs: free-form JSON-serializable attributes.
     """
 
     number: int
     params: dict[str, Any]
-    value: float | None = None
+    values: list[float] | None = None
     state: TrialState = TrialState.RUNNING
     start_time: float = field(default_factory=time.time)
     end_time: float | None = None
     error: str | None = None
     intermediate: dict[int, float] = field(default_factory=dict)
     user_attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, number: int, params: dict[str, Any], value: float | None = None,
+                 state: TrialState = TrialState.RUNNING, start_time: float | None = None,
+                 end_time: float | None = None, error: str | None = None,
+                 intermediate: dict[int, float] | None = None, user_attrs: dict[str, Any] | None = None,
+                 values: Sequence[float] | None = None) -> None:
+        if value is not None and values is not None:
+            raise ValueError(f"Trial: got value={value!r} and values={values!r}; give one of them")
+        self.number = number
+        self.params = params
+        self.values = None
+        if values is not None:
+            self.values = [float(v) for v in values]
+        elif value is not None:
+            self.value = value
+        self.state = state
+        self.start_time = time.time() if start_time is None else start_time
+        self.end_time = end_time
+        self.error = error
+        self.intermediate = {} if intermediate is None else intermediate
+        self.user_attrs = {} if user_attrs is None else user_attrs
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective trial (``None`` while running or failed)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise ValueError(f"trial {self.number} has {len(self.values)} values; use trial.values")
+        return self.values[0]
+
+    @value.setter
+    def value(self, v: float | None) -> None:
+        self.values = None if v is None else [float(v)]
 
     @property
     def duration(self) -> float | None:
@@ -50,7 +125,8 @@ class Trial:
         return {
             "number": self.number,
             "params": dict(self.params),
-            "value": self.value,
+            "value": self.values[0] if self.values is not None and len(self.values) == 1 else None,
+            "values": None if self.values is None else list(self.values),
             "state": self.state.value,
             "start_time": self.start_time,
             "end_time": self.end_time,
@@ -64,7 +140,8 @@ class Trial:
         return cls(
             number=int(d["number"]),
             params=dict(d["params"]),
-            value=d.get("value"),
+            value=d.get("value") if d.get("values") is None else None,
+            values=d.get("values"),
             state=TrialState(d.get("state", "COMPLETE")),
             start_time=d.get("start_time") or 0.0,
             end_time=d.get("end_time"),
@@ -86,9 +163,7 @@ class Study:
     """The trials of one optimization run and the best among them."""
 
     def __init__(self, direction: str = "minimize", trials: Iterable[Trial] = (), name: str | None = None):
-        if direction not in ("minimize", "maximize"):
-            raise ValueError(f"direction: got {direction!r}, expected 'minimize' or 'maximize'")
-        self.direction = direction
+        self.direction = Direction.parse(direction).value
         self.name = name
         self.trials: list[Trial] = list(trials)
 
@@ -105,8 +180,7 @@ class Study:
         done = self.completed_trials
         if not done:
             return None
-        pick = max if self.direction == "maximize" else min
-        return pick(done, key=lambda t: t.value)
+        return Direction.parse(self.direction).best(done, key=lambda t: t.value)
 
     @property
     def best_params(self) -> dict[str, Any] | None:
@@ -121,9 +195,9 @@ class Study:
     def best_so_far(self) -> list[float]:
         """Best completed value after each trial (NaN until the first completes)."""
         out, best = [], math.nan
-        better = (lambda a, b: a > b) if self.direction == "maximize" else (lambda a, b: a < b)
+        direction = Direction.parse(self.direction)
         for t in self.trials:
-            if t.state == TrialState.COMPLETE and (math.isnan(best) or better(t.value, best)):
+            if t.state == TrialState.COMPLETE and (math.isnan(best) or direction.better(t.value, best)):
                 best = t.value
             out.append(best)
         return out
