@@ -43,3 +43,12 @@ def test_public_api_names():
     import gpu_bo.kernels as k
 
     assert callable(k.screen)
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gpu_bo").rglob("__init__.py")}
+    assert found - listed == set(), f"package folders missing from pyproject.toml's packages: {found - listed}"
+    assert "gpu_bo.kernels" in listed
