@@ -32,7 +32,7 @@ from botorch.acquisition import (
 )
 from botorch.sampling import SobolQMCNormalSampler
 
-from gpu_bo.kernels.reference import _LOG_SQRT_2PI, _SQRT5, analytic_acq, log_ei, sq_dist
+from gpu_bo.kernels.reference import _LOG_SQRT_2PI, MATERN52_DS, analytic_acq, log_ei, matern52_terms, sq_dist
 from gpu_bo.surrogate import FittedGP, GPModel
 
 __all__ = ["ANALYTIC", "MONTE_CARLO", "ACQUISITIONS", "AcqSpec", "check_name", "build"]
@@ -116,9 +116,8 @@ def _analytic_value_grad(acq: AnalyticAcq, X: torch.Tensor, need_grad: bool = Tr
     os_ = gp.params.outputscale
     inv_ls = gp.inv_ls
     s = sq_dist(X, gp.X, inv_ls, gp.cat)  # N x n
-    rr = torch.sqrt(s.clamp_min(1e-30))
-    ex = torch.exp(-_SQRT5 * rr)
-    Ks = os_ * ((1.0 + _SQRT5 * rr + (5.0 / 3.0) * s) * ex)
+    m, p, ex = matern52_terms(s)
+    Ks = os_ * m
     KsKinv = Ks @ gp.Kinv
     mean = Ks @ gp.alpha + gp.params.mean_const
     var_raw = os_ - (KsKinv * Ks).sum(-1)
@@ -148,7 +147,7 @@ def _analytic_value_grad(acq: AnalyticAcq, X: torch.Tensor, need_grad: bool = Tr
         g_mean = h / sigma
     g_var = torch.where(var_raw > floor, g_sigma / (2.0 * sigma), torch.zeros_like(sigma))
     dK = g_mean.unsqueeze(-1) * gp.alpha - 2.0 * g_var.unsqueeze(-1) * KsKinv  # N x n
-    P = dK * (os_ * (-5.0 / 6.0)) * (1.0 + _SQRT5 * rr) * ex  # dA/ds
+    P = dK * (os_ * MATERN52_DS) * p * ex  # dA/ds
     w2 = inv_ls * inv_ls
     if gp.cat:
         w2 = w2.clone()

@@ -34,7 +34,7 @@ from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 
 from gpu_bo.exceptions import FitWarning
-from gpu_bo.kernels.reference import _SQRT5, kernel_matrix, matern52
+from gpu_bo.kernels.reference import MATERN52_DS, kernel_matrix, matern52, matern52_terms
 
 __all__ = ["FitOptions", "GPParams", "FittedGP", "GPModel", "fit_gp", "believe"]
 
@@ -131,6 +131,20 @@ class FittedGP:
     def inv_ls(self) -> torch.Tensor:
         return 1.0 / self.params.lengthscale
 
+    # the GP's units: raw values (sign-flipped so larger is better, the user's scale) and the
+    # standardized values it is fitted on; callers convert through these three, nowhere else
+    def to_std(self, v: float) -> float:
+        """A raw value -> standardized units: ``(v - y_mean) / y_std``."""
+        return (v - self.y_mean) / self.y_std
+
+    def from_std(self, z: float) -> float:
+        """A standardized value -> raw units: ``z * y_std + y_mean``."""
+        return z * self.y_std + self.y_mean
+
+    def scale_to_std(self, dv: float) -> float:
+        """A raw difference (a margin such as ``xi``) -> standardized units: ``dv / y_std``."""
+        return dv / self.y_std
+
     def mean_var(self, Xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and variance of f at ``N x d`` points (standardized units)."""
         from gpu_bo.kernels.reference import posterior_mean_var
@@ -218,9 +232,7 @@ def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitt
     os_ = torch.exp(log_os)
     e_noise = torch.exp(log_noise)
     s = torch.einsum("ijk,rk->rij", D, inv_ls2)  # R x n x n
-    rr = torch.sqrt(s.clamp_min(1e-30))
-    ex = torch.exp(-_SQRT5 * rr)
-    m = (1.0 + _SQRT5 * rr + (5.0 / 3.0) * s) * ex
+    m, p, ex = matern52_terms(s)
     K = os_.view(-1, 1, 1) * m
     K.diagonal(dim1=-2, dim2=-1).add_((NOISE_FLOOR + e_noise + jitter).unsqueeze(-1))
     L, info = torch.linalg.cholesky_ex(K)
@@ -237,7 +249,7 @@ def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitt
     if not need_grad:
         return val, None
     G = 0.5 * (torch.cholesky_inverse(L) - a.unsqueeze(-1) * a.unsqueeze(-2))  # R x n x n
-    P = G * ((-5.0 / 6.0) * (1.0 + _SQRT5 * rr) * ex)  # G * dm/ds
+    P = G * (MATERN52_DS * p * ex)  # G * dm/ds
     g_ls = -2.0 * inv_ls2 * os_.unsqueeze(-1) * torch.einsum("rij,ijk->rk", P, D) + z / _LS_PRIOR_SCALE + 1.0
     g_os = os_ * (G * m).sum((-2, -1)) + log_os
     g_noise = e_noise * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) - 0.1 + 30.0 * e_noise
