@@ -5,7 +5,7 @@ default (GP hyperparameter fitting and Cholesky factors are fragile in float32).
 
 CPU threads: BO-sized torch work (n <= a few thousand) is dominated by many small ops, and on
 small machines torch's default of one thread per core oversubscribes and runs several times
-slower (measured in ``benchmarks/suggest_latency.py``; Optuna saw the same, optuna#6753).
+slower (``benchmarks/results/suggest_latency_contended.md``; Optuna saw the same, optuna#6753).
 ``cpu_threads`` caps the threads for the duration of one suggestion and restores them after.
 """
 
@@ -24,12 +24,10 @@ __all__ = ["resolve_device", "resolve_dtype", "cpu_threads", "is_oom", "DEFAULT_
 
 DEFAULT_DTYPE = torch.float64
 
-# Up to this many observations a CPU suggestion runs on one thread. Chosen on purpose from
-# benchmarks/results/suggest_latency*.md on the 2-core machine: on an idle machine torch's
-# default 2 threads were faster from n=200 (279 ms vs 448 ms at n=200, d=5), but with any other
-# process on the cores 2 threads collapsed (n=50, d=5: 2.83 s vs 159 ms; n=200: 10.5 s vs
-# 1.8 s), while one thread degrades gracefully. Users who own an idle many-core machine can set
-# OptimizerOptions(cpu_threads=N).
+# Up to this many observations a CPU suggestion runs on one thread: several threads win a little
+# on an idle machine but collapse as soon as other processes share the cores, while one thread
+# degrades gracefully (benchmarks/results/suggest_latency.md, suggest_latency_contended.md).
+# Users who own an idle many-core machine can set OptimizerOptions(cpu_threads=N).
 SINGLE_THREAD_MAX_N = 2000
 
 

@@ -2,7 +2,8 @@
 
 ``reference`` holds plain-torch implementations that run on every device and serve as the
 test oracles; fused Triton versions (CUDA) live beside them (``triton_screen``) and are
-dispatched only where measured faster (``FUSED_MIN_WORK``, ``FUSED_MAX_N``; H200 measurements).
+dispatched only where measured faster (``FUSED_MIN_WORK``, ``FUSED_MAX_N``;
+``benchmarks/results/kernel_screening.md``).
 
 ``screen`` here is the dispatcher (same signature as ``reference.screen``):
 
@@ -59,12 +60,10 @@ _BACKENDS = ("auto", "reference", "triton")
 PRECISION_ENV = "GPU_BO_SCREEN_PRECISION"
 _PRECISIONS = ("native", "float32")
 
-# Where ``auto`` takes the fused kernel: N * n >= FUSED_MIN_WORK and n <= FUSED_MAX_N.
-# Measured on an H200 (torch 2.11, triton 3.6, float64; benchmarks/results/kernel_screening.md):
-# the fused kernel was 1.5-2.3x faster than the reference at n = 100 (N = 1e4..1e6) and
-# 1.07-1.26x at n = 500, but 0.4-0.5x at n = 2,000, where the reference's one big cuBLAS GEMM
-# (Ks @ K^-1) wins. Its memory advantage (25-465x less peak memory) holds at every size; the
-# reference bounds its memory by chunking instead.
+# Where ``auto`` takes the fused kernel: N * n >= FUSED_MIN_WORK and n <= FUSED_MAX_N, the region
+# where it beat the reference on a GPU; past FUSED_MAX_N the reference's one big cuBLAS GEMM
+# (Ks @ K^-1) wins (benchmarks/results/kernel_screening.md). The fused kernel's memory advantage
+# holds at every size; the reference bounds its memory by chunking instead.
 FUSED_MIN_WORK = 10**6
 FUSED_MAX_N = 500
 
