@@ -122,7 +122,7 @@ def test_robust_fits_never_raise(case):
 
 
 def test_failed_factorization_falls_back_with_a_warning(monkeypatch):
-    import gpu_bo.surrogate as S
+    import gpu_bo.surrogate.fit as S
 
     X, y = _data(20, 2)
 
@@ -186,7 +186,7 @@ def test_believer_block_update_equals_a_full_refactor(device):
 def test_closed_form_loss_gradient_equals_autograd(n, d, cat):
     """The fit's hand-written value + gradient (surrogate._neg_log_post_grad) against autograd
     through the reference graph, including a restart whose factorization fails."""
-    import gpu_bo.surrogate as S
+    import gpu_bo.surrogate.fit as S
 
     g = torch.Generator().manual_seed(1)
     X = torch.rand(n, d, generator=g, dtype=DT)
@@ -216,7 +216,7 @@ def test_closed_form_loss_gradient_equals_autograd(n, d, cat):
 
 
 def test_fit_uses_the_closed_form_gradient_and_reaches_the_autograd_optimum(monkeypatch):
-    import gpu_bo.surrogate as S
+    import gpu_bo.surrogate.fit as S
 
     X, y = _data(40, 4, noise=0.05)
     calls = []
@@ -229,3 +229,88 @@ def test_fit_uses_the_closed_form_gradient_and_reaches_the_autograd_optimum(monk
     slow = fit_gp(X, y, seed=3)
     assert not calls
     assert abs(fast.info["loss"] - slow.info["loss"]) < 1e-6
+
+
+def _recording_fit(monkeypatch):
+    """Replace fit_gp inside the schedule by a recorder that returns a GP-like object."""
+    import types
+
+    import gpu_bo.surrogate.fit as S
+
+    calls = []
+
+    def fake(X, y, cat, *, options, warm, seed, optimize):
+        calls.append({"warm": warm, "optimize": optimize, "n": int(X.shape[0]), "seed": seed})
+        k = len(calls)  # hyperparameters that differ per call, to see which ones are recorded
+        params = S.GPParams(torch.full((X.shape[1],), 0.1 * k, dtype=torch.float32),
+                            torch.tensor(float(k), dtype=torch.float32), torch.tensor(1e-3, dtype=torch.float32),
+                            torch.tensor(0.0, dtype=torch.float32))
+        return types.SimpleNamespace(params=params)
+
+    monkeypatch.setattr(S, "fit_gp", fake)
+    return calls
+
+
+def test_refit_schedule_is_cold_every_full_refit_every_th_optimization_and_warm_between(monkeypatch):
+    from gpu_bo.surrogate import RefitSchedule
+
+    calls = _recording_fit(monkeypatch)
+    sched = RefitSchedule(full_refit_every=3, refit_min_n=1000)
+    X, y = _data(10, 2)
+    colds = []
+    for i in range(7):
+        gp, info = sched.fit(X, y, (), options=FitOptions(), seed=i)
+        colds.append(info["cold_fit"])
+        assert info["hyperparameters_fitted"] and info["fit_seconds"] >= 0.0
+        # warm fits start from the previous call's optimum, recorded on CPU float64
+        if not colds[-1]:
+            assert float(calls[-1]["warm"].outputscale) == float(i)
+    assert colds == [True, False, False, True, False, False, True]
+    assert [c["warm"] is None for c in calls] == colds
+    assert sched.n_fits == 7 and sched.last_fit_n == 10 and [c["seed"] for c in calls] == list(range(7))
+    assert sched.params.outputscale.dtype == torch.float64 and float(sched.params.outputscale) == 7.0
+
+
+def test_refit_schedule_keeps_hyperparameters_until_the_data_grow_past_refit_min_n(monkeypatch):
+    from gpu_bo.surrogate import RefitSchedule
+
+    calls = _recording_fit(monkeypatch)
+    sched = RefitSchedule(full_refit_every=100, refit_min_n=50, refit_growth=0.1)
+    X, y = _data(130, 2)
+    fitted = []
+    for n in (40, 49, 60, 61, 65, 66, 72, 73, 73):
+        fitted.append(sched.fit(X[:n], y[:n], (), options=FitOptions(), seed=0)[1]["hyperparameters_fitted"])
+    # below 50 always; 60 >= 49 * 1.1; 61, 65 < 66 = 60 * 1.1; 66 refits; 72 < 72.6; 73 refits, then 73 < 80.3
+    assert fitted == [True, True, True, False, False, True, False, True, False]
+    assert sched.n_fits == 5 and sched.last_fit_n == 73
+    kept = [c for c in calls if not c["optimize"]]
+    assert all(c["warm"] is not None for c in kept)  # kept hyperparameters are the last optimum
+    # a trust region's local data refit every time, whatever their size
+    assert sched.fit(X[:74], y[:74], (), options=FitOptions(), seed=0, local=True)[1]["hyperparameters_fitted"]
+
+
+def test_refit_schedule_state_round_trip_and_old_state_files(monkeypatch):
+    from gpu_bo.surrogate import RefitSchedule
+
+    X, y = _data(30, 2)
+    a = RefitSchedule(full_refit_every=2)
+    a.fit(X, y, (), options=FitOptions(restarts=2, max_iter=5), seed=0)
+    a.fit(X, y, (), options=FitOptions(restarts=2, max_iter=5), seed=1)
+    state = a.state_dict()
+    assert state["n_fits"] == 2 and state["last_fit_n"] == 30 and len(state["gp_params"]["lengthscale"]) == 2
+    import json
+
+    b = RefitSchedule(full_refit_every=2)
+    b.load_state_dict(json.loads(json.dumps(state)))
+    assert b.state_dict() == state
+    # the restored schedule decides as the original would: the third optimization is cold
+    calls = _recording_fit(monkeypatch)
+    assert b.fit(X, y, (), options=FitOptions(), seed=2)[1]["cold_fit"] and calls[-1]["warm"] is None
+    # an Optimizer's whole (older) state dict: the same keys at the top level, others ignored
+    c = RefitSchedule()
+    c.load_state_dict({"version": 1, "trials": [], **state})
+    assert c.state_dict() == state
+    c.load_state_dict({})
+    assert c.state_dict() == {"n_fits": 0, "last_fit_n": 0, "gp_params": None}
+    with pytest.raises(TypeError, match="state"):
+        c.load_state_dict([1, 2])
