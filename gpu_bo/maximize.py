@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from gpu_bo.exceptions import GpuBoError
-from gpu_bo.space import Space
+from gpu_bo.space import Space, point_key, row_key  # noqa: F401 - row_key re-exported
 
 __all__ = ["MaximizeOptions", "Region", "maximize", "point_key", "row_key"]
 
@@ -87,16 +87,6 @@ class MaximizeOptions:
         """The budgets of a later round of a sequential-greedy batch (see batch_raw_samples)."""
         return dataclasses.replace(self, raw_samples=min(self.raw_samples, self.batch_raw_samples),
                                    steps=min(self.steps, self.batch_steps))
-
-
-def point_key(x: torch.Tensor) -> tuple:
-    """Hashable identity of one snapped encoded point."""
-    return row_key(x.tolist())
-
-
-def row_key(row: Sequence[float]) -> tuple:
-    """:func:`point_key` of a point already held as a list of floats."""
-    return tuple(round(v, 9) for v in row)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import torch
 from gpu_bo import acquisition as acq_mod
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning
-from gpu_bo.maximize import MaximizeOptions, Region, maximize, point_key, row_key
-from gpu_bo.space import Space, as_space
+from gpu_bo.maximize import MaximizeOptions, Region, maximize
+from gpu_bo.space import Space, as_space, point_key, row_key
 from gpu_bo.study import Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, GPParams, believe, fit_gp
 from gpu_bo.trust_region import TrustRegionOptions, box, region_state, select_local

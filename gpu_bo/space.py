@@ -26,7 +26,25 @@ import torch
 
 from gpu_bo.exceptions import SpaceError
 
-__all__ = ["Real", "Integer", "Categorical", "Dimension", "Space", "as_space"]
+__all__ = ["Real", "Integer", "Categorical", "Dimension", "Space", "as_space", "point_key", "row_key"]
+
+# the one rounding of a point's identity: encoded values equal to 9 digits are the same point
+# (far below any step a suggestion can tell apart, far above float64 round-trip noise)
+_KEY_DIGITS = 9
+
+
+def row_key(row: Sequence[float]) -> tuple:
+    """The hashable identity of one encoded point held as ``d`` floats (see :func:`point_key`)."""
+    return tuple(round(v, _KEY_DIGITS) for v in row)
+
+
+def point_key(x: torch.Tensor) -> tuple:
+    """The hashable identity of one encoded point ``d``: its values rounded to 9 digits.
+
+    Every module that asks "is this the same point?" (repeated suggestions, pending points,
+    telling a point back) uses this key or :meth:`Space.key`, which is the key of the encoded row.
+    """
+    return row_key(x.tolist())
 
 
 def _is_number(x: Any) -> bool:
@@ -428,8 +446,8 @@ class Space:
         return self.decode(self.sample(n, seed))
 
     def key(self, params: Mapping[str, Any]) -> tuple:
-        """A hashable identity of a point (used to detect repeated suggestions)."""
-        return tuple(round(x, 12) for x in self.encode(params).tolist())
+        """The hashable identity of a point: :func:`point_key` of its encoded row."""
+        return row_key(self.encode(params).tolist())
 
 
 def as_space(space: Space | Mapping[str, Any]) -> Space:

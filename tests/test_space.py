@@ -124,3 +124,21 @@ def test_bounds_decode_exactly():
 def test_to_dict_round_trip():
     s = mixed_space()
     assert gb.Space.from_dict(s.to_dict()) == s
+
+
+def test_one_identity_key_for_a_point():
+    """Space.key(params), point_key(tensor) and row_key(list) are one key with one rounding."""
+    from gpu_bo.space import point_key, row_key
+
+    space = mixed_space()
+    p = {"lr": 3e-3, "x": 0.25, "layers": 2, "units": 64, "opt": None}
+    x = space.encode(p)
+    assert space.key(p) == point_key(x) == row_key(x.tolist())
+    # a decode/encode round trip (the path of a suggestion told back) keeps the key
+    assert space.key(space.decode(x)[0]) == point_key(x)
+    # values closer than the rounding are the same point; a visible step is another
+    nudged = x.clone()
+    nudged[1] += 1e-12
+    assert point_key(nudged) == point_key(x)
+    nudged[1] += 1e-6
+    assert point_key(nudged) != point_key(x)
