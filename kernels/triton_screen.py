@@ -393,9 +393,11 @@ def screen_fused(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: t
                  factor: torch.Tensor | None = None, config: BlockConfig | None = None) -> torch.Tensor:
     """Fused ``reference.screen``: ``N`` acquisition values of ``N x d`` candidates, one pass.
 
+    ``Xc``, ``X``, ``alpha``, ``Kinv``, ``inv_ls``, ``outputscale``, ``mean_const``, ``cat``,
+    ``kind``, ``best_f``, ``xi`` and ``kappa`` are as in ``reference.screen`` (``kind`` in
+    ``"ei"`` -> log EI, ``"pi"`` -> log PI, ``"ucb"``).
+
     Args:
-        Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat, kind, best_f, xi, kappa: as in
-            ``reference.screen`` (``kind`` in ``"ei"`` -> log EI, ``"pi"`` -> log PI, ``"ucb"``).
         factor: optional lower-triangular ``F`` with ``F F^T = Kinv``; computed (and cached) if None.
         config: tile sizes; ``DEFAULT_CONFIGS[dtype]`` if None.
 
