@@ -70,6 +70,27 @@ def test_pbounds_agree_with_installed_bayes_opt():
     assert ours.space.keys == list(ts.keys)
 
 
+def test_default_kappa_is_bayes_opts():
+    # the facade follows bayes_opt's UCB default, not gpu_bo's
+    import inspect
+
+    real = pytest.importorskip("bayes_opt")
+    theirs = inspect.signature(real.acquisition.UpperConfidenceBound).parameters["kappa"].default
+    assert acquisition.BAYES_OPT_KAPPA == theirs
+    assert BayesianOptimization(f=None, pbounds={"x": (0, 1)}, verbose=0).acquisition_function.kappa == theirs
+
+
+def test_modules_follow_bayes_opts_layout():
+    # each name lives where bayes_opt keeps it, and the package re-exports it
+    from gpu_bo.integrations.bayes_opt.bayesian_optimization import BayesianOptimization as B
+    from gpu_bo.integrations.bayes_opt.exception import NotUniqueError as E
+    from gpu_bo.integrations.bayes_opt.util import UtilityFunction as U
+
+    assert (B, E, U) == (BayesianOptimization, NotUniqueError, UtilityFunction)
+    assert acquisition.AcquisitionFunction is bo._Acquisition
+    assert issubclass(acquisition.ExpectedImprovement, acquisition.AcquisitionFunction)
+
+
 @pytest.mark.parametrize("pbounds, match", [
     ({}, "pbounds"),
     ({"x": 3.0}, "pbounds"),

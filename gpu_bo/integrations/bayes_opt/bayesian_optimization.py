@@ -1,51 +1,19 @@
-"""A ``bayes_opt``-compatible facade over :class:`gpu_bo.Optimizer`.
+"""bayes_opt's ``bayes_opt.bayesian_optimization``: ``BayesianOptimization`` on gpu_bo's Optimizer.
 
-Code written for the ``bayesian-optimization`` package (``bayes_opt`` 1.x to 3.x) runs with its
-import line changed::
-
-    # from bayes_opt import BayesianOptimization
-    from gpu_bo.integrations.bayes_opt import BayesianOptimization
-
-    optimizer = BayesianOptimization(f=black_box, pbounds={"C": [0.1, 15]}, random_state=7)
-    optimizer.maximize(init_points=5, n_iter=25)
-    optimizer.max   # {"target": 0.99, "params": {"C": 3.1}}
-
-What maps to what:
-
-* ``pbounds`` follows bayes_opt 3.x: two numbers (a tuple *or a list*) are float bounds,
-  ``(low, high, int)`` an integer, ``(low, high, float)`` a float, any other sequence a set of
-  categories. gpu_bo dimensions (``gb.Real`` ...) are accepted as well.
-* ``UtilityFunction(kind="ucb"|"ei"|"poi", kappa, xi)`` (bayes_opt 1.x) and
-  ``acquisition.UpperConfidenceBound / ExpectedImprovement / ProbabilityOfImprovement``
-  (bayes_opt 2.x/3.x, ``exploration_decay`` included) select gpu_bo's ``"ucb"``, ``"ei"``,
-  ``"pi"`` with the same ``kappa``/``xi`` meaning. The default is UCB with kappa=2.576, as in
-  bayes_opt.
-* ``maximize(init_points, n_iter)`` probes the queued points, then ``init_points`` quasi-random
-  points, then ``n_iter`` points suggested by the GP.
-* A target that is None, NaN or infinite (or an exception raised by ``f`` inside
-  ``maximize``) is recorded as a failed trial of the underlying optimizer and never reaches the
-  GP; ``res`` and ``max`` list completed points only (bayes_opt would corrupt its GP instead).
-* ``suggest()`` does not reserve the point (as in bayes_opt): call ``register`` with its target.
-* ``set_bounds`` rebuilds the optimizer on the new bounds; registered points that fall outside
-  them stay in ``res`` but are not shown to the GP.
-* ``save_state``/``load_state`` write and read JSON (gpu_bo's own format, not bayes_opt's).
-* Not provided: constraints, ``bounds_transformer`` (domain reduction), ``set_gp_params``
-  settings (accepted and ignored with a warning: gpu_bo fits its own GP), loggers/events.
-
-The parameter order used by ``probe([...])`` with a list is the order of ``pbounds``' keys.
+See :mod:`gpu_bo.integrations.bayes_opt` for what maps to what. The facade keeps every
+registered point (``res``), the queue of lazy probes and the quasi-random stream position, and
+hands the points inside the current bounds to a :class:`gpu_bo.Optimizer` (always maximizing,
+as bayes_opt does).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import numbers
-import sys
 import traceback
-import types
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -53,216 +21,24 @@ from typing import Any
 import numpy as np
 
 from gpu_bo.exceptions import GpuBoError
-from gpu_bo.space import Categorical, Integer, Real, Space
+from gpu_bo.integrations.bayes_opt.acquisition import (
+    BAYES_OPT_KAPPA,
+    ExpectedImprovement,
+    ProbabilityOfImprovement,
+    UpperConfidenceBound,
+    _Acquisition,
+)
+from gpu_bo.integrations.bayes_opt.exception import NotUniqueError
+from gpu_bo.integrations.bayes_opt.logger import _ScreenLogger
+from gpu_bo.integrations.bayes_opt.parameter import _dimension, _space_from_pbounds
+from gpu_bo.integrations.bayes_opt.target_space import _TargetSpaceView
+from gpu_bo.integrations.bayes_opt.util import UtilityFunction, _is_num, _plain, _seed
+from gpu_bo.space import Space
 from gpu_bo.study import is_valid_value
 
-__all__ = ["BayesianOptimization", "UtilityFunction", "NotUniqueError", "acquisition",
-           "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement"]
+__all__ = ["BayesianOptimization"]
 
 _STATE_FORMAT = "gpu_bo.bayes_opt/1"
-
-
-class NotUniqueError(GpuBoError):
-    """A point was registered twice while ``allow_duplicate_points=False`` (as in bayes_opt)."""
-
-
-# -- acquisition functions ---------------------------------------------------------------------
-class _Acquisition:
-    """What gpu_bo needs of a bayes_opt acquisition: its kind, kappa/xi and their decay."""
-
-    kind = "ucb"
-
-    def __init__(self, kappa: float = 2.576, xi: float = 0.0, exploration_decay: float | None = None,
-                 exploration_decay_delay: int | None = None) -> None:
-        for label, v in (("kappa", kappa), ("xi", xi)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{label}: got {v!r}, expected a finite number >= 0")
-        if exploration_decay is not None and not 0 < exploration_decay <= 1:
-            raise ValueError(f"exploration_decay: got {exploration_decay!r}, expected a number in (0, 1]")
-        if exploration_decay_delay is not None and (not isinstance(exploration_decay_delay, int)
-                                                    or exploration_decay_delay < 0):
-            raise ValueError(f"exploration_decay_delay: got {exploration_decay_delay!r}, expected an int >= 0")
-        self.kappa, self.xi = float(kappa), float(xi)
-        self.exploration_decay = exploration_decay
-        self.exploration_decay_delay = exploration_decay_delay
-        self.i = 0  # suggestions made (bayes_opt's counter for the decay)
-
-    def update_params(self) -> None:
-        """Apply the exploration decay after a suggestion (bayes_opt semantics)."""
-        self.i += 1
-        if self.exploration_decay is not None and (
-                self.exploration_decay_delay is None or self.exploration_decay_delay <= self.i):
-            self.kappa *= self.exploration_decay
-            self.xi *= self.exploration_decay
-
-    def get_acquisition_params(self) -> dict[str, Any]:
-        return {"kind": self.kind, "kappa": self.kappa, "xi": self.xi, "i": self.i,
-                "exploration_decay": self.exploration_decay,
-                "exploration_decay_delay": self.exploration_decay_delay}
-
-    def set_acquisition_params(self, params: Mapping[str, Any]) -> None:
-        self.kappa, self.xi, self.i = float(params["kappa"]), float(params["xi"]), int(params.get("i", 0))
-        self.exploration_decay = params.get("exploration_decay")
-        self.exploration_decay_delay = params.get("exploration_decay_delay")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(kappa={self.kappa}, xi={self.xi})"
-
-
-class UpperConfidenceBound(_Acquisition):
-    """bayes_opt 2.x/3.x ``acquisition.UpperConfidenceBound``: ``mu + kappa * sigma``."""
-
-    kind = "ucb"
-
-    def __init__(self, kappa: float = 2.576, exploration_decay: float | None = None,
-                 exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
-        super().__init__(kappa=kappa, exploration_decay=exploration_decay,
-                         exploration_decay_delay=exploration_decay_delay)
-
-
-class ExpectedImprovement(_Acquisition):
-    """bayes_opt 2.x/3.x ``acquisition.ExpectedImprovement``: ``E[max(f - f* - xi, 0)]``."""
-
-    kind = "ei"
-
-    def __init__(self, xi: float = 0.01, exploration_decay: float | None = None,
-                 exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
-        super().__init__(xi=xi, exploration_decay=exploration_decay,
-                         exploration_decay_delay=exploration_decay_delay)
-
-
-class ProbabilityOfImprovement(_Acquisition):
-    """bayes_opt 2.x/3.x ``acquisition.ProbabilityOfImprovement``: ``P(f > f* + xi)``."""
-
-    kind = "pi"
-
-    def __init__(self, xi: float = 0.01, exploration_decay: float | None = None,
-                 exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
-        super().__init__(xi=xi, exploration_decay=exploration_decay,
-                         exploration_decay_delay=exploration_decay_delay)
-
-
-class UtilityFunction(_Acquisition):
-    """bayes_opt 1.x ``UtilityFunction(kind="ucb"|"ei"|"poi", kappa, xi, kappa_decay, kappa_decay_delay)``."""
-
-    _KINDS = {"ucb": "ucb", "ei": "ei", "poi": "pi", "pi": "pi"}
-
-    def __init__(self, kind: str = "ucb", kappa: float = 2.576, xi: float = 0.0, kappa_decay: float = 1.0,
-                 kappa_decay_delay: int = 0) -> None:
-        if not isinstance(kind, str) or kind.lower() not in self._KINDS:
-            raise ValueError(f"kind: got {kind!r}, expected 'ucb', 'ei' or 'poi'")
-        super().__init__(kappa=kappa, xi=xi, exploration_decay=None if kappa_decay == 1 else kappa_decay,
-                         exploration_decay_delay=kappa_decay_delay)
-        self.kind = self._KINDS[kind.lower()]
-
-    def update_params(self) -> None:
-        # bayes_opt 1.x decays kappa only
-        xi = self.xi
-        super().update_params()
-        self.xi = xi
-
-
-# ``from gpu_bo.integrations.bayes_opt import acquisition`` and
-# ``from gpu_bo.integrations.bayes_opt.acquisition import ExpectedImprovement`` both work, as
-# with ``bayes_opt.acquisition``.
-acquisition = types.ModuleType(__name__ + ".acquisition", "bayes_opt 3.x acquisition classes")
-for _cls in (UpperConfidenceBound, ExpectedImprovement, ProbabilityOfImprovement):
-    setattr(acquisition, _cls.__name__, _cls)
-acquisition.AcquisitionFunction = _Acquisition
-sys.modules[acquisition.__name__] = acquisition
-
-
-# -- pbounds -----------------------------------------------------------------------------------
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_))
-
-
-def _dimension(key: str, bound: Any) -> Real | Integer | Categorical:
-    """One pbounds entry -> a gpu_bo dimension, with bayes_opt 3.x's rules."""
-    if isinstance(bound, (Real, Integer, Categorical)):
-        return bound
-    if isinstance(bound, (str, bytes)) or not isinstance(bound, (Sequence, np.ndarray)):
-        raise ValueError(
-            f"pbounds[{key!r}]: got {bound!r}; expected (low, high), (low, high, int), "
-            "(low, high, float) or a sequence of categories"
-        )
-    b = list(bound)
-    if len(b) == 2 and _is_num(b[0]) and _is_num(b[1]) or len(b) == 3 and b[-1] is float:
-        if not (_is_num(b[0]) and _is_num(b[1])):
-            raise ValueError(f"pbounds[{key!r}]: got {bound!r}; expected numeric bounds")
-        lo, hi = float(b[0]), float(b[1])
-        if lo == hi:
-            raise ValueError(f"pbounds[{key!r}]: got equal bounds {bound!r}; expected low < high")
-        return Real(min(lo, hi), max(lo, hi), name=key)
-    if len(b) == 3 and b[-1] is int:
-        return Integer(int(b[0]), int(b[1]), name=key)
-    if len(b) < 2:
-        raise ValueError(f"pbounds[{key!r}]: got {bound!r}; expected at least two categories")
-    return Categorical([v.item() if isinstance(v, np.generic) else v for v in b], name=key)
-
-
-def _space_from_pbounds(pbounds: Mapping[str, Any]) -> Space:
-    if not isinstance(pbounds, Mapping) or not pbounds:
-        raise ValueError(f"pbounds: got {pbounds!r}; expected a non-empty dict of name -> bounds")
-    return Space({key: _dimension(key, b) for key, b in pbounds.items()})
-
-
-def _seed(random_state: Any) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    raise ValueError(f"random_state: got {random_state!r}, expected an int, a numpy RandomState or None")
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
-# -- the facade --------------------------------------------------------------------------------
-class _TargetSpaceView:
-    """The read-only parts of bayes_opt's ``TargetSpace`` that user code tends to touch."""
-
-    def __init__(self, owner: BayesianOptimization) -> None:
-        self._owner = owner
-
-    @property
-    def keys(self) -> list[str]:
-        return list(self._owner._space.names)
-
-    @property
-    def bounds(self) -> np.ndarray:
-        """``d x 2`` low/high of each numeric parameter (categoricals: their index range)."""
-        rows = []
-        for dim in self._owner._space.dims.values():
-            rows.append([0, len(dim.choices) - 1] if dim.kind == "categorical" else [dim.low, dim.high])
-        return np.asarray(rows, dtype=float)
-
-    @property
-    def params(self) -> np.ndarray:
-        """``n x d`` registered points in key order (object dtype when a parameter is categorical)."""
-        rows = [[r["params"][k] for k in self.keys] for r in self._owner.res]
-        cat = any(dim.kind == "categorical" for dim in self._owner._space.dims.values())
-        return np.asarray(rows, dtype=object if cat else float).reshape(len(rows), len(self.keys))
-
-    @property
-    def target(self) -> np.ndarray:
-        return np.asarray([r["target"] for r in self._owner.res], dtype=float)
-
-    def __len__(self) -> int:
-        return len(self._owner.res)
-
-    @property
-    def empty(self) -> bool:
-        return len(self) == 0
-
-    def max(self) -> dict[str, Any] | None:
-        return self._owner.max
-
-    def res(self) -> list[dict[str, Any]]:
-        return self._owner.res
 
 
 class BayesianOptimization:
@@ -273,7 +49,7 @@ class BayesianOptimization:
             ``suggest``/``register`` are used.
         pbounds: ``{name: bounds}`` (see the module docstring for the accepted forms).
         acquisition_function: an ``acquisition.*`` object or a ``UtilityFunction``
-            (default ``UpperConfidenceBound(kappa=2.576)``).
+            (default ``UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)``, bayes_opt's default).
         constraint, bounds_transformer: not supported; must be None.
         random_state: int, numpy ``RandomState`` or None: seeds the optimizer.
         verbose: 0 silent, 1 prints new maxima, 2 prints every probe.
@@ -300,15 +76,14 @@ class BayesianOptimization:
             )
         self.f = f
         self._space = _space_from_pbounds(pbounds)
-        self._acq = acquisition_function or UpperConfidenceBound(kappa=2.576)
+        self._acq = acquisition_function or UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)
         self._seed = _seed(random_state)
-        self._verbose = int(verbose)
+        self._logger = _ScreenLogger(verbose)
         self._allow_duplicate_points = bool(allow_duplicate_points)
         self._device = device
         self._queue: deque[dict[str, Any]] = deque()
         self._records: list[dict[str, Any]] = []  # every registered point, in order
         self._n_random = 0  # random points drawn so far (the Sobol stream position)
-        self._printed_header = False
         self._opt = self._new_optimizer(self._space)
 
     # -- internals -------------------------------------------------------------------------------
@@ -351,7 +126,7 @@ class BayesianOptimization:
         self._records.append(rec)
         if self._inside(p):
             self._opt.tell(p, float(target) if ok else None, error=error)
-        self._log(rec)
+        self._logger.log(self._records, self._space.names)
 
     def _inside(self, p: Mapping[str, Any]) -> bool:
         try:
@@ -458,19 +233,19 @@ class BayesianOptimization:
                 raise ValueError(f"{label}: got {v!r}, expected an int >= 0")
         if acquisition_function is not None or {"acq", "kappa", "xi"} & set(legacy):
             self._acq = acquisition_function or UtilityFunction(
-                kind=legacy.pop("acq", "ucb"), kappa=legacy.pop("kappa", 2.576), xi=legacy.pop("xi", 0.0))
+                kind=legacy.pop("acq", "ucb"), kappa=legacy.pop("kappa", BAYES_OPT_KAPPA), xi=legacy.pop("xi", 0.0))
         legacy = {k: v for k, v in legacy.items() if k not in ("acq", "kappa", "xi")}
         if legacy:
             warnings.warn(f"maximize: ignoring {sorted(legacy)}: gpu_bo fits its own GP", stacklevel=2)
         if not self._queue and not self._records:
             init_points = max(init_points, 1)
         self._queue.extend(self.random_sample(init_points) if init_points else [])
-        self._print_header()
+        self._logger.header(self._space.names)
         while self._queue:
             self._evaluate(self._queue.popleft())
         for _ in range(n_iter):
             self._evaluate_suggestion()
-        self._print_footer()
+        self._logger.footer(self._space.names)
 
     def _evaluate_suggestion(self) -> None:
         if not self.res:  # nothing succeeded yet: keep exploring at random
@@ -545,35 +320,3 @@ class BayesianOptimization:
                          "pi": ProbabilityOfImprovement}[a["kind"]]()
         self._acq.set_acquisition_params(a)
         self._opt.load_state_dict(state["optimizer"])
-
-    # -- printing (bayes_opt's ScreenLogger layout) ------------------------------------------------
-    def _print_header(self) -> None:
-        if self._verbose <= 0:
-            return
-        cells = ["iter", "target"] + self._space.names
-        line = "| " + " | ".join(f"{c[:9]:^9}" for c in cells) + " |"
-        print(line)
-        print("-" * len(line))
-        self._printed_header = True
-
-    def _print_footer(self) -> None:
-        if self._verbose > 0:
-            cells = 2 + len(self._space.names)
-            print("=" * (cells * 12 + 1))
-
-    def _log(self, rec: Mapping[str, Any]) -> None:
-        if self._verbose <= 0:
-            return
-        done = [r["target"] for r in self._records[:-1] if r["target"] is not None]
-        new_max = rec["target"] is not None and (not done or rec["target"] > max(done))
-        if self._verbose == 1 and not new_max:
-            return
-
-        def fmt(v: Any) -> str:
-            if isinstance(v, float):
-                return f"{v:<9.4g}"
-            return f"{str(v)[:9]:<9}"
-
-        cells = [str(len(self._records)), "failed" if rec["target"] is None else rec["target"]]
-        cells += [rec["params"][k] for k in self._space.names]
-        print("| " + " | ".join(fmt(c) for c in cells) + " |" + (" *" if new_max else ""))
