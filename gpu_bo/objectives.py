@@ -1,4 +1,4 @@
-"""Objectives: how the runner calls one, the trial handle, pruning, and ready-made objectives.
+"""Objectives: how the runner calls one, the trial handle, and ready-made objectives.
 
 Calling convention (used by every backend):
 
@@ -13,6 +13,7 @@ Calling convention (used by every backend):
 
 Outcomes: a finite number -> COMPLETE; ``None``, NaN, +-inf, a non-number or an exception
 -> FAILED (the error text is kept); ``TrialPruned`` -> PRUNED with the last reported value.
+Pruners live in :mod:`gpu_bo.pruners` (re-exported here for existing imports).
 
 :func:`execute_trial` turns one call into a picklable :class:`TrialResult`; backends (serial,
 threads, processes, Ray) run it wherever the trial runs.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import statistics
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.exceptions import TrialPruned
+from gpu_bo.pruners import MedianPruner, NopPruner, Pruner  # noqa: F401 - their home is gpu_bo.pruners
 
 __all__ = [
     "TrialHandle", "TrialTask", "TrialResult", "execute_trial", "wants_trial",
@@ -39,84 +40,6 @@ __all__ = [
 
 class TrialTimeout(Exception):
     """Raised inside a serial trial that ran past ``trial_timeout``."""
-
-
-# --------------------------------------------------------------------------------------------
-# pruning
-# --------------------------------------------------------------------------------------------
-class Pruner:
-    """Decides from intermediate values whether a running trial should stop.
-
-    ``should_prune`` sees the running trial's reported values and the intermediate values of
-    the study's finished (COMPLETE or PRUNED) trials as they were when the trial started.
-    Pruners must be picklable: they travel to worker processes with the trial.
-    """
-
-    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
-                     direction: str) -> bool:
-        raise NotImplementedError
-
-
-class NopPruner(Pruner):
-    """Never prunes."""
-
-    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
-                     direction: str) -> bool:
-        return False
-
-
-@dataclass(frozen=True)
-class MedianPruner(Pruner):
-    """Median stopping rule (Golovin et al., 2017, Google Vizier).
-
-    Prune when the trial's best value up to its latest step is worse than the median of the
-    other trials' best values up to that same step.
-
-    Args:
-        n_startup_trials: never prune until this many finished trials reported values.
-        n_warmup_steps: never prune before a trial reached this step.
-        interval_steps: only check every ``interval_steps`` steps.
-    """
-
-    n_startup_trials: int = 5
-    n_warmup_steps: int = 0
-    interval_steps: int = 1
-
-    def __post_init__(self) -> None:
-        for name in ("n_startup_trials", "n_warmup_steps", "interval_steps"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < (1 if name == "interval_steps" else 0):
-                raise ValueError(f"MedianPruner {name}: got {v!r}, expected a "
-                                 f"{'positive' if name == 'interval_steps' else 'non-negative'} int")
-
-    def should_prune(self, values: Mapping[int, float], others: Sequence[Mapping[int, float]],
-                     direction: str) -> bool:
-        if not values:
-            return False
-        step = max(values)
-        if step < self.n_warmup_steps or (step - self.n_warmup_steps) % self.interval_steps:
-            return False
-        best = max if direction == "maximize" else min
-
-        def best_upto(vals: Mapping[int, float]) -> float | None:
-            seen = [v for s, v in vals.items() if s <= step and _finite(v)]
-            return best(seen) if seen else None
-
-        refs = [b for b in (best_upto(o) for o in others if o) if b is not None]
-        if len(refs) < max(self.n_startup_trials, 1):
-            return False
-        mine = best_upto(values)
-        if mine is None:
-            return True  # only NaN/inf so far: clearly bad
-        med = statistics.median(refs)
-        return mine < med if direction == "maximize" else mine > med
-
-
-def _finite(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------------------------

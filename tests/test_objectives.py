@@ -1,4 +1,4 @@
-"""Tests of gpu_bo.objectives: calling convention, outcomes, trial handle, pruner, SklearnCV."""
+"""Tests of gpu_bo.objectives (calling convention, outcomes, trial handle, SklearnCV) and gpu_bo.pruners."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import pytest
 import torch
 
 import gpu_bo as gb
-from gpu_bo.objectives import (
-    MedianPruner, NopPruner, SklearnCV, TrialHandle, TrialTask, execute_trial, wants_trial,
-)
+from gpu_bo.objectives import SklearnCV, TrialHandle, TrialTask, execute_trial, wants_trial
+from gpu_bo.pruners import MedianPruner, NopPruner
 
 
 def _plain(params):
@@ -191,3 +190,11 @@ def test_sklearn_cv_in_optimize_maximizes_by_default(cancer):
                      options=RunOptions(n_initial=5))
     assert study.direction == "maximize"
     assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_pruners_keep_their_old_import_path():
+    import gpu_bo.objectives as objectives
+    import gpu_bo.pruners as pruners
+
+    for name in ("Pruner", "NopPruner", "MedianPruner"):
+        assert getattr(objectives, name) is getattr(pruners, name)
