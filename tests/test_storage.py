@@ -1,93 +1,167 @@
-"""Tests of gpu_bo.storage: SQLite format, errors, trial numbering, change feed, abandoned trials."""
+"""Tests of what is specific to gpu_bo.storage's SQLite store and its URL registry: the file
+format, its schema versions and the migration of schema 1 files, read-only files, corrupt and
+foreign files, URLs, concurrency between processes.
+
+What every storage must do is tested once for all of them in tests/test_storage_contract.py.
+"""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
-import socket
+import shutil
 import sqlite3
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
 import gpu_bo as gb
-from gpu_bo.storage import DuplicateParams, InMemoryStorage, SQLiteStorage, open_storage
+from gpu_bo.storage import (SCHEMA_VERSION, InMemoryStorage, SQLiteStorage, Storage, open_storage,
+                            register_storage, storage_schemes)
 from gpu_bo.study import TrialState
 
-SPACE = {"x": {"type": "real", "low": 0.0, "high": 1.0, "log": False}}
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def _url(tmp_path, name="s.db"):
     return f"sqlite:///{tmp_path / name}"
 
 
-def _finish(store, study, t, value, state=TrialState.COMPLETE):
-    t.value, t.state, t.end_time = value, state, t.start_time + 1.0
-    store.finish_trial(study, t)
+def _v1_copy(tmp_path) -> Path:
+    """A fresh copy of the schema-1 fixture (made by tests/data/make_study_v1.py)."""
+    path = tmp_path / "v1.sqlite"
+    shutil.copyfile(DATA / "study_v1.sqlite", path)
+    return path
 
 
-@pytest.fixture(params=["sqlite", "memory"])
-def store(request, tmp_path):
-    s = open_storage(_url(tmp_path), create=True) if request.param == "sqlite" else InMemoryStorage()
-    yield s
+def _meta(path) -> dict:
+    con = sqlite3.connect(path)
+    try:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        con.close()
+
+
+def _assert_v1_content(store):
+    expected = json.loads((DATA / "study_v1.json").read_text())
+    assert store.list_studies() == list(expected)
+    for name, want in expected.items():
+        s = store.load_study(name)
+        assert s.direction == want["direction"]
+        assert [t.to_dict() for t in s.trials] == want["trials"]
+    assert store.study_info("min").space["opt"]["choices"] == ["adam", "sgd", None]
+    assert store.study_info("max").space is None and store.study_info("max").directions == ("maximize",)
+
+
+def test_schema_1_file_is_migrated_in_place_and_keeps_its_trials(tmp_path):
+    path = _v1_copy(tmp_path)
+    assert _meta(path)["schema_version"] == "1"
+    s = open_storage(f"sqlite:///{path}")
+    assert _meta(path)["schema_version"] == str(SCHEMA_VERSION) == "2"
+    _assert_v1_content(s)
+    s.get_or_create_study("min", "minimize", s.study_info("min").space)  # same study, no mismatch
+    t = s.create_trial("min", {"lr": 0.003, "layers": 2, "opt": "sgd"}, unique=True)
+    assert t.number == 5
+    t.value, t.state, t.end_time = 0.125, TrialState.COMPLETE, t.start_time + 1.0
+    s.finish_trial("min", t)
     s.close()
+    again = open_storage(f"sqlite:///{path}")  # already at schema 2: opened as it is
+    assert again.load_study("min").trials[5].values == [0.125]
+    assert again.load_study("min").best_value == -1.0e-3
+    again.close()
+    con = sqlite3.connect(path)  # plain SQL still sees the single value in `value`
+    assert con.execute("SELECT value, values_json FROM trials WHERE number = 5 AND study_id = 1").fetchone() \
+        == (0.125, "[0.125]")
+    assert con.execute("SELECT values_json FROM trials WHERE number = 0 AND study_id = 1").fetchone() == (None,)
+    con.close()
 
 
-def test_roundtrip_and_listing(store):
-    store.get_or_create_study("a", "minimize", SPACE)
-    store.get_or_create_study("b", "maximize", None)
-    assert store.list_studies() == ["a", "b"]
-    t0 = store.create_trial("a", {"x": 0.25})
-    t1 = store.create_trial("a", {"x": 0.75})
-    assert (t0.number, t1.number) == (0, 1) and t0.state == TrialState.RUNNING
-    t0.intermediate = {0: 3.0, 1: 2.0}
-    t0.error = None
-    _finish(store, "a", t0, 1.5)
-    t1.error = "Traceback: boom"
-    _finish(store, "a", t1, None, TrialState.FAILED)
-    s = store.load_study("a")
-    assert s.name == "a" and s.direction == "minimize"
-    assert [(t.number, t.state, t.value) for t in s.trials] == [
-        (0, TrialState.COMPLETE, 1.5), (1, TrialState.FAILED, None)]
-    assert s.trials[0].intermediate == {0: 3.0, 1: 2.0} and s.trials[1].error == "Traceback: boom"
-    assert s.trials[0].params == {"x": 0.25} and s.best_value == 1.5
+def test_read_only_schema_1_file_loads_without_migrating(tmp_path, monkeypatch):
+    path = _v1_copy(tmp_path)
+    path.chmod(0o444)
+    # tests run as root, where chmod does not stop writes: make os.access say what it would say
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
+    s = open_storage(f"sqlite:///{path}")
+    assert isinstance(s, SQLiteStorage) and s.read_only
+    _assert_v1_content(s)
+    assert s.trials_since("min", 0)[1] == 9 and s.fail_abandoned("min") == []
+    with pytest.raises(gb.StorageError, match="read-only"):
+        s.create_trial("min", {"lr": 0.003, "layers": 2, "opt": "sgd"})
+    s.close()
+    assert _meta(path)["schema_version"] == "1"
+    assert sorted(os.listdir(tmp_path)) == ["v1.sqlite"]  # nothing written beside it
 
 
-def test_load_study_name_errors(store):
-    with pytest.raises(gb.StorageError, match="no study"):
-        store.load_study()
-    store.get_or_create_study("a", "minimize", SPACE)
-    assert store.load_study().name == "a"  # the only one
-    store.get_or_create_study("b", "minimize", SPACE)
-    with pytest.raises(gb.StorageError, match="2 studies"):
-        store.load_study()
-    with pytest.raises(gb.StorageError, match="no study named 'zzz'"):
-        store.load_study("zzz")
+def test_explicit_read_only_flag(tmp_path):
+    path = _v1_copy(tmp_path)
+    s = SQLiteStorage(str(path), read_only=True)
+    _assert_v1_content(s)
+    with pytest.raises(gb.StorageError, match="read-only"):
+        s.get_or_create_study("new", "minimize", None)
+    s.close()
+    assert _meta(path)["schema_version"] == "1"
+    with pytest.raises(gb.StorageError, match="does not exist"):
+        SQLiteStorage(str(tmp_path / "none.db"), read_only=True)
 
 
-def test_study_mismatch_is_a_clear_error(store):
-    store.get_or_create_study("a", "minimize", SPACE)
-    with pytest.raises(gb.StorageError, match="direction"):
-        store.get_or_create_study("a", "maximize", SPACE)
-    other = {"x": {"type": "real", "low": 0.0, "high": 2.0, "log": False}}
-    with pytest.raises(gb.StorageError, match="search space"):
-        store.get_or_create_study("a", "minimize", other)
+def test_a_failed_migration_changes_nothing(tmp_path, monkeypatch):
+    from gpu_bo.storage import sqlite as sqlite_mod
+
+    path = _v1_copy(tmp_path)
+
+    def half_then_fail(con):
+        con.execute("ALTER TABLE studies ADD COLUMN directions TEXT")
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setitem(sqlite_mod._MIGRATIONS, 1, half_then_fail)
+    with pytest.raises(gb.StorageError, match="simulated"):
+        open_storage(f"sqlite:///{path}")
+    assert _meta(path)["schema_version"] == "1"
+    con = sqlite3.connect(path)
+    assert "directions" not in [r[1] for r in con.execute("PRAGMA table_info(studies)")]
+    con.close()
+    monkeypatch.undo()
+    _assert_v1_content(open_storage(f"sqlite:///{path}"))  # and the next open migrates it
 
 
-def test_max_trials_unique_and_change_feed(store):
-    store.get_or_create_study("a", "minimize", SPACE)
-    ts = [store.create_trial("a", {"x": i / 10}, max_trials=3) for i in range(3)]
-    assert store.create_trial("a", {"x": 0.9}, max_trials=3) is None
-    assert len(store.load_study("a").trials) == 3
-    with pytest.raises(DuplicateParams):
-        store.create_trial("a", {"x": 0.1}, unique=True)
-    changed, seq = store.trials_since("a", 0)
-    assert sorted(t.number for t in changed) == [0, 1, 2]
-    assert store.trials_since("a", seq) == ([], seq)
-    _finish(store, "a", ts[1], 0.5)
-    changed, seq2 = store.trials_since("a", seq)
-    assert [(t.number, t.state) for t in changed] == [(1, TrialState.COMPLETE)] and seq2 > seq
+def test_multi_objective_study_record(tmp_path):
+    s = open_storage(_url(tmp_path), create=True)
+    s.get_or_create_study("mo", ["maximize", "minimize"], None)
+    s.close()
+    con = sqlite3.connect(tmp_path / "s.db")
+    assert con.execute("SELECT direction, directions FROM studies").fetchone() == \
+        ("maximize", '["maximize", "minimize"]')
+    con.close()
+
+
+def test_registry(tmp_path):
+    assert storage_schemes()[:2] == ["sqlite", "memory"]
+    assert isinstance(open_storage("memory://"), InMemoryStorage)
+    assert open_storage("memory://") is not open_storage("memory://")
+    with pytest.raises(gb.StorageError, match="expected 'memory://'"):
+        open_storage("memory://name")
+    opened = []
+
+    def factory(url, create):
+        opened.append((url, create))
+        return InMemoryStorage()
+
+    register_storage("test-scheme", factory)
+    try:
+        assert isinstance(open_storage("test-scheme://host/db", create=True), Storage)
+        assert opened == [("test-scheme://host/db", True)]
+        assert "test-scheme" in storage_schemes()
+    finally:
+        from gpu_bo.storage import _EXAMPLES, _FACTORIES
+
+        _FACTORIES.pop("test-scheme")
+        _EXAMPLES.pop("test-scheme")
+    with pytest.raises(ValueError, match="scheme: got 'a b'"):
+        register_storage("a b", factory)
+    with pytest.raises(TypeError, match="factory: got int"):
+        register_storage("x", 3)
 
 
 def test_missing_corrupt_foreign_and_bad_urls(tmp_path):
@@ -105,8 +179,12 @@ def test_missing_corrupt_foreign_and_bad_urls(tmp_path):
     con.close()
     with pytest.raises(gb.StorageError, match="another application"):
         open_storage(f"sqlite:///{foreign}", create=True)
-    with pytest.raises(gb.StorageError, match="expected 'sqlite:///"):
+    with pytest.raises(gb.StorageError, match=r"unknown scheme 'postgres'.*known scheme: sqlite .*memory"):
         open_storage("postgres://host/db")
+    with pytest.raises(gb.StorageError, match="no scheme"):
+        open_storage("study.txt")
+    with pytest.raises(gb.StorageError, match="expected 'sqlite:///"):
+        open_storage("sqlite://host/x.db")
     with pytest.raises(gb.StorageError, match="directory"):
         open_storage(f"sqlite:///{tmp_path}")
     with pytest.raises(gb.StorageError, match="does not exist"):
@@ -123,7 +201,13 @@ def test_newer_schema_and_wal(tmp_path):
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    with pytest.raises(gb.StorageError, match="newer gpu_bo"):
+    with pytest.raises(gb.StorageError, match="newer gpu_bo .schema version 99"):
+        open_storage(_url(tmp_path))
+    con = sqlite3.connect(tmp_path / "s.db")
+    con.execute("UPDATE meta SET value = 'x' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(gb.StorageError, match="unknown schema version 'x'"):
         open_storage(_url(tmp_path))
 
 
@@ -137,22 +221,6 @@ def test_url_forms(tmp_path, monkeypatch):
     assert open_storage(s) is s
     s.close()
     assert isinstance(open_storage(tmp_path / "p.db", create=True), SQLiteStorage)
-
-
-def test_fail_abandoned_only_marks_dead_local_owners(tmp_path):
-    s = open_storage(_url(tmp_path), create=True)
-    s.get_or_create_study("a", "minimize", SPACE)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    host = socket.gethostname()
-    s.create_trial("a", {"x": 0.1}, owner=f"{host}:{dead.stdout.strip()}")
-    s.create_trial("a", {"x": 0.2}, owner=f"{host}:{os.getpid()}")  # alive: this process
-    s.create_trial("a", {"x": 0.3}, owner="some-other-host:1")       # unknowable: left alone
-    assert s.fail_abandoned("a") == [0]
-    trials = s.load_study("a").trials
-    assert [t.state for t in trials] == [TrialState.FAILED, TrialState.RUNNING, TrialState.RUNNING]
-    assert "abandoned" in trials[0].error
-    s.close()
 
 
 def _create_many(url: str, n: int, tag: int) -> None:

@@ -1,0 +1,227 @@
+"""The storage interface: what the runner, the cli and every study store agree on.
+
+A store holds studies by name; a study holds its direction(s), its search space (as
+``Space.to_dict()``) and its trials. Every method is one atomic step, so several runners (threads,
+or processes sharing one file or server) can work on one study at once: trial numbers are handed
+out by the store, never by a runner.
+
+Glossary:
+    seq: a change counter per study; it grows with every trial write, so a process sharing the
+        study fetches only what changed since it last looked (:meth:`Storage.trials_since`).
+    owner: ``"host:pid"`` of the process running a trial (:func:`process_owner`); used to find
+        trials left RUNNING by a dead process (:meth:`Storage.fail_abandoned`).
+
+The helpers below the classes (``check_same`` and the others) are shared by the stores of this
+package; they are not part of the public API.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpu_bo.exceptions import StorageError
+from gpu_bo.study import Direction, Study, Trial
+
+__all__ = ["Storage", "StudyInfo", "DuplicateParams", "process_owner"]
+
+
+def process_owner() -> str:
+    """``"host:pid"`` of this process: the owner recorded on the trials it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class DuplicateParams(StorageError):
+    """``create_trial(..., unique=True)`` found a trial with the same params (another process
+    proposed the same point at the same moment)."""
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """What a storage knows about a study besides its trials.
+
+    Attributes:
+        name: the study's name, unique in its store.
+        direction: the direction of the (first) objective, ``"minimize"`` or ``"maximize"``.
+        space: the search space as ``Space.to_dict()``, or ``None`` when none was recorded.
+        directions: one direction per objective (``(direction,)`` for a single objective,
+            which is what an empty tuple given to the constructor becomes).
+    """
+
+    name: str
+    direction: str
+    space: dict | None
+    directions: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.directions:
+            object.__setattr__(self, "directions", (self.direction,))
+
+
+def parse_directions(direction: str | Sequence[str]) -> tuple[str, ...]:
+    """``"minimize"`` or ``["maximize", "minimize"]`` -> a tuple of checked direction names.
+
+    Raises:
+        ValueError: an empty sequence, or an entry that is not ``"minimize"``/``"maximize"``.
+    """
+    if isinstance(direction, (str, Direction)):
+        return (Direction.parse(direction).value,)
+    if not isinstance(direction, Sequence) or not direction:
+        raise ValueError(f"direction: got {direction!r}, expected 'minimize', 'maximize' or a non-empty "
+                         "list of them (one per objective)")
+    return tuple(Direction.parse(d, f"direction[{i}]").value for i, d in enumerate(direction))
+
+
+class Storage(abc.ABC):
+    """Interface of a study store. Every method is one atomic step.
+
+    A new store (e.g. a server database) plugs in by subclassing this class, registering a URL
+    scheme with :func:`gpu_bo.storage.register_storage`, and passing the contract tests of
+    ``tests/test_storage_contract.py``. A store is also a context manager that closes itself.
+    """
+
+    @abc.abstractmethod
+    def get_or_create_study(self, name: str, direction: str | Sequence[str], space: dict | None) -> StudyInfo:
+        """Return the study ``name``, creating it if needed.
+
+        Args:
+            name: the study's name.
+            direction: ``"minimize"``/``"maximize"``, or one of them per objective.
+            space: the search space as ``Space.to_dict()`` (``None``: not recorded, not checked).
+
+        Raises:
+            StorageError: the study exists with other directions or another search space.
+            ValueError: ``direction`` is not a direction or a non-empty sequence of them.
+        """
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[str]:
+        """Names of the studies in this store, oldest first."""
+
+    @abc.abstractmethod
+    def study_info(self, name: str | None = None) -> StudyInfo:
+        """Direction(s) and search space of the study ``name`` (``None``: the only study).
+
+        Raises:
+            StorageError: no such study; ``name=None`` and the store holds none or several.
+        """
+
+    @abc.abstractmethod
+    def load_study(self, name: str | None = None) -> Study:
+        """The study ``name`` with all its trials, by number (``None``: the only study).
+
+        Raises:
+            StorageError: as :meth:`study_info`.
+        """
+
+    @abc.abstractmethod
+    def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
+                     owner: str | None = None, unique: bool = False) -> Trial | None:
+        """Record a new RUNNING trial and return it with its number.
+
+        Numbers start at 0 and grow by one; two callers never get the same number.
+
+        Args:
+            study: the study's name.
+            params: the trial's parameters (plain JSON values).
+            max_trials: return ``None`` (and record nothing) when the study already holds this
+                many trials, whatever their state.
+            owner: ``"host:pid"`` of the process that runs it (default: this process).
+            unique: refuse params equal to those of a trial already recorded.
+
+        Raises:
+            DuplicateParams: ``unique`` and a trial with the same params exists.
+            StorageError: no such study, or params the store cannot hold.
+        """
+
+    @abc.abstractmethod
+    def finish_trial(self, study: str, trial: Trial) -> None:
+        """Record the state, values, error, intermediate values, user_attrs and end time of ``trial``
+        (identified by ``trial.number``)."""
+
+    @abc.abstractmethod
+    def trials_since(self, study: str, seq: int) -> tuple[list[Trial], int]:
+        """Trials written after change counter ``seq`` (0: all), and the counter to pass next time."""
+
+    @abc.abstractmethod
+    def fail_abandoned(self, study: str) -> list[int]:
+        """Mark FAILED the RUNNING trials whose owner is a dead process on this host.
+
+        Trials of live processes and of other hosts (which cannot be checked) are left alone.
+
+        Returns:
+            The numbers of the trials marked.
+        """
+
+    def close(self) -> None:
+        """Release the store's resources (the default: nothing to release)."""
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- helpers shared by the stores -------------------------------------------------------------
+def owner_is_dead(owner: str | None) -> bool:
+    """True when ``owner`` is a process on this host that no longer exists."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine: we cannot tell, so leave it alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def abandoned_error(owner: str) -> str:
+    """The error text recorded on a trial whose owner died."""
+    return f"abandoned: the process running it ({owner}) died before it finished"
+
+
+def check_same(info: StudyInfo, directions: tuple[str, ...], space: dict | None) -> None:
+    """Raise a StorageError when a stored study differs from the one requested."""
+    if info.directions != directions:
+        if len(directions) == 1 and len(info.directions) == 1:
+            raise StorageError(
+                f"study {info.name!r} is stored with direction={info.direction!r}, but "
+                f"direction={directions[0]!r} was requested; use another study_name or the same direction"
+            )
+        raise StorageError(
+            f"study {info.name!r} is stored with directions {list(info.directions)}, but "
+            f"{list(directions)} were requested; use another study_name or the same directions"
+        )
+    if space is not None and info.space is not None and canon(info.space) != canon(space):
+        raise StorageError(
+            f"study {info.name!r} is stored with search space {info.space}, which differs from "
+            f"the requested {space}; use another study_name to search a different space"
+        )
+
+
+def canon(d: Any) -> str:
+    """A canonical JSON text of ``d`` (sorted keys), for comparing search spaces."""
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def pick_name(name: str | None, names: list[str], where: str) -> str:
+    """``name`` checked against ``names``; ``None`` picks the only one."""
+    if name is None:
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            raise StorageError(f"{where}: holds no study yet")
+        raise StorageError(f"{where}: holds {len(names)} studies {names}; pass study_name to pick one")
+    if name not in names:
+        raise StorageError(f"{where}: has no study named {name!r}; it holds {names}")
+    return name

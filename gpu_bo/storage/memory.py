@@ -1,0 +1,103 @@
+"""InMemoryStorage: studies that live as long as the process (the default when ``storage=None``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, check_same,
+                                 owner_is_dead, parse_directions, pick_name, process_owner)
+from gpu_bo.study import Study, Trial, TrialState
+
+__all__ = ["InMemoryStorage"]
+
+
+def _copy(t: Trial) -> Trial:
+    # callers get copies, so mutating a returned trial never changes the store
+    return Trial.from_dict(t.to_dict())
+
+
+class InMemoryStorage(Storage):
+    """A store that lives as long as the process; thread-safe, one lock for every change.
+
+    ``open_storage("memory://")`` gives a new, empty one each time.
+    """
+
+    def __init__(self) -> None:
+        self._studies: dict[str, StudyInfo] = {}
+        self._trials: dict[str, list[Trial]] = {}
+        self._seq: dict[str, list[int]] = {}
+        self._owners: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"InMemoryStorage(studies={list(self._studies)})"
+
+    def get_or_create_study(self, name: str, direction: str | Sequence[str], space: dict | None) -> StudyInfo:
+        directions = parse_directions(direction)
+        with self._lock:
+            if name not in self._studies:
+                self._studies[name] = StudyInfo(name, directions[0], space, directions)
+                self._trials[name] = []
+                self._seq[name] = []
+                self._owners[name] = []
+            info = self._studies[name]
+        check_same(info, directions, space)
+        return info
+
+    def list_studies(self) -> list[str]:
+        return list(self._studies)
+
+    def study_info(self, name: str | None = None) -> StudyInfo:
+        return self._studies[pick_name(name, self.list_studies(), "memory")]
+
+    def load_study(self, name: str | None = None) -> Study:
+        info = self.study_info(name)
+        with self._lock:
+            trials = [_copy(t) for t in self._trials[info.name]]
+        return Study(info.direction, trials, name=info.name)
+
+    def _trials_of(self, study: str) -> list[Trial]:
+        return self._trials[pick_name(study, self.list_studies(), "memory")]
+
+    def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
+                     owner: str | None = None, unique: bool = False) -> Trial | None:
+        trials = self._trials_of(study)
+        with self._lock:
+            if max_trials is not None and len(trials) >= max_trials:
+                return None
+            if unique and any(t.params == params for t in trials):
+                raise DuplicateParams(f"study {study!r} already has a trial with params {params}")
+            t = Trial(number=len(trials), params=dict(params))
+            trials.append(t)
+            self._seq[study].append(max(self._seq[study], default=0) + 1)
+            self._owners[study].append(owner or process_owner())
+            return _copy(t)
+
+    def finish_trial(self, study: str, trial: Trial) -> None:
+        trials = self._trials_of(study)
+        with self._lock:
+            trials[trial.number] = _copy(trial)
+            self._seq[study][trial.number] = max(self._seq[study], default=0) + 1
+
+    def trials_since(self, study: str, seq: int) -> tuple[list[Trial], int]:
+        trials = self._trials_of(study)
+        with self._lock:
+            seqs = self._seq[study]
+            out = [_copy(t) for t, s in zip(trials, seqs) if s > seq]
+            return out, max(seqs, default=seq)
+
+    def fail_abandoned(self, study: str) -> list[int]:
+        # Within one process the owners are alive, except those of trials recorded for a worker
+        # process (the process backend) that died.
+        trials = self._trials_of(study)
+        marked = []
+        with self._lock:
+            for t, owner in zip(trials, self._owners[study]):
+                if t.state == TrialState.RUNNING and owner_is_dead(owner):
+                    t.state, t.end_time, t.error = TrialState.FAILED, time.time(), abandoned_error(owner)
+                    self._seq[study][t.number] = max(self._seq[study]) + 1
+                    marked.append(t.number)
+        return marked

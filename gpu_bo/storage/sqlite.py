@@ -1,0 +1,379 @@
+"""SQLiteStorage: studies in one SQLite file (the embedded default).
+
+Built on the standard library's ``sqlite3``: WAL journal, one committed transaction per trial
+state change, so a process killed at any moment (even with SIGKILL) loses no finished trial, and
+several processes on one machine can share one study file.
+
+Schema (version 2)::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)            -- ("format", "gpu_bo"), ("schema_version", "2")
+    studies(study_id, name UNIQUE, direction, space JSON, created, directions JSON)
+    trials(study_id, number, params JSON, value, state, start_time, end_time, error,
+           intermediate JSON, user_attrs JSON, owner, seq, values_json JSON)
+           PRIMARY KEY (study_id, number)
+
+``direction`` is the (first) objective's; ``directions`` lists one per objective (NULL: just
+``direction``). ``values_json`` is the trial's vector of outputs (``Trial.values``); ``value``
+keeps the single objective's value, so readers of schema 1 and plain SQL still see it (NULL
+``values_json``, as in rows written under schema 1, means ``[value]``). ``owner`` is
+``"host:pid"`` of the process running the trial, ``seq`` grows with every write in a study
+(see :mod:`gpu_bo.storage.base`).
+
+Schema 1 had neither ``directions`` nor ``values_json``. Opening such a file migrates it in place
+in one transaction (two ``ALTER TABLE ... ADD COLUMN`` and the version bump) when it is
+writable; a file that is not writable (or opened with ``read_only=True``) is read as it is.
+
+Trial numbers are allocated inside ``BEGIN IMMEDIATE`` (the database write lock), which is
+what keeps two processes from handing out the same number or overshooting ``n_trials``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from gpu_bo.exceptions import StorageError
+from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, check_same,
+                                 owner_is_dead, parse_directions, pick_name, process_owner)
+from gpu_bo.study import Study, Trial, TrialState
+
+__all__ = ["SQLiteStorage", "SCHEMA_VERSION", "FORMAT_TAG"]
+
+SCHEMA_VERSION = 2
+FORMAT_TAG = "gpu_bo"
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    try:
+        return json.dumps(params, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise StorageError(
+            f"params {params!r} cannot be stored in SQLite as JSON ({e}); with a storage, "
+            "categorical choices must be str, int, float, bool or None"
+        ) from None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS studies (
+    study_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT UNIQUE NOT NULL,
+    direction TEXT NOT NULL,
+    space TEXT,
+    created REAL NOT NULL,
+    directions TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    study_id INTEGER NOT NULL REFERENCES studies(study_id),
+    number INTEGER NOT NULL,
+    params TEXT NOT NULL,
+    value REAL,
+    state TEXT NOT NULL,
+    start_time REAL,
+    end_time REAL,
+    error TEXT,
+    intermediate TEXT,
+    user_attrs TEXT,
+    owner TEXT,
+    seq INTEGER NOT NULL,
+    values_json TEXT,
+    PRIMARY KEY (study_id, number)
+);
+CREATE INDEX IF NOT EXISTS trials_seq ON trials (study_id, seq);
+CREATE INDEX IF NOT EXISTS trials_params ON trials (study_id, params);
+"""
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: a study's directions and a trial's vector of outputs."""
+    con.execute("ALTER TABLE studies ADD COLUMN directions TEXT")
+    con.execute("ALTER TABLE trials ADD COLUMN values_json TEXT")
+
+
+# version v -> the step that turns schema v into v + 1 (run inside one write transaction)
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+
+def _values_of(values_json: str | None, value: float | None) -> list[float] | None:
+    if values_json is not None:
+        return json.loads(values_json)
+    return None if value is None else [value]
+
+
+class SQLiteStorage(Storage):
+    """Studies in one SQLite file (see the module docstring for the format and guarantees).
+
+    Args:
+        path: the database file.
+        create: create the file (and the schema) when missing; when ``False`` a missing file
+            is a :class:`StorageError`.
+        timeout: seconds to wait for another process's write lock before failing.
+        read_only: open without writing anything (no migration; every write is a
+            StorageError). ``None``: read-only exactly when the file exists and is not writable.
+    """
+
+    def __init__(self, path: str, *, create: bool = True, timeout: float = 60.0,
+                 read_only: bool | None = None) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.RLock()
+        exists = os.path.exists(self.path)
+        if not exists and not create:
+            raise StorageError(f"storage file {self.path!r} does not exist")
+        if exists and os.path.isdir(self.path):
+            raise StorageError(f"storage path {self.path!r} is a directory, expected an SQLite file")
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(parent):
+            raise StorageError(f"storage file {self.path!r}: the directory {parent!r} does not exist")
+        if read_only is None:
+            read_only = exists and not os.access(self.path, os.W_OK)
+        if read_only and not exists:
+            raise StorageError(f"storage file {self.path!r} does not exist (and read_only=True)")
+        self.read_only = bool(read_only)
+        self._con = self._connect(timeout)
+        try:
+            self._version = self._init_schema()
+        except StorageError:
+            self._con.close()
+            raise
+        except sqlite3.DatabaseError as e:
+            self._con.close()
+            raise StorageError(
+                f"{self.path!r} is not a gpu_bo storage file (SQLite says: {e}); "
+                "is it corrupt, or some other file?"
+            ) from None
+        # rows written under schema 1 (read as they are when read-only) lack values_json
+        values = "values_json" if self._version >= 2 else "NULL"
+        self._cols = f"number, params, value, state, start_time, end_time, error, intermediate, user_attrs, {values}"
+        self._study_cols = "study_id, name, direction, space, " + ("directions" if self._version >= 2 else "NULL")
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r}{', read_only=True' if self.read_only else ''})"
+
+    # -- low level -----------------------------------------------------------------------------
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per change.
+        target, uri = self.path, False
+        if self.read_only:
+            target, uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro", True
+        try:
+            return sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False, uri=uri)
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot open storage file {self.path!r}: {e}") from None
+
+    def _init_schema(self) -> int:
+        """Check the file, create or migrate its schema; returns the schema version it now has."""
+        con = self._con
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise StorageError(
+                f"{self.path!r} is an SQLite database of another application (tables "
+                f"{sorted(tables)}), not a gpu_bo storage file"
+            )
+        if "meta" in tables:
+            version = self._check_version(dict(con.execute("SELECT key, value FROM meta").fetchall()))
+        elif self.read_only:
+            raise StorageError(f"{self.path!r} is opened read-only but holds no gpu_bo schema yet")
+        if self.read_only:
+            return version
+        con.execute("PRAGMA journal_mode=WAL")
+        # FULL: every committed trial is on disk before the call returns (SIGKILL or power loss).
+        con.execute("PRAGMA synchronous=FULL")
+        if "meta" not in tables:
+            with self._tx():
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        con.execute(stmt)
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT_TAG,))
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            return SCHEMA_VERSION
+        if version < SCHEMA_VERSION:
+            self._migrate()
+        return SCHEMA_VERSION
+
+    def _check_version(self, meta: dict[str, str]) -> int:
+        if meta.get("format") != FORMAT_TAG:
+            raise StorageError(f"{self.path!r} is an SQLite database but not a gpu_bo storage file")
+        text = meta.get("schema_version", "1")  # schema 1 always wrote it; be lenient on reading
+        version = int(text) if text.isdigit() else -1
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path!r} was written by a newer gpu_bo (schema version {version}; this one "
+                f"reads up to {SCHEMA_VERSION}); upgrade gpu_bo"
+            )
+        if version < SCHEMA_VERSION and version not in _MIGRATIONS:
+            raise StorageError(f"{self.path!r}: unknown schema version {text!r}; expected 1 to {SCHEMA_VERSION}")
+        return version
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION in one transaction (all steps or none)."""
+        with self._tx() as con:
+            # read again under the write lock: another process may have migrated it meanwhile
+            version = self._check_version(dict(con.execute("SELECT key, value FROM meta").fetchall()))
+            while version < SCHEMA_VERSION:
+                _MIGRATIONS[version](con)
+                version += 1
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding the database lock (``BEGIN IMMEDIATE``)."""
+        if self.read_only:
+            raise StorageError(f"{self.path!r} is opened read-only (the file is not writable); "
+                               "it cannot record trials or studies")
+        with self._lock:
+            try:
+                self._con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise StorageError(f"{self.path!r}: could not lock the database for writing: {e}") from None
+            try:
+                yield self._con
+                self._con.execute("COMMIT")
+            except BaseException as e:
+                if self._con.in_transaction:
+                    self._con.execute("ROLLBACK")
+                if isinstance(e, sqlite3.DatabaseError):
+                    raise StorageError(f"{self.path!r}: write failed: {e}") from None
+                raise
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._con.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise StorageError(f"{self.path!r}: read failed: {e}") from None
+
+    def _study_row(self, name: str) -> tuple | None:
+        rows = self._read(f"SELECT {self._study_cols} FROM studies WHERE name = ?", (name,))
+        return rows[0] if rows else None
+
+    def _study_id(self, name: str) -> int:
+        row = self._study_row(name)
+        if row is None:
+            raise StorageError(f"{self.path!r}: has no study named {name!r}; it holds {self.list_studies()}")
+        return row[0]
+
+    @staticmethod
+    def _next_seq(con: sqlite3.Connection, sid: int) -> int:
+        return con.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trials WHERE study_id = ?", (sid,)).fetchone()[0]
+
+    @staticmethod
+    def _row_to_trial(r: tuple) -> Trial:
+        number, params, value, state, start, end, error, inter, attrs, values = r
+        return Trial(
+            number=number, params=json.loads(params), values=_values_of(values, value), state=TrialState(state),
+            start_time=start if start is not None else 0.0, end_time=end, error=error,
+            intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
+            user_attrs=json.loads(attrs or "{}"),
+        )
+
+    @staticmethod
+    def _row_to_info(row: tuple) -> StudyInfo:
+        _, name, direction, space, directions = row
+        return StudyInfo(name, direction, None if space is None else json.loads(space),
+                         tuple(json.loads(directions)) if directions is not None else ())
+
+    # -- the Storage interface ---------------------------------------------------------------
+    def get_or_create_study(self, name: str, direction: str | Sequence[str], space: dict | None) -> StudyInfo:
+        directions = parse_directions(direction)
+        try:
+            with self._tx() as con:
+                row = con.execute(f"SELECT {self._study_cols} FROM studies WHERE name = ?", (name,)).fetchone()
+                if row is None:
+                    con.execute(
+                        "INSERT INTO studies (name, direction, space, created, directions) VALUES (?, ?, ?, ?, ?)",
+                        (name, directions[0], None if space is None else json.dumps(space, default=str),
+                         time.time(), None if len(directions) == 1 else json.dumps(list(directions))))
+                    info = StudyInfo(name, directions[0], space, directions)
+                else:
+                    info = self._row_to_info(row)
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"{self.path!r}: cannot create study {name!r}: {e}") from None
+        check_same(info, directions, space)
+        return info
+
+    def list_studies(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT name FROM studies ORDER BY study_id")]
+
+    def study_info(self, name: str | None = None) -> StudyInfo:
+        name = pick_name(name, self.list_studies(), repr(self.path))
+        return self._row_to_info(self._study_row(name))
+
+    def load_study(self, name: str | None = None) -> Study:
+        info = self.study_info(name)
+        sid = self._study_id(info.name)
+        rows = self._read(f"SELECT {self._cols} FROM trials WHERE study_id = ? ORDER BY number", (sid,))
+        try:
+            trials = [self._row_to_trial(r) for r in rows]
+        except (ValueError, TypeError) as e:
+            raise StorageError(f"{self.path!r}: study {info.name!r} holds a malformed trial: {e}") from None
+        return Study(info.direction, trials, name=info.name)
+
+    def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
+                     owner: str | None = None, unique: bool = False) -> Trial | None:
+        sid = self._study_id(study)
+        now = time.time()
+        blob = _params_json(params)
+        with self._tx() as con:
+            count, top = con.execute(
+                "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?", (sid,)
+            ).fetchone()
+            if max_trials is not None and count >= max_trials:
+                return None
+            if unique and con.execute("SELECT 1 FROM trials WHERE study_id = ? AND params = ? LIMIT 1",
+                                      (sid, blob)).fetchone():
+                raise DuplicateParams(f"study {study!r} already has a trial with params {params}")
+            con.execute(
+                "INSERT INTO trials (study_id, number, params, state, start_time, intermediate, "
+                "user_attrs, owner, seq) VALUES (?, ?, ?, 'RUNNING', ?, '{}', '{}', ?, ?)",
+                (sid, top, blob, now, owner or process_owner(), self._next_seq(con, sid)),
+            )
+        return Trial(number=top, params=dict(params), start_time=now)
+
+    def finish_trial(self, study: str, trial: Trial) -> None:
+        sid = self._study_id(study)
+        values = trial.values
+        single = values[0] if values is not None and len(values) == 1 else None
+        with self._tx() as con:
+            con.execute(
+                "UPDATE trials SET value = ?, values_json = ?, state = ?, end_time = ?, error = ?, "
+                "intermediate = ?, user_attrs = ?, seq = ? WHERE study_id = ? AND number = ?",
+                (single, None if values is None else json.dumps(list(values)), trial.state.value,
+                 trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
+                 json.dumps(trial.user_attrs, default=str), self._next_seq(con, sid), sid, trial.number),
+            )
+
+    def trials_since(self, study: str, seq: int) -> tuple[list[Trial], int]:
+        sid = self._study_id(study)
+        rows = self._read(f"SELECT {self._cols}, seq FROM trials WHERE study_id = ? AND seq > ? ORDER BY seq",
+                          (sid, seq))
+        return [self._row_to_trial(r[:-1]) for r in rows], max([seq] + [r[-1] for r in rows])
+
+    def fail_abandoned(self, study: str) -> list[int]:
+        sid = self._study_id(study)
+        if self.read_only:
+            return []  # nothing can be marked in a file we may not write
+        marked = []
+        with self._tx() as con:
+            rows = con.execute("SELECT number, owner FROM trials WHERE study_id = ? AND state = 'RUNNING'",
+                               (sid,)).fetchall()
+            for number, owner in rows:
+                if owner_is_dead(owner):
+                    con.execute(
+                        "UPDATE trials SET state = 'FAILED', end_time = ?, error = ?, seq = ? "
+                        "WHERE study_id = ? AND number = ?",
+                        (time.time(), abandoned_error(owner), self._next_seq(con, sid), sid, number),
+                    )
+                    marked.append(number)
+        return marked
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
