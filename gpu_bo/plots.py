@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from gpu_bo.space import Categorical, Integer, Real, Space, as_space
-from gpu_bo.study import Study, TrialState
+from gpu_bo.study import Direction, Study, TrialState
 
 __all__ = ["plot_convergence", "plot_objective", "plot_evaluations"]
 
@@ -48,10 +48,19 @@ def _as_study(obj: Any) -> tuple[Study, Space | None]:
         return obj, getattr(obj, "space", None)
     trials = getattr(obj, "trials", None)
     direction = getattr(obj, "direction", None)
-    if trials is None or direction not in ("minimize", "maximize"):
+    if trials is None or not _is_direction(direction):
         raise TypeError(f"study: got {type(obj).__name__}; expected a gpu_bo Study or Optimizer "
                         "(an object with trials and direction)")
     return Study(direction, list(trials), name=getattr(obj, "name", None)), getattr(obj, "space", None)
+
+
+def _is_direction(value: Any) -> bool:
+    """True when ``value`` is ``"minimize"``/``"maximize"`` (or a Direction)."""
+    try:
+        Direction.parse(value)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _infer_space(study: Study) -> Space:
@@ -142,7 +151,7 @@ def plot_convergence(studies: Any, labels: Sequence[str] | None = None, ax: Any 
     directions = set()
     for i, obj in enumerate(items):
         st, _ = _as_study(obj)
-        directions.add(st.direction)
+        directions.add(Direction.parse(st.direction))
         label = labels[i] if labels is not None else (st.name or f"study {i}")
         best = np.asarray(st.best_so_far(), dtype=float)
         x = np.arange(1, len(best) + 1)
@@ -153,7 +162,7 @@ def plot_convergence(studies: Any, labels: Sequence[str] | None = None, ax: Any 
                 px, py = zip(*done)
                 ax.scatter(px, py, s=12, alpha=0.35, color=line.get_color())
     ax.set_xlabel("trial")
-    word = "min" if directions == {"minimize"} else "max" if directions == {"maximize"} else "best"
+    word = "best" if len(directions) > 1 else "max" if Direction.MAXIMIZE in directions else "min"
     ax.set_ylabel(f"{word} objective so far")
     ax.set_title("Convergence")
     ax.grid(True, alpha=0.3)
@@ -167,7 +176,7 @@ def _fit(study: Study, space: Space, trials: list, seed: int, device: str):
 
     dev = resolve_device(device)
     X = space.encode([t.params for t in trials], device=dev, dtype=torch.float64)
-    sign = 1.0 if study.direction == "maximize" else -1.0
+    sign = Direction.parse(study.direction).sign
     y = torch.tensor([sign * t.value for t in trials], device=dev, dtype=torch.float64)
     gp = fit_gp(X, y, tuple(space.cat_columns), seed=seed)
     return gp, sign, X
@@ -179,7 +188,7 @@ def _mean(gp: Any, sign: float, Xc: torch.Tensor, chunk: int = 8192) -> torch.Te
     with torch.no_grad():
         for s in range(0, Xc.shape[0], chunk):
             m, _ = gp.mean_var(Xc[s:s + chunk])
-            outs.append(sign * (m * gp.y_std + gp.y_mean))
+            outs.append(sign * gp.from_std(m))
     return torch.cat(outs)
 
 
@@ -215,7 +224,8 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
     dev = X.device
     base = sp.sample(n_samples, seed=seed, device=dev, dtype=torch.float64)  # M x d
     idx = {n: i for i, n in enumerate(sp.names)}
-    best = st.best_trial if st.best_trial in trials else max(trials, key=lambda t: sign * t.value)
+    direction = Direction.parse(st.direction)
+    best = st.best_trial if st.best_trial in trials else direction.best(trials, key=lambda t: t.value)
     best_enc = sp.encode(best.params).cpu().numpy()
     X_np = X.cpu().numpy()
     k = len(names)
@@ -248,7 +258,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
                 pd = _mean(gp, sign, Xc.reshape(-1, sp.d)).reshape(A.size, -1).mean(-1).cpu().numpy()
                 xs, ys = _axis_values(dj, gj), _axis_values(di, gi)
                 ax.contourf(xs, ys, pd.reshape(A.shape), levels=12, cmap="viridis_r"
-                            if st.direction == "minimize" else "viridis")
+                            if direction is Direction.MINIMIZE else "viridis")
                 ax.scatter(_axis_values(dj, X_np[:, j]), _axis_values(di, X_np[:, i]), s=8, c="k", alpha=0.6)
                 ax.scatter(_axis_values(dj, best_enc[j:j + 1]), _axis_values(di, best_enc[i:i + 1]),
                            s=80, c="r", marker="*")

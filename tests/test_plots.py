@@ -112,3 +112,21 @@ def test_bad_input_says_what_is_wrong():
     with pytest.raises(ValueError, match="unknown"):
         plots.plot_evaluations(_study(), SPACE, params=["nope"])
     plt.close("all")
+
+
+def test_convergence_label_and_duck_typed_directions():
+    from types import SimpleNamespace
+
+    from gpu_bo.study import Direction
+
+    words = {}
+    for key, studies in {"min": [_study()], "max": [_study(direction="maximize")],
+                         "best": [_study(), _study(direction="maximize")]}.items():
+        words[key] = plots.plot_convergence(studies).get_ylabel().split()[0]
+    assert words == {"min": "min", "max": "max", "best": "best"}
+    # anything with trials and a direction (a Direction member too) is a study; another word is not
+    duck = SimpleNamespace(trials=_study().trials, direction=Direction.MINIMIZE)
+    assert plots.plot_convergence(duck).get_ylabel().startswith("min")
+    with pytest.raises(TypeError, match="study"):
+        plots.plot_convergence(SimpleNamespace(trials=[], direction="up"))
+    plt.close("all")
