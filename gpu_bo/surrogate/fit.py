@@ -1,24 +1,11 @@
-"""The GP surrogate: batched multi-start hyperparameter fitting and a BoTorch-compatible model.
+"""Hyperparameter fitting of the GP (batched multi-start MAP) and the refit schedule.
 
-Why a hand-written GP instead of BoTorch's ``SingleTaskGP`` + ``fit_gpytorch_mll``: measured on
-this project's 2-core CPU at n=200, d=5, one forward+backward of a GPyTorch exact MLL and one
-posterior call cost 3-6 ms of framework overhead (LinearOperator dispatch), so a suggestion of
-~200 optimizer steps could not get under Optuna GPSampler's ~0.2 s. The same model written as a
-handful of batched tensor ops costs a fraction of that. We keep BoTorch for what it does well:
-the acquisition functions (analytic and Monte Carlo) run unchanged on :class:`GPModel`, a
-``botorch.models.model.Model``; and the test-suite checks our posterior against
-``SingleTaskGP``'s with the same hyperparameters.
+The loss is the negative log posterior per point of :mod:`gpu_bo.surrogate.gp`'s model under
+:mod:`gpu_bo.surrogate.prior`'s priors, on an unconstrained raw vector per restart
+(log lengthscales, log outputscale, log noise above the floor, constant mean).
 
-Model (all in the standardized output space):
-    y = c + f(x) + eps,  f ~ GP(0, outputscale * matern52(r)),  eps ~ N(0, noise)
-Priors (MAP fitting): lengthscale ~ LogNormal(sqrt(2) + log(d)/2, sqrt(3)) as a density over the
-lengthscale (the dimension-scaled prior of Hvarfner et al. 2024, BoTorch's default, which keeps
-the GP sane in high dimensions; mode 0.5 sqrt(d)); noise - floor ~ Gamma(1.1, 30) as a density
-over the value (Optuna GPSampler's prior: small noise is cheap, so smooth objectives are
-nearly interpolated); on the log-value: outputscale ~ N(0, 1).
-
-Shapes: ``R`` restarts are fitted as one batch (``R x d`` lengthscales ...) by summing the
-independent per-restart losses; the best restart is kept.
+Shapes: ``R`` restarts are fitted as one batch (``raw`` is ``R x (d + 3)``) by summing the
+independent per-restart losses; the best restart is kept. ``n`` training points, ``d`` inputs.
 """
 
 from __future__ import annotations
@@ -27,20 +14,17 @@ import math
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from botorch.models.model import Model
-from botorch.posteriors.gpytorch import GPyTorchPosterior
-from gpytorch.distributions import MultivariateNormal
-
 from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.reference import MATERN52_DS, kernel_matrix, matern52, matern52_terms
+from gpu_bo.surrogate.gp import NOISE_FLOOR, FittedGP, GPParams, _condition
+from gpu_bo.surrogate.prior import RawBlocks, add_neg_log_prior_grad, lengthscale_loc, log_prior
 
-__all__ = ["FitOptions", "GPParams", "FittedGP", "GPModel", "RefitSchedule", "fit_gp", "believe"]
+__all__ = ["FitOptions", "RefitSchedule", "fit_gp", "pairwise_sq_diffs"]
 
-NOISE_FLOOR = 1e-6
 POLISH_MAX_POINTS = 256  # cold fits on at most this many points polish their best restart (_fit_params)
 _LOG2PI = math.log(2 * math.pi)
 
@@ -54,9 +38,9 @@ class FitOptions:
         max_iter: optimizer iterations (L-BFGS on CPU, Adam steps on CUDA).
         warm_max_iter: iterations when warm-started from the previous fit.
         warm_restarts: restarts when warm-started: the previous optimum plus the default start
-            (and random ones beyond two). One alone got stuck in poor hyperparameters: on
-            Hartmann6 with 40 evaluations the median regret over 5 seeds was 0.93 with one,
-            0.21 with two (measured before the lengthscale-prior fix; not re-measured since).
+            (and random ones beyond two). One alone got stuck in poor hyperparameters (an
+            early Hartmann6 ablation, not re-run since; the runs with two are in
+            benchmarks/results/quality.md).
         method: "auto" (L-BFGS on CPU, fixed-step Adam on CUDA: no host sync per step),
             "lbfgs" or "adam".
         max_fit_points: hyperparameters are fitted on at most this many observations (the
@@ -64,8 +48,8 @@ class FitOptions:
             Fitting cost grows as n^3 per step while hyperparameters settle with a few hundred
             points, so this bounds the fit time as the study grows.
         adam_steps, warm_adam_steps: Adam steps of a cold and of a warm-started fit (CUDA).
-            On an H200 the warm fit at its old 75 steps was 0.7 s of a 1.3 s suggestion at
-            n = 5,000 (benchmarks/results/scaling.md); a warm start begins at the previous
+            The warm fit is short because at large n it was a large share of a GPU
+            suggestion (benchmarks/results/scaling.md); a warm start begins at the previous
             optimum, which moves little between two suggestions, and every
             ``full_refit_every``-th fit is cold again.
     """
@@ -88,83 +72,11 @@ class FitOptions:
         return cls()
 
 
-@dataclass
-class GPParams:
-    """Fitted hyperparameters (standardized output space), as plain tensors of one restart."""
-
-    lengthscale: torch.Tensor  # d
-    outputscale: torch.Tensor  # scalar
-    noise: torch.Tensor  # scalar
-    mean_const: torch.Tensor  # scalar
-
-    def to(self, device: torch.device, dtype: torch.dtype) -> GPParams:
-        return GPParams(*(t.to(device=device, dtype=dtype) for t in
-                          (self.lengthscale, self.outputscale, self.noise, self.mean_const)))
-
-    def to_list(self) -> dict:
-        return {"lengthscale": self.lengthscale.tolist(), "outputscale": float(self.outputscale),
-                "noise": float(self.noise), "mean_const": float(self.mean_const)}
-
-
-@dataclass
-class FittedGP:
-    """A GP conditioned on its data: the factors every posterior call reuses.
-
-    Attributes:
-        X: ``n x d`` training inputs.  y: ``n`` standardized targets.
-        y_mean, y_std: the standardization (raw = y * y_std + y_mean).
-        L: ``n x n`` lower Cholesky factor of ``K + noise I``; alpha: ``K^-1 (y - c)``;
-        Kinv: ``(K + noise I)^-1``.
-    """
-
-    X: torch.Tensor
-    y: torch.Tensor
-    y_mean: float
-    y_std: float
-    params: GPParams
-    cat: tuple[int, ...]
-    L: torch.Tensor
-    alpha: torch.Tensor
-    Kinv: torch.Tensor
-    jitter: float = 0.0
-    info: dict = field(default_factory=dict)
-
-    @property
-    def inv_ls(self) -> torch.Tensor:
-        return 1.0 / self.params.lengthscale
-
-    # the GP's units: raw values (sign-flipped so larger is better, the user's scale) and the
-    # standardized values it is fitted on; callers convert through these three, nowhere else
-    def to_std(self, v: float) -> float:
-        """A raw value -> standardized units: ``(v - y_mean) / y_std``."""
-        return (v - self.y_mean) / self.y_std
-
-    def from_std(self, z: float) -> float:
-        """A standardized value -> raw units: ``z * y_std + y_mean``."""
-        return z * self.y_std + self.y_mean
-
-    def scale_to_std(self, dv: float) -> float:
-        """A raw difference (a margin such as ``xi``) -> standardized units: ``dv / y_std``."""
-        return dv / self.y_std
-
-    def mean_var(self, Xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and variance of f at ``N x d`` points (standardized units)."""
-        from gpu_bo.kernels.reference import posterior_mean_var
-
-        return posterior_mean_var(Xc, self.X, self.alpha, self.Kinv, self.inv_ls,
-                                  self.params.outputscale, self.params.mean_const, self.cat)
-
-
-def _prior_loc(d: int) -> float:
-    return math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
-
-
 class _NegMLLCore(torch.autograd.Function):
     """``0.5 r^T K^-1 r + 0.5 log|K|`` per batch element, with a hand-written backward.
 
     Autograd through ``cholesky`` + ``solve_triangular`` costs several n^3 triangular solves in
-    backward; the closed form ``dK = 0.5 (K^-1 - a a^T)`` needs one ``cholesky_inverse``
-    (measured ~3x faster at n=200..1000 on CPU). A failed factorization gives +inf for that
+    backward; the closed form ``dK = 0.5 (K^-1 - a a^T)`` needs one ``cholesky_inverse``. A failed factorization gives +inf for that
     batch element and a zero gradient, so one bad restart cannot poison the others.
     """
 
@@ -206,33 +118,30 @@ def pairwise_sq_diffs(X: torch.Tensor, cat: tuple[int, ...]) -> torch.Tensor | N
     return D
 
 
-_LS_PRIOR_SCALE = math.sqrt(3.0)  # the lengthscale prior's sigma (log scale)
-
-
 def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitter: float,
                        need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """:func:`_neg_log_post` on precomputed pairwise differences ``D``: (value, gradient).
 
-    Why by hand: at the sizes of a short study (n <= a few hundred) one forward + backward
-    through ~40 small autograd ops cost ~3 ms on the 2-core CPU (n = 50, d = 20, 2 restarts),
-    almost all of it per-op dispatch, and a suggestion's fit makes 15-60 of them. The closed
-    form below needs one Cholesky inverse and two contractions with ``D`` and ran 2.1x faster
-    there (1.5x at n = 200, d = 5); tests/test_surrogate.py checks value and gradient against
-    the autograd path.
+    Why by hand: at the sizes of a short study (n <= a few hundred) a forward + backward
+    through ~40 small autograd ops is almost all per-op dispatch, and a suggestion's fit makes
+    dozens of them; the closed form below needs one Cholesky inverse and two contractions with
+    ``D`` (benchmarks/results/suggest_latency.md was rerun with it). tests/test_surrogate.py
+    checks value and gradient against the autograd path.
 
     With ``G = dNLL/dK = 0.5 (K^-1 - a a^T)``, ``a = K^-1 r`` and the Matern-5/2 correlation
     ``m(s)`` of the squared scaled distance ``s = sum_k D_k / ls_k^2`` (``dm/ds = -5/6 (1 +
     sqrt5 r) exp(-sqrt5 r)``, finite at ``r = 0``):
         d/dlog ls_k = -2 / ls_k^2 * sum_ij G_ij os m'(s_ij) D_ijk,   d/dlog os = os sum(G * m),
-        d/dlog noise' = noise' tr(G),   d/dc = -sum(a),   plus the priors' gradients.
+        d/dlog noise' = noise' tr(G),   d/dc = -sum(a),   plus the priors' gradients
+    (:func:`gpu_bo.surrogate.prior.add_neg_log_prior_grad`).
     A failed factorization gives +inf for that restart and a zero gradient (the closures
     zero non-finite restarts anyway), so one bad restart cannot poison the others.
     """
-    n, _, d = D.shape
-    log_ls, log_os, log_noise, c = raw[:, :d], raw[:, d], raw[:, d + 1], raw[:, d + 2]
-    inv_ls2 = torch.exp(-2.0 * log_ls)  # R x d
-    os_ = torch.exp(log_os)
-    e_noise = torch.exp(log_noise)
+    n = D.shape[0]
+    th = RawBlocks.split(raw)
+    inv_ls2 = torch.exp(-2.0 * th.log_ls)  # R x d
+    os_ = torch.exp(th.log_os)
+    e_noise = torch.exp(th.log_noise)
     s = torch.einsum("ijk,rk->rij", D, inv_ls2)  # R x n x n
     m, p, ex = matern52_terms(s)
     K = os_.view(-1, 1, 1) * m
@@ -241,22 +150,18 @@ def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitt
     ok = info == 0
     eye = torch.eye(n, dtype=K.dtype, device=K.device)
     L = torch.where(ok.view(-1, 1, 1), L, eye)  # placeholder factor for failed restarts
-    r = y.unsqueeze(0) - c.unsqueeze(-1)  # R x n
+    r = y.unsqueeze(0) - th.c.unsqueeze(-1)  # R x n
     a = torch.cholesky_solve(r.unsqueeze(-1), L).squeeze(-1)
     nll = 0.5 * (r * a).sum(-1) + torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1) + 0.5 * n * _LOG2PI
-    z = (log_ls - _prior_loc(d)) / _LS_PRIOR_SCALE
-    lp = ((-0.5 * z * z - log_ls).sum(-1) - 0.5 * log_os ** 2 + 0.1 * log_noise - 30.0 * e_noise
-          - 0.5 * (c / 2.0) ** 2)
-    val = torch.where(ok, (nll - lp) / n, torch.full_like(nll, float("inf")))
+    val = torch.where(ok, (nll - log_prior(th)) / n, torch.full_like(nll, float("inf")))
     if not need_grad:
         return val, None
     G = 0.5 * (torch.cholesky_inverse(L) - a.unsqueeze(-1) * a.unsqueeze(-2))  # R x n x n
     P = G * (MATERN52_DS * p * ex)  # G * dm/ds
-    g_ls = -2.0 * inv_ls2 * os_.unsqueeze(-1) * torch.einsum("rij,ijk->rk", P, D) + z / _LS_PRIOR_SCALE + 1.0
-    g_os = os_ * (G * m).sum((-2, -1)) + log_os
-    g_noise = e_noise * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) - 0.1 + 30.0 * e_noise
-    g_c = -a.sum(-1) + c / 4.0
-    grad = torch.cat([g_ls, g_os.unsqueeze(-1), g_noise.unsqueeze(-1), g_c.unsqueeze(-1)], -1) / n
+    g_nll = RawBlocks(-2.0 * inv_ls2 * os_.unsqueeze(-1) * torch.einsum("rij,ijk->rk", P, D),
+                      os_ * (G * m).sum((-2, -1)), e_noise * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1),
+                      -a.sum(-1))
+    grad = add_neg_log_prior_grad(g_nll, th).cat() / n
     return val, torch.where(ok.unsqueeze(-1), grad, torch.zeros_like(grad))
 
 
@@ -286,43 +191,24 @@ def _neg_log_post(raw: torch.Tensor, X: torch.Tensor, y: torch.Tensor, cat: tupl
     """
     if D is not None and closed_form:
         return _NegLogPostD.apply(raw, D, y, float(jitter))
-    n, d = X.shape
-    log_ls, log_os, log_noise, c = raw[:, :d], raw[:, d], raw[:, d + 1], raw[:, d + 2]
-    inv_ls = torch.exp(-log_ls)
-    os_ = torch.exp(log_os)
-    noise = NOISE_FLOOR + torch.exp(log_noise)
+    n = X.shape[0]
+    th = RawBlocks.split(raw)
+    inv_ls = torch.exp(-th.log_ls)
+    os_ = torch.exp(th.log_os)
+    noise = NOISE_FLOOR + torch.exp(th.log_noise)
     if D is not None:
         d2 = torch.einsum("ijk,rk->rij", D, inv_ls * inv_ls)  # R x n x n
         K = os_.view(-1, 1, 1) * matern52(d2)
     else:
         K = kernel_matrix(X.unsqueeze(0), X.unsqueeze(0), inv_ls, os_, cat)  # R x n x n
     K = K + torch.diag_embed((noise + jitter).unsqueeze(-1).expand(-1, n))
-    r = y.unsqueeze(0) - c.unsqueeze(-1)  # R x n
+    r = y.unsqueeze(0) - th.c.unsqueeze(-1)  # R x n
     mll = -_NegMLLCore.apply(K, r) - 0.5 * n * _LOG2PI
-    loc, scale = _prior_loc(d), _LS_PRIOR_SCALE
-    # The lengthscale prior is a density over the lengthscale itself, as GPyTorch evaluates
-    # BoTorch's LogNormalPrior: on our log-parametrization that adds the Jacobian -log(ls), which
-    # puts the mode at exp(loc - 3) = 0.5 sqrt(d) instead of exp(loc) (~10 at d=6). Without it
-    # dimensions that looked flat after 10-25 points drifted to lengthscales ~10 and the search
-    # ignored them: budget 25 (10 initial), 10 seeds, median regret Hartmann6 1.52 -> 0.43,
-    # Branin 0.052 -> 0.038 (Optuna GPSampler: 0.52, 0.040); Hartmann6 in 50 dims, 80 evaluations,
-    # 3 seeds: 0.89 -> 0.012; Ackley-10 and SVC unchanged.
-    lp = (-0.5 * ((log_ls - loc) / scale) ** 2 - log_ls).sum(-1)
-    # Noise: Gamma(1.1, 30) as a density over the noise variance above the floor (Optuna
-    # GPSampler's prior). Its log-density 0.1 log(noise) - 30 noise barely penalizes small
-    # noise, so a smooth deterministic objective gets a near-interpolating GP; the former
-    # LogNormal(-4, 1) (BoTorch's) cost ~48 nats at the 1e-6 floor and held the noise near
-    # 1e-3-1e-2 of the standardized variance, which blurred the last digits of an optimum.
-    # Measured over 10 seeds at 50 evaluations: Branin 1.8e-4 -> 6.3e-5 (GPSampler 3.6e-5),
-    # Hartmann6 8.6e-4 -> 7.7e-4..1.6e-3, Ackley-10 14.6 -> 14.3..16 (seed noise spans 11-16);
-    # the full benchmark with the polished cold fit below: Branin 1.0e-4, Hartmann6 7.2e-4,
-    # Ackley-10 13.8, mixed 30-parameter space 6.23 -> 5.68 (benchmarks/results/).
-    lp = lp - 0.5 * log_os ** 2 + 0.1 * log_noise - 30.0 * torch.exp(log_noise) - 0.5 * (c / 2.0) ** 2
-    return -(mll + lp) / n
+    return -(mll + log_prior(th)) / n
 
 
 def _initial_raw(d: int, R: int, warm: GPParams | None, gen: torch.Generator, device, dtype) -> torch.Tensor:
-    loc = _prior_loc(d)
+    loc = lengthscale_loc(d)
     raw = torch.zeros(R, d + 3, dtype=dtype, device="cpu")  # drawn on the CPU generator, then moved
     # restart 0: a sensible deterministic start (lengthscale ~ 0.5 sqrt(d), the prior's bulk)
     raw[0, :d] = math.log(0.5 * math.sqrt(d))
@@ -384,26 +270,6 @@ def _run_adam(raw: torch.Tensor, closure_loss, steps: int, lr: float, value_grad
     return raw.detach()
 
 
-def _condition(X: torch.Tensor, y: torch.Tensor, params: GPParams, cat: tuple[int, ...],
-               jitter: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """Factor ``K + noise I`` (adding jitter until it succeeds) and precompute alpha, K^-1."""
-    n = X.shape[0]
-    K = kernel_matrix(X, X, 1.0 / params.lengthscale, params.outputscale, cat)
-    eye = torch.eye(n, dtype=X.dtype, device=X.device)
-    for extra in (0.0, 1e-8, 1e-6, 1e-4, 1e-2):
-        L, info = torch.linalg.cholesky_ex(K + (params.noise + jitter + extra) * eye)
-        if int(info) == 0:
-            break
-    else:  # pragma: no cover - noise floor makes this practically unreachable
-        raise torch.linalg.LinAlgError("Cholesky failed even with jitter 1e-2")
-    if extra > 0:
-        warnings.warn(f"GP covariance not positive definite; added jitter {extra:g}", FitWarning, stacklevel=3)
-    r = (y - params.mean_const).unsqueeze(-1)
-    alpha = torch.cholesky_solve(r, L).squeeze(-1)
-    Kinv = torch.cholesky_inverse(L)
-    return L, alpha, Kinv, jitter + extra
-
-
 def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     n = X.shape[0]
@@ -453,13 +319,12 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
                 raise FloatingPointError("no restart reached a finite loss")
             if method == "lbfgs" and warm is None and raw.shape[0] > 1 and Xf.shape[0] <= POLISH_MAX_POINTS:
                 # The batched L-BFGS shares one line search across restarts, so the worst-
-                # conditioned restart limits how far the best one gets: with a near-interpolating
-                # GP (noise at its floor) 6 restarts ended 1.9e-3 above one restart's optimum
-                # (loss per point, n = 40). A cold fit (first and every full_refit_every-th)
-                # therefore polishes the best restart alone; warm fits start at the previous
-                # optimum and skip this. Only on small fit sets, where it costs tens of ms: at
-                # 512 points it added ~2.5 s to an 8 s cold fit on the 2-core CPU, and with many
-                # points the restarts' optima are better determined.
+                # conditioned restart limits how far the best one gets (worst with a
+                # near-interpolating GP, noise at its floor). A cold fit (first and every
+                # full_refit_every-th) therefore polishes the best restart alone; warm fits start
+                # at the previous optimum and skip this. Only on small fit sets: on large ones it
+                # costs a large share of a cold fit (benchmarks/results/scaling.md) and the
+                # restarts' optima are better determined.
                 polished = _run_lbfgs(raw[best:best + 1], loss_fn, options.max_iter, value_grad)
                 with torch.no_grad():
                     pl = loss_fn(polished)
@@ -515,114 +380,6 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
     return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=tuple(cat), L=L,
                     alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)
-
-
-def believe(gp: FittedGP, X_new: torch.Tensor) -> FittedGP:
-    """Kriging believer: condition on ``m x d`` pending points as if they returned the posterior
-    mean, with the same hyperparameters.
-
-    The mean is unchanged and the variance collapses near the pending points, so an analytic
-    acquisition stops proposing them or their neighbours: sequential greedy batches and
-    asynchronous workers at the cost of one Cholesky factor, instead of a Monte Carlo
-    acquisition at every optimizer step.
-    """
-    if X_new is None or X_new.shape[0] == 0:
-        return gp
-    with torch.no_grad():
-        X_new = X_new.to(gp.X)
-        m, _ = gp.mean_var(X_new)
-        X = torch.cat([gp.X, X_new])
-        y = torch.cat([gp.y, m])
-        try:
-            L, alpha, Kinv = _extend_factor(gp, X_new, y)
-            jitter = gp.jitter
-        except torch.linalg.LinAlgError:  # a pending point on top of a training point: refactor
-            L, alpha, Kinv, jitter = _condition(X, y, gp.params, gp.cat, gp.jitter)
-    return FittedGP(X=X, y=y, y_mean=gp.y_mean, y_std=gp.y_std, params=gp.params, cat=gp.cat, L=L,
-                    alpha=alpha, Kinv=Kinv, jitter=jitter,
-                    info=dict(gp.info, believed=int(gp.info.get("believed", 0)) + int(X_new.shape[0])))
-
-
-def _extend_factor(gp: FittedGP, X_new: torch.Tensor, y: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """L, alpha and K^-1 of ``gp``'s data plus ``m`` new points, by block updates.
-
-    Written by hand because a q-point greedy batch conditions q times: refactoring costs
-    O((n+m)^3) each time (q = 64 at n = 5,000 on an H200 spent most of its 8.4 s there and in
-    the refinement), the block update O(n^2 m). With ``B = k(X, X_new)`` and the Schur complement
-    ``S = k(X_new, X_new) + noise I - B^T K^-1 B``:
-    ``L' = [[L, 0], [(L^-1 B)^T, chol(S)]]`` and
-    ``K'^-1 = [[K^-1 + C S^-1 C^T, -C S^-1], [-S^-1 C^T, S^-1]]`` with ``C = K^-1 B``.
-    """
-    p, n, m = gp.params, gp.X.shape[0], X_new.shape[0]
-    inv_ls = 1.0 / p.lengthscale
-    B = kernel_matrix(gp.X, X_new, inv_ls, p.outputscale, gp.cat)
-    K22 = kernel_matrix(X_new, X_new, inv_ls, p.outputscale, gp.cat)
-    K22 = K22 + (p.noise + gp.jitter) * torch.eye(m, dtype=B.dtype, device=B.device)
-    W = torch.linalg.solve_triangular(gp.L, B, upper=False)  # L^-1 B, n x m
-    S = K22 - W.T @ W
-    L22, info = torch.linalg.cholesky_ex(S)
-    if int(info) != 0:
-        raise torch.linalg.LinAlgError("Schur complement not positive definite")
-    L = torch.zeros(n + m, n + m, dtype=B.dtype, device=B.device)
-    L[:n, :n] = gp.L
-    L[n:, :n] = W.T
-    L[n:, n:] = L22
-    C = gp.Kinv @ B
-    S_inv = torch.cholesky_inverse(L22)
-    CS = C @ S_inv
-    Kinv = torch.empty_like(L)
-    Kinv[:n, :n] = gp.Kinv + CS @ C.T
-    Kinv[:n, n:] = -CS
-    Kinv[n:, :n] = -CS.T
-    Kinv[n:, n:] = S_inv
-    alpha = Kinv @ (y - p.mean_const)
-    return L, alpha, Kinv
-
-
-class GPModel(Model):
-    """A BoTorch ``Model`` over a :class:`FittedGP`, so BoTorch's acquisition functions run on it.
-
-    Posteriors are in the standardized output space (acquisition thresholds such as ``best_f``
-    must be given in that space too).
-    """
-
-    _num_outputs = 1
-
-    def __init__(self, gp: FittedGP) -> None:
-        super().__init__()
-        self.gp = gp
-
-    @property
-    def num_outputs(self) -> int:
-        return 1
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return torch.Size([])
-
-    def posterior(self, X: torch.Tensor, output_indices=None, observation_noise=False,
-                  posterior_transform=None, **kwargs) -> GPyTorchPosterior:
-        """Joint posterior over ``batch_shape x q x d`` -> mean ``batch_shape x q``."""
-        gp = self.gp
-        p = gp.params
-        inv_ls = 1.0 / p.lengthscale
-        Ks = kernel_matrix(X, gp.X, inv_ls, p.outputscale, gp.cat)  # b x q x n
-        mean = Ks @ gp.alpha + p.mean_const
-        Kqq = kernel_matrix(X, X, inv_ls, p.outputscale, gp.cat)  # b x q x q
-        V = torch.linalg.solve_triangular(gp.L, Ks.transpose(-1, -2), upper=False)  # b x n x q
-        cov = Kqq - V.transpose(-1, -2) @ V
-        q = X.shape[-2]
-        eye = torch.eye(q, dtype=X.dtype, device=X.device)
-        extra = p.noise if observation_noise is True else 0.0
-        cov = cov + (1e-9 * p.outputscale + extra) * eye
-        post = GPyTorchPosterior(MultivariateNormal(mean, cov))
-        if posterior_transform is not None:
-            return posterior_transform(post)
-        return post
-
-    def forward(self, X):  # pragma: no cover - not used by BoTorch's acquisition functions
-        raise NotImplementedError
 
 
 class RefitSchedule:
@@ -693,6 +450,4 @@ class RefitSchedule:
         self.n_fits = int(state.get("n_fits", 0))
         self.last_fit_n = int(state.get("last_fit_n", 0))
         g = state.get("gp_params")
-        self.params = None if g is None else GPParams(
-            *(torch.tensor(g[k], dtype=torch.float64, device="cpu")
-              for k in ("lengthscale", "outputscale", "noise", "mean_const")))
+        self.params = None if g is None else GPParams.from_list(g)
