@@ -14,8 +14,11 @@ returns the study with every finished trial saved. Failed points are never propo
 and with the optimizer's default ``failure_policy="worst"`` the GP sees them as the worst
 value so far, steering the search away from regions that keep failing.
 
-Backends (serial, thread, process, and plug-ins such as Ray) live in :mod:`gpu_bo.backends`;
-their interface is documented there. ``register_backend`` and ``BACKENDS`` are re-exported here.
+Backends (serial, thread, process, Ray and plug-ins) live in :mod:`gpu_bo.backends`, with their
+interface (:class:`~gpu_bo.backends.Backend`) and registry; the runner imports them, never the
+other way round, and hands each backend a :class:`~gpu_bo.backends.BackendOptions` built from
+its own arguments. ``register_backend``, ``BACKENDS`` and the backend classes are re-exported
+here for existing imports.
 """
 
 from __future__ import annotations
@@ -30,19 +33,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
-    BACKENDS, Backend, ProcessBackend, SerialBackend, ThreadBackend, get_backend, register_backend,
+    BACKENDS, Backend, BackendOptions, ProcessBackend, SerialBackend, ThreadBackend, get_backend,
+    register_backend,
 )
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning
-from gpu_bo.objectives import (
-    Pruner, TrialResult, TrialTask, wants_trial,
-)
+from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
+from gpu_bo.pruners import Pruner
 from gpu_bo.space import Space, as_space
 from gpu_bo.storage import DuplicateParams, InMemoryStorage, Storage, open_storage, process_owner
-from gpu_bo.study import Study, Trial, TrialState
+from gpu_bo.study import Direction, Study, Trial, TrialState
 
 __all__ = [
-    "optimize", "RunOptions", "Backend", "SerialBackend", "ThreadBackend", "ProcessBackend",
-    "BACKENDS", "register_backend",
+    "optimize", "RunOptions", "Backend", "BackendOptions", "SerialBackend", "ThreadBackend",
+    "ProcessBackend", "BACKENDS", "register_backend", "get_backend",
 ]
 
 Callback = Callable[[Study, Trial], None]
@@ -78,17 +81,17 @@ class RunOptions:
         strategy: the optimizer's "auto", "global" or "trust_region" (see gpu_bo.optimizer).
         optimizer_options: :class:`gpu_bo.optimizer.OptimizerOptions` (e.g.
             ``failure_policy="ignore"``).
-        start_method: multiprocessing start method of the process backend: "fork", "spawn",
-            "forkserver" or None (spawn when CUDA is available, else fork where it exists).
-        worker_threads: torch threads per worker process (None: 1 when forked, else
-            ``cpu_count // n_workers``).
+        start_method: multiprocessing start method of the process backend (passed on in
+            :class:`~gpu_bo.backends.BackendOptions`, which says more).
+        worker_threads: torch threads per worker process (passed on likewise).
         sync_interval: seconds between looks at a shared storage for other processes' trials.
         prefetch: while every worker is busy, suggest the next point ahead of time, so a freed
             worker starts at once. Raises worker utilization when a trial takes longer than a
             suggestion (see benchmarks/results/parallel_throughput.md), at the price of one
             suggestion made without the result of the trial that frees the worker. Ignored by
             the serial backend.
-        backend_kwargs: passed to a plug-in backend (e.g. a Ray address).
+        backend_kwargs: options of one backend (e.g. the Ray address and resources, see
+            :class:`gpu_bo.backends.ray.RayBackend`), passed on in ``BackendOptions``.
     """
 
     n_initial: int | None = None
@@ -372,7 +375,7 @@ def optimize(
         seed: seed of the optimizer.
         acquisition: "ei", "pi", "ucb", "qei", "qpi", "qucb" or "qnei".
         device: where the optimizer computes and ``trial.device`` points: "auto", "cpu", "cuda".
-        pruner: e.g. :class:`~gpu_bo.objectives.MedianPruner` for objectives that report.
+        pruner: e.g. :class:`~gpu_bo.pruners.MedianPruner` for objectives that report.
         options: :class:`RunOptions` for the rarer knobs.
 
     Returns:
@@ -390,8 +393,7 @@ def optimize(
     _check_positive_int("n_workers", n_workers)
     if direction is None:
         direction = getattr(objective, "direction", None) or "minimize"
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"direction: got {direction!r}, expected 'minimize' or 'maximize'")
+    direction = Direction.parse(direction, "direction").value
     for label, v in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
             raise ValueError(f"{label}: got {v!r}, expected None or a number of seconds > 0")
@@ -400,7 +402,7 @@ def optimize(
         raise ValueError(f"n_workers: got {n_workers} with backend='serial'; use backend='thread' or "
                          "'process' to run trials in parallel")
     if pruner is not None and not hasattr(pruner, "should_prune"):
-        raise TypeError(f"pruner: got {type(pruner).__name__}, expected a gpu_bo.objectives.Pruner")
+        raise TypeError(f"pruner: got {type(pruner).__name__}, expected a gpu_bo.pruners.Pruner")
     callbacks = tuple(callbacks)
     for cb in callbacks:
         if not callable(cb):
@@ -419,7 +421,7 @@ def optimize(
         if abandoned:
             warnings.warn(f"study {name!r}: trials {abandoned} were left RUNNING by a process that died; "
                           "they are marked FAILED", GpuBoWarning, stacklevel=2)
-        be = backend_cls(objective, n_workers, options)
+        be = backend_cls(objective, n_workers, _backend_options(options, trial_timeout))
         cfg = {"trial_timeout": trial_timeout, "pruner": pruner, "device": dev, "callbacks": callbacks,
                "end": None if timeout is None else time.monotonic() + timeout,
                "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval,
@@ -452,3 +454,8 @@ def _check_positive_int(label: str, v: Any) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise ValueError(f"{label}: got {v!r}, expected an int >= 1")
 
+
+def _backend_options(options: RunOptions, trial_timeout: float | None) -> BackendOptions:
+    """What the backend reads, taken from ``optimize()``'s arguments and ``RunOptions``."""
+    return BackendOptions(trial_timeout=trial_timeout, start_method=options.start_method,
+                          worker_threads=options.worker_threads, backend_kwargs=dict(options.backend_kwargs))

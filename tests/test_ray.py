@@ -1,4 +1,5 @@
-"""Tests of gpu_bo.integrations.ray: the Tune searcher GpuBoSearch and the "ray" runner backend.
+"""Tests of the Ray integration: the Tune searcher (gpu_bo.integrations.ray_tune.GpuBoSearch), the
+"ray" backend (gpu_bo.backends.ray.RayBackend) and the gpu_bo.integrations.ray alias of both.
 
 All Ray tests share one local Ray (2 CPUs), started once for this module.
 """
@@ -22,7 +23,7 @@ _report = getattr(tune, "report", None) or ray.train.report
 _RunConfig = getattr(tune, "RunConfig", None) or ray.train.RunConfig
 
 import gpu_bo as gb  # noqa: E402
-from gpu_bo.integrations.ray import GpuBoSearch, convert_tune_space  # noqa: E402
+from gpu_bo.integrations.ray_tune import GpuBoSearch, convert_tune_space  # noqa: E402
 from gpu_bo.study import TrialState  # noqa: E402
 
 SPACE = {"x": (-2.0, 2.0), "y": (-2.0, 2.0)}
@@ -248,11 +249,11 @@ def _troubled(trial):
 
 
 def test_backend_options_are_checked():
-    from gpu_bo.integrations.ray import RayBackend
-    from gpu_bo.runner import RunOptions
+    from gpu_bo.backends import BackendOptions
+    from gpu_bo.backends.ray import RayBackend
 
     def make(**kw):
-        return RayBackend(quad, 2, RunOptions(backend_kwargs=kw))
+        return RayBackend(quad, 2, BackendOptions(backend_kwargs=kw))
 
     assert make().resources is None  # decided at start() from the cluster's resources
     assert make(resources_per_trial={"num_cpus": 1, "num_gpus": 0.5}).resources["num_gpus"] == 0.5
@@ -298,7 +299,7 @@ def test_ray_failures_exception_nan_timeout_and_dead_worker(local_ray):
 
 
 def test_default_resources_share_the_gpus_between_workers():
-    from gpu_bo.integrations.ray import default_resources
+    from gpu_bo.backends.ray import default_resources
 
     assert default_resources({"CPU": 2.0}, 4) == {"num_cpus": 1}
     assert default_resources({"CPU": 64.0, "GPU": 30.0}, 30) == {"num_cpus": 1, "num_gpus": 1}
@@ -312,7 +313,7 @@ def _device_type(trial):
 
 
 def test_trial_without_a_gpu_runs_on_the_cpu_whatever_the_driver_says(local_ray):
-    from gpu_bo.integrations.ray import _run_trial
+    from gpu_bo.backends.ray import _run_trial
     from gpu_bo.objectives import TrialTask
 
     task = TrialTask(0, {"x": 0.0, "y": 0.0}, device="cuda", pass_trial=True)
@@ -323,8 +324,8 @@ def test_trial_without_a_gpu_runs_on_the_cpu_whatever_the_driver_says(local_ray)
 def test_unpicklable_objective_is_a_clear_error(local_ray):
     import threading
 
-    from gpu_bo.integrations.ray import RayBackend
-    from gpu_bo.runner import RunOptions
+    from gpu_bo.backends import BackendOptions
+    from gpu_bo.backends.ray import RayBackend
 
     lock = threading.Lock()
 
@@ -332,6 +333,17 @@ def test_unpicklable_objective_is_a_clear_error(local_ray):
         with lock:
             return quad(p)
 
-    be = RayBackend(objective, 1, RunOptions())
+    be = RayBackend(objective, 1, BackendOptions())
     with pytest.raises(TypeError, match="objective"):
         be.start()
+
+
+def test_the_old_module_is_an_alias_of_both_homes():
+    import gpu_bo.backends.ray as backend
+    import gpu_bo.integrations.ray as alias
+    import gpu_bo.integrations.ray_tune as ray_tune
+    from gpu_bo.backends import get_backend
+
+    assert alias.GpuBoSearch is ray_tune.GpuBoSearch and alias.convert_tune_space is ray_tune.convert_tune_space
+    assert alias.RayBackend is backend.RayBackend and alias.default_resources is backend.default_resources
+    assert get_backend("ray") is backend.RayBackend

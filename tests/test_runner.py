@@ -16,7 +16,7 @@ import time
 import pytest
 
 import gpu_bo as gb
-from gpu_bo.objectives import MedianPruner
+from gpu_bo.pruners import MedianPruner
 from gpu_bo.runner import BACKENDS, RunOptions, ThreadBackend, optimize, register_backend
 from gpu_bo.study import TrialState
 

@@ -1,34 +1,11 @@
-"""Trial execution backends of :func:`gpu_bo.runner.optimize`: serial, threads, processes.
+"""Local backends: the calling thread (serial), one thread per trial, a pool of processes.
 
-Backends
---------
-``BACKENDS`` maps a name to a class; :func:`register_backend` adds one (the ``"ray"`` backend
-of :mod:`gpu_bo.integrations.ray` registers itself there). A backend is constructed as
-``cls(objective, n_workers, options)`` and implements:
-
-``start() -> None``
-    Acquire the workers.
-``free_slots() -> int``
-    How many more trials it can accept right now.
-``submit(task: TrialTask) -> None``
-    Start running one trial (only called while ``free_slots() > 0``).
-``wait(timeout: float | None) -> list[TrialResult]``
-    Block until at least one trial finished or ``timeout`` seconds passed; return the
-    finished ones (possibly none). A worker that dies must come back as a FAILED
-    ``TrialResult`` for the trial it ran, and the backend replaces the worker.
-``cancel(number: int) -> None``
-    Stop a running trial (called when it passed ``trial_timeout``); its result must never be
-    returned afterwards. The slot becomes free.
-``shutdown(kill: bool) -> None``
-    Release the workers; ``kill=True`` does not wait for running trials.
-
-Every backend runs a trial with :func:`gpu_bo.objectives.execute_trial(objective, task)`,
-which calls the objective with the documented calling convention and turns every outcome into
-a picklable :class:`~gpu_bo.objectives.TrialResult`.
+Each satisfies :class:`gpu_bo.backends.Backend` and is registered there under ``"serial"``,
+``"thread"`` and ``"process"``.
 
 Process start method: ``"fork"`` is fast and accepts lambdas and closures, but CUDA cannot be
-used in a forked child and GNU OpenMP hangs in one (measured here: torch matmuls in a forked
-child of a parent that used threads never return), so forked workers pin torch to one thread
+used in a forked child and GNU OpenMP can hang in one (torch matmuls in a forked child of a
+parent that used threads never returned here), so forked workers pin torch to one thread
 and the default is ``"spawn"`` whenever CUDA is available (objectives must then be importable,
 module-level functions and scripts need ``if __name__ == "__main__":``).
 """
@@ -48,17 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from gpu_bo.objectives import TrialResult, TrialTask, TrialTimeout, execute_trial
 
-if TYPE_CHECKING:  # runner imports this module; the options type is only needed for hints
-    from gpu_bo.runner import RunOptions
+if TYPE_CHECKING:  # gpu_bo.backends imports this module; the options type is only for hints
+    from gpu_bo.backends import BackendOptions
 
-__all__ = ["Backend", "SerialBackend", "ThreadBackend", "ProcessBackend", "BACKENDS", "register_backend",
-           "get_backend"]
+__all__ = ["SerialBackend", "ThreadBackend", "ProcessBackend"]
 
 
-class Backend:
-    """Base class documenting the interface (see the module docstring); subclassing is optional."""
+class _LocalBackend:
+    """What the local backends share: the constructor and no-op ``start``/``shutdown``."""
 
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
+    def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         self.objective = objective
         self.n_workers = n_workers
         self.options = options
@@ -66,23 +42,11 @@ class Backend:
     def start(self) -> None:
         pass
 
-    def free_slots(self) -> int:
-        raise NotImplementedError
-
-    def submit(self, task: TrialTask) -> None:
-        raise NotImplementedError
-
-    def wait(self, timeout: float | None) -> list[TrialResult]:
-        raise NotImplementedError
-
-    def cancel(self, number: int) -> None:
-        raise NotImplementedError
-
     def shutdown(self, kill: bool = False) -> None:
         pass
 
 
-class SerialBackend(Backend):
+class SerialBackend(_LocalBackend):
     """Runs each trial in the calling thread, inside :meth:`wait`.
 
     ``trial_timeout`` is enforced with ``SIGALRM`` when called from the main thread on POSIX
@@ -90,7 +54,7 @@ class SerialBackend(Backend):
     overran is marked FAILED when it returns.
     """
 
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
+    def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         super().__init__(objective, 1, options)
         self._task: TrialTask | None = None
 
@@ -146,7 +110,7 @@ def _execute_guarded(objective: Callable, task: TrialTask) -> TrialResult:
         return TrialResult(task.number, "FAILED", error=f"the objective raised {type(e).__name__}: {e!r}")
 
 
-class ThreadBackend(Backend):
+class ThreadBackend(_LocalBackend):
     """One daemon thread per running trial.
 
     Python cannot kill a thread: a trial past ``trial_timeout`` is recorded FAILED and its
@@ -154,7 +118,7 @@ class ThreadBackend(Backend):
     Use the process backend for objectives that can hang.
     """
 
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
+    def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         super().__init__(objective, n_workers, options)
         self._running: set[int] = set()
         self._results: queue.Queue[TrialResult] = queue.Queue()
@@ -215,7 +179,7 @@ class _Worker:
     number: int | None = None  # trial it runs
 
 
-class ProcessBackend(Backend):
+class ProcessBackend(_LocalBackend):
     """A pool of worker processes that survives its workers.
 
     Each worker has its own pipe; the parent waits on every pipe and every process sentinel at
@@ -224,7 +188,7 @@ class ProcessBackend(Backend):
     used because one dead worker breaks the whole pool and a stuck task cannot be killed.
     """
 
-    def __init__(self, objective: Callable, n_workers: int, options: RunOptions) -> None:
+    def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         super().__init__(objective, n_workers, options)
         method = options.start_method or _default_start_method()
         self._ctx = mp.get_context(method)
@@ -345,28 +309,3 @@ def _death_text(code: int | None) -> str:
         return f"worker process died (killed by signal {sig}) while running the trial"
     return f"worker process died (exit code {code}) while running the trial"
 
-
-BACKENDS: dict[str, type] = {"serial": SerialBackend, "thread": ThreadBackend, "process": ProcessBackend}
-
-
-def register_backend(name: str, cls: type) -> None:
-    """Make ``backend=name`` use ``cls`` (see the module docstring for the interface)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name: got {name!r}, expected a non-empty str")
-    missing = [m for m in ("free_slots", "submit", "wait", "cancel", "shutdown") if not hasattr(cls, m)]
-    if missing:
-        raise TypeError(f"backend {name!r}: {cls!r} lacks the method(s) {missing}")
-    BACKENDS[name] = cls
-
-
-def get_backend(backend: str | type) -> type:
-    if isinstance(backend, type):
-        return backend
-    if backend == "ray" and "ray" not in BACKENDS:
-        try:  # the Ray integration registers its backend on import
-            import gpu_bo.integrations.ray  # noqa: F401
-        except ImportError as e:
-            raise ValueError(f"backend='ray' needs Ray: pip install 'gpu-bo[ray]' ({e})") from None
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: got {backend!r}, expected one of {sorted(BACKENDS)} or a backend class")
-    return BACKENDS[backend]

@@ -1,0 +1,385 @@
+"""Ray Tune integration: ``GpuBoSearch``, a Tune search algorithm backed by gpu_bo's optimizer.
+
+It plugs gpu_bo's GP optimizer into Ray Tune, so Tune's trial execution, checkpointing and
+schedulers (ASHA, ...) work as usual::
+
+    from ray import tune
+    from gpu_bo.integrations.ray_tune import GpuBoSearch
+
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(search_alg=GpuBoSearch(space, metric="loss", mode="min"),
+                                    num_samples=50),
+    )
+
+:func:`convert_tune_space` turns a Tune ``param_space`` into a gpu_bo ``Space``. The other way
+to use a Ray cluster, ``gb.optimize(..., backend="ray")`` (each trial of a gpu_bo study as a
+Ray task), is :mod:`gpu_bo.backends.ray`.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+try:
+    from ray.tune.search import Searcher
+    from ray.tune.search import sample as tune_sample
+    from ray.tune.search.variant_generator import parse_spec_vars
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "gpu_bo.integrations.ray_tune needs Ray Tune: pip install 'gpu-bo[ray]' (or 'ray[tune]')"
+    ) from e
+
+from gpu_bo.exceptions import GpuBoError
+from gpu_bo.space import Categorical, Integer, Real, Space, as_space
+from gpu_bo.study import is_valid_value
+
+__all__ = ["GpuBoSearch", "convert_tune_space"]
+
+_MODES = {"min": "minimize", "max": "maximize"}
+Path = tuple  # a key path into a nested Tune config, e.g. ("model", "lr")
+
+
+# -- Tune search space -> gpu_bo Space ----------------------------------------------------------
+def _has_tune_domains(spec: Any) -> bool:
+    """True if ``spec`` (a possibly nested dict) holds a Tune ``Domain`` or a grid search."""
+    if isinstance(spec, tune_sample.Domain):
+        return True
+    if isinstance(spec, Mapping):
+        if set(spec) == {"grid_search"}:
+            return True
+        return any(_has_tune_domains(v) for v in spec.values())
+    return False
+
+
+def _path_name(path: Path) -> str:
+    return "/".join(str(p) for p in path)
+
+
+def _convert_domain(name: str, domain: Any) -> Real | Integer | Categorical:
+    """One Tune ``Domain`` -> one gpu_bo dimension (bounds adjusted to Tune's conventions)."""
+    sampler = domain.get_sampler()
+    q = None
+    if isinstance(sampler, tune_sample.Quantized):
+        q, sampler = sampler.q, sampler.get_sampler()
+    if isinstance(domain, tune_sample.Float):
+        if q is None and isinstance(sampler, tune_sample.LogUniform):
+            return Real(domain.lower, domain.upper, log=True, name=name)
+        if q is None and isinstance(sampler, tune_sample.Uniform):
+            return Real(domain.lower, domain.upper, name=name)
+    elif isinstance(domain, tune_sample.Integer):
+        # tune.randint / lograndint: upper is exclusive; qrandint(q=1): upper is inclusive
+        log = isinstance(sampler, tune_sample.LogUniform)
+        if q is None and isinstance(sampler, (tune_sample.Uniform, tune_sample.LogUniform)):
+            return Integer(domain.lower, domain.upper - 1, log=log, name=name)
+        if q == 1 and isinstance(sampler, (tune_sample.Uniform, tune_sample.LogUniform)):
+            return Integer(domain.lower, domain.upper, log=log, name=name)
+    elif isinstance(domain, tune_sample.Categorical):
+        if isinstance(sampler, tune_sample.Grid):
+            raise ValueError(
+                f"param_space[{name!r}]: tune.grid_search is not supported by GpuBoSearch; "
+                "expected tune.choice(...) for a categorical parameter"
+            )
+        return Categorical(domain.categories, name=name)
+    raise ValueError(
+        f"param_space[{name!r}]: got {type(domain).__name__} sampled by {sampler} "
+        f"(quantization q={q!r}); expected tune.uniform, tune.loguniform, tune.randint, "
+        "tune.lograndint, tune.qrandint(q=1) or tune.choice"
+    )
+
+
+def convert_tune_space(param_space: Mapping[str, Any]) -> tuple[Space, dict[str, Path], dict[Path, Any]]:
+    """Convert a Ray Tune ``param_space`` (possibly nested) into a gpu_bo ``Space``.
+
+    Supported: ``tune.uniform``, ``tune.loguniform``, ``tune.randint``, ``tune.lograndint``
+    (upper bound exclusive, as in Tune), ``tune.qrandint(q=1)`` and ``tune.choice``.
+    Nested keys are joined with ``"/"`` to name the parameter (``{"model": {"lr": ...}}`` ->
+    ``"model/lr"``), as Ray's other searchers do.
+
+    Args:
+        param_space: the dict given to ``tune.Tuner(param_space=...)``.
+
+    Returns:
+        ``(space, paths, constants)``: the Space, the key path of each parameter name, and the
+        constant (already resolved) entries of ``param_space`` by key path.
+
+    Raises:
+        ValueError: for grid search, ``sample_from``, ``randn`` or quantized floats.
+    """
+    if not isinstance(param_space, Mapping):
+        raise TypeError(
+            f"param_space: got {type(param_space).__name__}; expected a dict of Tune search domains"
+        )
+    resolved, domains, grids = parse_spec_vars(dict(param_space))
+    if grids:
+        raise ValueError(
+            f"param_space[{_path_name(grids[0][0])!r}]: tune.grid_search is not supported by "
+            "GpuBoSearch; expected tune.choice(...) for a categorical parameter"
+        )
+    if not domains:
+        raise ValueError(
+            f"param_space: got {dict(param_space)!r} with no Tune search domains; expected at "
+            "least one tune.uniform / loguniform / randint / choice"
+        )
+    dims: dict[str, Any] = {}
+    paths: dict[str, Path] = {}
+    for path, domain in domains:
+        name = _path_name(path)
+        if name in dims:
+            raise ValueError(f"param_space: two parameters map to the same name {name!r}")
+        dims[name] = _convert_domain(name, domain)
+        paths[name] = tuple(path)
+    return Space(dims), paths, {tuple(p): v for p, v in resolved}
+
+
+def _nest(flat: Mapping[str, Any], paths: Mapping[str, Path], constants: Mapping[Path, Any]) -> dict:
+    """Build a nested Tune config from flat parameters and constant entries."""
+    out: dict = {}
+    items = [(p, v) for p, v in constants.items()] + [(paths.get(k, (k,)), v) for k, v in flat.items()]
+    for path, value in items:
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return out
+
+
+# -- the Tune searcher -------------------------------------------------------------------------
+class GpuBoSearch(Searcher):
+    """A Ray Tune search algorithm backed by gpu_bo's GP optimizer.
+
+    Each ``suggest`` asks the optimizer for one point; points of running trials are pending,
+    so concurrent suggestions are spread out (no duplicates). A completed trial is told with
+    ``result[metric]``; a trial that errored, or whose last result lacks the metric or holds
+    NaN/inf, is told as FAILED and never reaches the GP. With an early-stopping scheduler
+    (ASHA) the last reported value of a stopped trial is told, as Ray's other searchers do.
+
+    Args:
+        space: a ``gb.Space``, the shorthand dict, or a Tune ``param_space`` dict (converted
+            with :func:`convert_tune_space`). ``None``: taken from the Tuner's ``param_space``
+            through ``set_search_properties``.
+        metric: the result key to optimize (or set through ``TuneConfig(metric=...)``).
+        mode: ``"min"`` or ``"max"`` (or set through ``TuneConfig(mode=...)``).
+        points_to_evaluate: configurations (flat dicts, parameter name -> value) to run first.
+        max_concurrent: at most this many trials running at once (``None``: no limit; Tune's
+            ``max_concurrent_trials`` sets it too).
+        seed: seed of the optimizer.
+        optimizer_options: further keyword arguments of ``gb.Optimizer`` (``acquisition``,
+            ``n_initial``, ``xi``, ``kappa``, ``device``).
+    """
+
+    def __init__(
+        self,
+        space: Space | Mapping[str, Any] | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        max_concurrent: int | None = None,
+        seed: int | None = None,
+        optimizer_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if mode is not None and mode not in _MODES:
+            raise ValueError(f"mode: got {mode!r}, expected 'min' or 'max'")
+        if metric is not None and not isinstance(metric, str):
+            raise TypeError(f"metric: got {metric!r} ({type(metric).__name__}), expected a str")
+        super().__init__(metric=metric, mode=mode)
+        self._check_max_concurrent(max_concurrent)
+        self._space: Space | None = None
+        self._paths: dict[str, Path] = {}
+        self._constants: dict[Path, Any] = {}
+        if space is not None:
+            self._set_space(space)
+        self._points = [dict(p) for p in (points_to_evaluate or [])]
+        if self._space is not None:
+            for p in self._points:
+                self._space.validate(p)
+        self._max_concurrent = max_concurrent
+        self._seed = seed
+        self._options = dict(optimizer_options or {})
+        for bad in ("space", "direction", "seed"):
+            if bad in self._options:
+                raise ValueError(
+                    f"optimizer_options: got the key {bad!r}; pass it as GpuBoSearch's own argument"
+                )
+        self._opt = None  # gb.Optimizer, built on the first suggest (metric/mode may come late)
+        self._live: dict[str, dict[str, Any]] = {}  # trial_id -> flat params of running trials
+
+    # -- configuration ------------------------------------------------------------------------
+    @staticmethod
+    def _check_max_concurrent(max_concurrent: Any) -> None:
+        if max_concurrent is not None and (
+            not isinstance(max_concurrent, int) or isinstance(max_concurrent, bool) or max_concurrent < 1
+        ):
+            raise ValueError(f"max_concurrent: got {max_concurrent!r}, expected None or an int >= 1")
+
+    def _set_space(self, space: Space | Mapping[str, Any]) -> None:
+        if not isinstance(space, Space) and _has_tune_domains(space):
+            self._space, self._paths, self._constants = convert_tune_space(space)
+        else:
+            self._space = as_space(space)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        """Take metric, mode and (if no space was given) the search space from the Tuner.
+
+        Returns ``False`` when this searcher already has a space (Tune then refuses a
+        ``param_space`` that still holds search domains), ``True`` otherwise.
+        """
+        if self._opt is not None:
+            return False
+        if metric and not self._metric:
+            self._metric = metric
+        if mode and not self._mode:
+            if mode not in _MODES:
+                raise ValueError(f"mode: got {mode!r}, expected 'min' or 'max'")
+            self._mode = mode
+        if self._space is not None:
+            return False
+        if not config or not _has_tune_domains(config):
+            return False
+        self._set_space(config)
+        for p in self._points:
+            self._space.validate(p)
+        return True
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Called by Tune's ``ConcurrencyLimiter``; this searcher limits concurrency itself."""
+        self._check_max_concurrent(max_concurrent)
+        self._max_concurrent = max_concurrent
+        return True
+
+    @property
+    def optimizer(self):
+        """The underlying ``gb.Optimizer`` (``None`` before the first suggestion)."""
+        return self._opt
+
+    def _ensure_optimizer(self):
+        if self._opt is not None:
+            return self._opt
+        if self._space is None:
+            raise RuntimeError(
+                "GpuBoSearch has no search space: pass space=... or a Tuner param_space with "
+                "tune.uniform / loguniform / randint / choice domains"
+            )
+        if not self._metric or not self._mode:
+            raise RuntimeError(
+                f"GpuBoSearch needs metric and mode (got metric={self._metric!r}, "
+                f"mode={self._mode!r}); pass them here or in tune.TuneConfig"
+            )
+        from gpu_bo.optimizer import Optimizer
+
+        self._opt = Optimizer(self._space, direction=_MODES[self._mode], seed=self._seed, **self._options)
+        return self._opt
+
+    # -- the Searcher protocol ----------------------------------------------------------------
+    def suggest(self, trial_id: str) -> dict | None:
+        """A new configuration for ``trial_id``; ``None`` while at the concurrency limit (or
+        while the running trials hold the last untried points of a discrete space);
+        ``Searcher.FINISHED`` once every point of a discrete space has been tried."""
+        opt = self._ensure_optimizer()
+        if self._max_concurrent is not None and len(self._live) >= self._max_concurrent:
+            return None
+        if self._points:
+            params = self._points.pop(0)
+            opt.add_pending(params)
+        else:
+            try:
+                params = opt.ask()
+            except GpuBoError:  # every point of a discrete space was tried or is running
+                return None if self._live else Searcher.FINISHED
+        self._live[trial_id] = dict(params)
+        return _nest(params, self._paths, self._constants)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        """Tell the optimizer the trial's final ``result[metric]`` (or a failure)."""
+        params = self._live.pop(trial_id, None)
+        if params is None or self._opt is None:
+            return  # not one of ours (e.g. added by another search algorithm)
+        value = None if result is None else _flat_get(result, self._metric)
+        if error:
+            self._opt.tell(params, None, error=f"Ray Tune trial {trial_id} errored")
+        elif not is_valid_value(value):
+            self._opt.tell(params, None,
+                           error=f"Ray Tune trial {trial_id}: result[{self._metric!r}] = {value!r} "
+                                 "is missing or not a finite number")
+        else:
+            self._opt.tell(params, float(value))
+
+    # -- checkpointing ------------------------------------------------------------------------
+    def get_state(self) -> dict:
+        """A picklable dict of everything needed to continue (see ``set_state``)."""
+        return {
+            "format": "gpu_bo.GpuBoSearch/1",
+            "space": None if self._space is None else self._space.to_dict(),
+            "paths": dict(self._paths),
+            "constants": dict(self._constants),
+            "metric": self._metric,
+            "mode": self._mode,
+            "points": list(self._points),
+            "max_concurrent": self._max_concurrent,
+            "seed": self._seed,
+            "options": dict(self._options),
+            "optimizer": None if self._opt is None else self._opt.state_dict(),
+            "live": dict(self._live),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Restore what ``get_state`` returned; running trials stay pending in the optimizer."""
+        if not isinstance(state, Mapping) or state.get("format") != "gpu_bo.GpuBoSearch/1":
+            raise ValueError(
+                f"state: got {type(state).__name__} without format 'gpu_bo.GpuBoSearch/1'; "
+                "expected what GpuBoSearch.get_state/save produced"
+            )
+        self._space = None if state["space"] is None else Space.from_dict(state["space"])
+        self._paths = {k: tuple(v) for k, v in state["paths"].items()}
+        self._constants = dict(state["constants"])
+        self._metric, self._mode = state["metric"], state["mode"]
+        self._points = [dict(p) for p in state["points"]]
+        self._max_concurrent, self._seed = state["max_concurrent"], state["seed"]
+        self._options = dict(state["options"])
+        self._live = {k: dict(v) for k, v in state["live"].items()}
+        self._opt = None
+        if state["optimizer"] is not None:
+            opt = self._ensure_optimizer()
+            opt.load_state_dict(state["optimizer"])
+            _repend(opt, self._space, list(self._live.values()))
+
+    def save(self, checkpoint_path: str) -> None:
+        """Pickle the searcher's state to ``checkpoint_path`` (Tune calls this during ``fit``)."""
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.get_state(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Load the state written by :meth:`save`."""
+        with open(checkpoint_path, "rb") as f:
+            self.set_state(pickle.load(f))
+
+
+def _flat_get(result: Mapping[str, Any], key: str | None) -> Any:
+    """``result[key]``, also for ``"a/b"`` keys into nested results (Tune's convention)."""
+    if key is None:
+        return None
+    if key in result:
+        return result[key]
+    node: Any = result
+    for part in key.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _repend(opt: Any, space: Space | None, params_list: list[dict[str, Any]]) -> None:
+    """Make sure the running trials' points are pending after a state round-trip."""
+    pending = getattr(opt, "pending", None)
+    have = set()
+    if space is not None and pending is not None:
+        try:
+            have = {space.key(p) for p in pending}
+        except Exception:  # noqa: BLE001 - unknown pending representation: re-add all
+            have = set()
+    for p in params_list:
+        if space is None or space.key(p) not in have:
+            opt.add_pending(p)
