@@ -25,7 +25,7 @@ import ray
 import torch
 
 import gpu_bo as gb
-from gpu_bo.objectives import MedianPruner
+from gpu_bo.pruners import MedianPruner
 from gpu_bo.runner import RunOptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import gpu_bo as gb
-from gpu_bo.objectives import MedianPruner
+from gpu_bo.pruners import MedianPruner
 from gpu_bo.runner import RunOptions, optimize
 
 
