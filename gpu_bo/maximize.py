@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gpu_bo.acquisition.base import Acquisition, as_acquisition, evaluate
 from gpu_bo.exceptions import GpuBoError
 from gpu_bo.space import Space, point_key, row_key  # noqa: F401 - row_key re-exported
 
@@ -38,20 +39,19 @@ class MaximizeOptions:
         raw_samples: candidates screened (Sobol + local perturbations).
         n_starts: best candidates refined by gradient steps, all at once.
         steps: Adam steps of the refinement; lr its first step size in the unit cube, decayed
-            geometrically to lr_end at the last step; betas Adam's moment decays. With torch's
-            default betas (0.9, 0.999) and a fixed lr = 0.03, 30 steps from starts 0.1 away
-            left a quadratic's peak 0.014 away (the second moment remembers the first large
-            gradients, so the steps shrink too early); with (0.5, 0.9) and 0.05 -> 0.001, 1e-5.
-            Over 10 seeds at 50 evaluations the median regret moved from 0.00033 to 0.00018 on
-            Branin (20 seeds: 0.00021 to 0.00013), 0.0011 to 0.00086 on Hartmann6 and 16.3 to
-            14.6 on Ackley-10, at the same cost.
+            geometrically to lr_end at the last step; betas Adam's moment decays. Not torch's
+            defaults: with betas (0.9, 0.999) the second moment remembers the first large
+            gradients and the steps shrink before a peak is reached
+            (tests/test_maximize.py::test_refinement_converges_on_the_peak shows it; the
+            regrets with this schedule are in benchmarks/results/quality.md).
         neighbour_rounds: rounds of discrete neighbour search for integer/categorical columns.
         mc_raw_samples: candidates screened when the acquisition is Monte Carlo (dearer per point).
         batch_raw_samples, batch_steps: the smaller budgets of the 2nd, 3rd, ... point of a
             sequential-greedy batch (``ask(n=q)`` with ei/pi/ucb). Each of those rounds maximizes
             a Kriging-believer GP that differs from the previous round's only near the points
             already chosen, so it needs far less search than the first; a q = 64 batch at full
-            budget would cost 64 full maximizations (issue 5's target: q = 64 in under 5 s).
+            budget would cost 64 full maximizations (issue 5's q = 64 target; the batch
+            timings are in benchmarks/results/scaling.md).
     """
 
     raw_samples: int = 2048
@@ -76,9 +76,9 @@ class MaximizeOptions:
     @classmethod
     def for_device(cls, device: torch.device) -> MaximizeOptions:
         if device.type == "cuda":
-            # steps: 100 made the refinement ~0.3 s of a 1.3 s suggestion on an H200 (launch-
-            # bound: 32 starts are tiny tensors); later batch rounds mostly just need to land
-            # away from the points already chosen (q = 64 took 12 s at 30 steps per round)
+            # fewer steps than candidates suggest: the refinement of 32 starts is launch-bound
+            # on a GPU, and later batch rounds mostly just need to land away from the points
+            # already chosen (benchmarks/results/gpu_h200/ has the timings)
             return cls(raw_samples=65536, n_starts=32, steps=60, mc_raw_samples=8192,
                        batch_raw_samples=8192, batch_steps=10)
         return cls()
@@ -159,30 +159,25 @@ def _neighbours(space: Space, X: torch.Tensor) -> torch.Tensor:
     return space.snap(torch.cat(out))
 
 
-def _eval(acq: Callable, X: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([acq(X[s:s + chunk].unsqueeze(-2)) for s in range(0, X.shape[0], chunk)])
-
-
-def _adam_ascent(acq: Callable, starts: torch.Tensor, free: torch.Tensor, lo, hi,
+def _adam_ascent(acq: Acquisition, starts: torch.Tensor, free: torch.Tensor, lo, hi,
                  options: MaximizeOptions) -> torch.Tensor:
     """``options.steps`` Adam steps uphill on ``acq`` from all ``k x d`` starts at once.
 
     The same update as ``torch.optim.Adam`` (eps 1e-8) with an ``ExponentialLR`` decay from
-    ``lr`` to ``lr_end``, written out because the two cost ~0.23 ms of Python per step on the
-    2-core CPU (7 ms of a ~100 ms suggestion at n = 50) for a handful of tensor ops. The
-    gradient comes from ``acq.value_and_grad`` (closed form, analytic EI/PI/UCB) when there is
-    one, else from autograd (BoTorch's Monte Carlo acquisitions).
+    ``lr`` to ``lr_end``, written out because the two spend more Python per step than the
+    handful of tensor ops they run (benchmarks/results/suggest_latency.md, small n). The
+    gradient comes from ``acq.value_and_grad`` (closed form, analytic EI/PI/UCB) when the
+    protocol says there is one, else from autograd (BoTorch's Monte Carlo acquisitions).
     """
-    value_and_grad = getattr(acq, "value_and_grad", None)
+    closed_form = acq.has_value_and_grad
     b1, b2 = options.betas
     gamma = (options.lr_end / options.lr) ** (1.0 / max(1, options.steps - 1))
     X = starts.clone()
     m1 = torch.zeros_like(X)
     m2 = torch.zeros_like(X)
     for t in range(1, options.steps + 1):
-        if value_and_grad is not None:
-            grad = value_and_grad(X)[1]
+        if closed_form:
+            grad = acq.value_and_grad(X)[1]
         else:
             with torch.enable_grad():
                 Xg = X.unsqueeze(-2).requires_grad_(True)
@@ -196,26 +191,42 @@ def _adam_ascent(acq: Callable, starts: torch.Tensor, free: torch.Tensor, lo, hi
     return X
 
 
-def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int,
-             exclude: set[tuple], X_obs: torch.Tensor | None = None, y_obs: torch.Tensor | None = None,
-             device: torch.device, dtype: torch.dtype = torch.float64,
-             is_mc: bool = False, region: Region | None = None) -> tuple[torch.Tensor, float]:
+def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: Space, *,
+             options: MaximizeOptions, seed: int, exclude: set[tuple], X_obs: torch.Tensor | None = None,
+             y_obs: torch.Tensor | None = None, device: torch.device, dtype: torch.dtype = torch.float64,
+             region: Region | None = None) -> tuple[torch.Tensor, float]:
     """Maximize ``acq`` (``b x 1 x d -> b``) over the space; return (snapped ``d`` point, value).
 
-    ``exclude`` holds :func:`point_key` of points that must not be returned (evaluated, pending
-    or already chosen). When every good candidate is excluded a fresh Sobol point is returned.
-    ``region`` restricts candidates and gradient steps to a trust-region box.
+    What it needs of ``acq`` it asks the protocol (:class:`gpu_bo.acquisition.base.Acquisition`):
+    ``is_monte_carlo`` (fewer screened candidates), ``screen``, ``has_value_and_grad``. A plain
+    callable is taken as a non-Monte-Carlo acquisition with autograd gradients.
+
+    Args:
+        acq: the acquisition.
+        space: the search space (snapping, neighbours, sampling).
+        options: the budgets.
+        seed: seed of the candidates.
+        exclude: :func:`gpu_bo.space.point_key` of points that must not be returned (evaluated,
+            pending or already chosen). When every good candidate is excluded a fresh Sobol
+            point is returned.
+        X_obs, y_obs: ``n x d`` observed points and their ``n`` values (larger is better): the
+            best ones seed local candidates.
+        device, dtype: where the search runs.
+        region: restricts candidates and gradient steps to a trust-region box.
+
+    Raises:
+        GpuBoError: every point of the space is excluded.
     """
-    n_raw = options.mc_raw_samples if is_mc else options.raw_samples
+    acq = as_acquisition(acq)
+    n_raw = options.mc_raw_samples if acq.is_monte_carlo else options.raw_samples
     if region is None:
         cand = _candidates(space, n_raw, X_obs, y_obs, seed, device, dtype)
         lo, hi = 0.0, 1.0
     else:
         cand = _region_candidates(space, n_raw, region, seed, device, dtype)
         lo, hi = region.lb.to(device, dtype), region.ub.to(device, dtype)
-    screen = getattr(acq, "screen", None)
     with torch.no_grad():
-        vals = screen(cand) if screen is not None else _eval(acq, cand)
+        vals = acq.screen(cand)
     vals = torch.nan_to_num(vals, nan=-float("inf"))
     k = min(options.n_starts, cand.shape[0])
     starts = cand[torch.topk(vals, k).indices]
@@ -229,7 +240,7 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
         pool = torch.cat([refined, starts])
     else:
         pool = starts
-    pool_vals = torch.nan_to_num(_eval(acq, pool), nan=-float("inf"))
+    pool_vals = torch.nan_to_num(evaluate(acq, pool), nan=-float("inf"))
 
     # discrete neighbour search for integer / categorical columns
     if space.cat_columns or space.int_columns:
@@ -238,7 +249,7 @@ def maximize(acq: Callable, space: Space, *, options: MaximizeOptions, seed: int
             nb = _neighbours(space, top)
             if nb.shape[0] == 0:
                 break
-            nb_vals = torch.nan_to_num(_eval(acq, nb), nan=-float("inf"))
+            nb_vals = torch.nan_to_num(evaluate(acq, nb), nan=-float("inf"))
             improved = float(nb_vals.max()) > float(pool_vals.max())
             pool, pool_vals = torch.cat([pool, nb]), torch.cat([pool_vals, nb_vals])
             if not improved:

@@ -123,7 +123,7 @@ class Optimizer:
     """
 
     def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize", acquisition: str = "ei",
-                 xi: float | None = 0.0, kappa: float = 2.576, n_initial: int | None = None, seed: int | None = None,
+                 xi: float | None = 0.0, kappa: float = acq_mod.DEFAULT_KAPPA, n_initial: int | None = None, seed: int | None = None,
                  device: str | torch.device = "auto", options: OptimizerOptions | None = None,
                  strategy: str = "auto") -> None:
         self.space = as_space(space)
@@ -410,8 +410,7 @@ class Optimizer:
                     acqf = acq_mod.build(spec, gp, torch.cat(parts) if parts else None, q=1)
                 round_opts = max_opts.for_batch_round() if analytic and j > 0 else max_opts
                 x, _ = maximize(acqf, self.space, options=round_opts, seed=seed + 31 * j, exclude=exclude,
-                                X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype,
-                                is_mc=not analytic, region=region)
+                                X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype, region=region)
                 exclude.add(point_key(x))
                 chosen.append(x)
         self.last_suggestion_info = {"fit_seconds": t_fit, "cold_fit": cold and optimize,

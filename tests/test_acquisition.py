@@ -70,7 +70,7 @@ def test_pending_point_removes_the_gain_of_itself(gp):
     """qEI with pending p scores the union {x, p}: x = p adds nothing, a far x adds something."""
     best = float(gp.y.max() * gp.y_std + gp.y_mean)
     plain = A.build(A.AcqSpec("qei", best, seed=0), gp, q=2)
-    assert isinstance(plain, qLogExpectedImprovement)
+    assert isinstance(plain, A.BoTorchAcq) and isinstance(plain.botorch, qLogExpectedImprovement)
     p = torch.tensor([[0.5, 0.5]], dtype=DT)
     pend = A.build(A.AcqSpec("qei", best, seed=0), gp, X_pending=p)
     base = plain(p.unsqueeze(0))
@@ -134,3 +134,53 @@ def test_closed_form_gradient_equals_autograd(name, far):
     Xa = Xc.clone().unsqueeze(-2).requires_grad_(True)
     (acq(Xa) * 2.0).sum().backward()
     assert torch.allclose(Xa.grad.squeeze(-2), 2.0 * grad)
+
+
+@pytest.mark.parametrize("name, mc, closed_form", [("ei", False, True), ("pi", False, True), ("ucb", False, True),
+                                                   ("qei", True, False), ("qnei", True, False)])
+def test_every_acquisition_follows_the_protocol(gp, name, mc, closed_form):
+    """What maximize and batch ask (value, value_and_grad flag, screen, is_monte_carlo) is declared."""
+    best = float(gp.y.max() * gp.y_std + gp.y_mean)
+    acq = A.build(A.AcqSpec(name, best, seed=0), gp)
+    assert isinstance(acq, A.Acquisition)
+    assert acq.is_monte_carlo is mc and acq.has_value_and_grad is closed_form
+    X = torch.rand(7, 2, dtype=DT)
+    v = acq(X.unsqueeze(-2))
+    assert v.shape == (7,)
+    assert torch.allclose(acq.screen(X), v, atol=1e-8)
+    if closed_form:
+        val, grad = acq.value_and_grad(X)
+        assert torch.allclose(val, v) and grad.shape == (7, 2)
+    else:
+        with pytest.raises(NotImplementedError, match="has_value_and_grad"):
+            acq.value_and_grad(X)
+
+
+def test_default_screen_is_the_chunked_value():
+    calls = []
+
+    class Counting(A.Acquisition):
+        def __call__(self, X):
+            calls.append(X.shape[0])
+            return -(X.squeeze(-2) ** 2).sum(-1)
+
+    X = torch.rand(5000, 3, dtype=DT)
+    vals = Counting().screen(X)
+    assert torch.equal(vals, -(X ** 2).sum(-1)) and calls == [4096, 904]
+
+
+def test_as_acquisition_wraps_callables_and_names_bad_input():
+    acq = A.as_acquisition(lambda X: X.sum((-1, -2)))
+    assert isinstance(acq, A.FunctionAcq) and not acq.is_monte_carlo and not acq.has_value_and_grad
+    assert A.as_acquisition(acq) is acq
+    with pytest.raises(TypeError, match="acq: got int"):
+        A.as_acquisition(3)
+
+
+def test_one_default_kappa():
+    import inspect
+
+    from gpu_bo.optimizer import Optimizer
+
+    assert A.AcqSpec("ucb", 0.0).kappa == A.DEFAULT_KAPPA == 2.576
+    assert inspect.signature(Optimizer).parameters["kappa"].default == A.DEFAULT_KAPPA

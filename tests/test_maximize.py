@@ -75,10 +75,11 @@ def test_excluded_points_are_never_returned():
 def test_refinement_equals_torch_adam_with_exponential_decay():
     """maximize._adam_ascent writes out torch.optim.Adam + ExponentialLR (for speed): the same
     trajectory, on a callable without a closed-form gradient (autograd path)."""
+    from gpu_bo.acquisition import as_acquisition
     from gpu_bo.maximize import _adam_ascent
 
     opts = MaximizeOptions(steps=25)
-    acq = Quadratic([0.3, 0.6, 0.9])
+    acq = as_acquisition(Quadratic([0.3, 0.6, 0.9]))
     gen = torch.Generator().manual_seed(0)
     starts = torch.rand(6, 3, generator=gen, dtype=DT)
     free = torch.tensor([1.0, 1.0, 0.0], dtype=DT)
@@ -98,3 +99,23 @@ def test_refinement_equals_torch_adam_with_exponential_decay():
     assert torch.allclose(ours, Xs.detach().squeeze(-2), atol=1e-12)
     assert torch.equal(ours[:, 2], starts[:, 2])  # frozen column untouched
     assert (ours - starts).abs().max() > 0.05
+
+
+def test_the_screening_budget_follows_the_protocol(monkeypatch):
+    """A Monte Carlo acquisition (is_monte_carlo) is screened on mc_raw_samples candidates."""
+    from gpu_bo.acquisition import FunctionAcq
+
+    space = gb.Space({"a": (0.0, 1.0), "b": (0.0, 1.0)})
+    seen = []
+    real = __import__("gpu_bo.maximize", fromlist=["_candidates"])._candidates
+
+    def spy(space_, n, *a, **k):
+        seen.append(n)
+        return real(space_, n, *a, **k)
+
+    monkeypatch.setattr("gpu_bo.maximize._candidates", spy)
+    opts = MaximizeOptions(raw_samples=256, mc_raw_samples=64, steps=2)
+    quad = Quadratic([0.2, 0.8])
+    for acq in (quad, FunctionAcq(quad, monte_carlo=True)):
+        maximize(acq, space, options=opts, seed=0, exclude=set(), device=torch.device("cpu"))
+    assert seen == [256, 64]

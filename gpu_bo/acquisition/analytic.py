@@ -1,76 +1,47 @@
-"""Acquisition functions: analytic EI/PI/UCB and Monte Carlo qEI/qPI/qUCB/qNEI (BoTorch).
+"""Analytic EI/PI/UCB straight on the GP factors, with their gradient in closed form.
 
-Everything here maximizes: the optimizer flips the sign of minimized objectives before the GP
-sees them, and works in the GP's standardized output space, so ``xi`` (given in the units of
-the objective, as in the seed tutorial's formulas) is divided by the outcome scale.
+Everything here maximizes, in the GP's standardized output space (the spec's ``best_f`` and
+``xi`` are converted by the GP's own units, :meth:`FittedGP.to_std` / :meth:`FittedGP.scale_to_std`).
 
-Formulas (f* = best observed value, mu/sigma the posterior mean/std):
-    ei   E[max(f - f* - xi, 0)]       (computed as log EI: BoTorch's LogExpectedImprovement math)
-    pi   P(f > f* + xi)               (log PI)
-    ucb  mu + kappa * sigma           (BoTorch's UCB with beta = kappa^2)
-    qei / qpi / qucb / qnei: BoTorch's qLogExpectedImprovement, qProbabilityOfImprovement,
-    qUpperConfidenceBound, qLogNoisyExpectedImprovement, over a q-batch jointly, with pending
-    points folded in (X_pending).
-The optimizer handles pending points and batches of the analytic names by sequential greedy
-selection with Kriging-believer fantasies (``surrogate.believe``: one Cholesky factor per
-point, measured ~5x cheaper per suggestion than a Monte Carlo acquisition); ``build`` itself
-switches an analytic name to its q-counterpart when given pending points or q > 1.
+Formulas (f* = the incumbent, mu/sigma the posterior mean/std, u = (mu - f* - xi) / sigma):
+    ei   log E[max(f - f* - xi, 0)]   BoTorch's LogExpectedImprovement math
+    pi   log P(f > f* + xi)           BoTorch's LogProbabilityOfImprovement
+    ucb  mu + kappa * sigma           BoTorch's UpperConfidenceBound with beta = kappa^2
+
+Pending points and batches of these names are handled by :mod:`gpu_bo.batch` (sequential greedy
+selection with Kriging-believer fantasies: one Cholesky factor per point, cheaper than a Monte
+Carlo acquisition; benchmarks/results/scaling.md has the batch timings).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import torch
 
-from botorch.acquisition import (
-    qLogExpectedImprovement,
-    qLogNoisyExpectedImprovement,
-    qProbabilityOfImprovement,
-    qUpperConfidenceBound,
-)
-from botorch.sampling import SobolQMCNormalSampler
-
+from gpu_bo.acquisition.base import Acquisition
 from gpu_bo.kernels.reference import _LOG_SQRT_2PI, MATERN52_DS, analytic_acq, log_ei, matern52_terms, sq_dist
-from gpu_bo.surrogate import FittedGP, GPModel
+from gpu_bo.surrogate import FittedGP
 
-__all__ = ["ANALYTIC", "MONTE_CARLO", "ACQUISITIONS", "AcqSpec", "check_name", "build"]
-
-ANALYTIC = ("ei", "pi", "ucb")
-MONTE_CARLO = ("qei", "qpi", "qucb", "qnei")
-ACQUISITIONS = ANALYTIC + MONTE_CARLO
-_Q_OF = {"ei": "qei", "pi": "qpi", "ucb": "qucb"}
+__all__ = ["AnalyticAcq"]
 
 
-def check_name(name: str) -> str:
-    if not isinstance(name, str) or name.lower() not in ACQUISITIONS:
-        raise ValueError(f"acquisition: got {name!r}, expected one of {list(ACQUISITIONS)}")
-    return name.lower()
-
-
-@dataclass(frozen=True)
-class AcqSpec:
-    """What to build. ``xi`` is in objective units; ``best_f`` in the GP's raw (sign-flipped,
-    unstandardized) units."""
-
-    name: str
-    best_f: float
-    xi: float = 0.0
-    kappa: float = 2.576
-    mc_samples: int = 128
-    seed: int = 0
-
-
-class AnalyticAcq:
+class AnalyticAcq(Acquisition):
     """Analytic EI/PI/UCB over ``b x 1 x d`` (or ``N x d``) points, straight on the GP factors.
 
     Same math as BoTorch's LogExpectedImprovement / LogProbabilityOfImprovement /
     UpperConfidenceBound (the test-suite checks the values agree) but without building a
     GPyTorch posterior object per call, which dominated the cost of small problems.
+
+    Args:
+        gp: the fitted GP (its factors are used as they are).
+        kind: "ei", "pi" or "ucb".
+        best_f_std: the incumbent in the GP's standardized units.
+        xi_std: EI/PI's margin in standardized units.
+        kappa: UCB's exploration weight.
     """
 
-    def __init__(self, gp: FittedGP, kind: str, best_f_std: float, xi_std: float, kappa: float):
+    has_value_and_grad = True
+
+    def __init__(self, gp: FittedGP, kind: str, best_f_std: float, xi_std: float, kappa: float) -> None:
         self.gp, self.kind, self.best_f, self.xi, self.kappa = gp, kind, best_f_std, xi_std, kappa
 
     def values(self, X: torch.Tensor) -> torch.Tensor:
@@ -89,6 +60,7 @@ class AnalyticAcq:
         return _analytic_value_grad(self, X)
 
     def screen(self, X: torch.Tensor) -> torch.Tensor:
+        """``N x d -> N`` through the fused screening kernel (Triton on CUDA, torch elsewhere)."""
         from gpu_bo import kernels
 
         g = self.gp
@@ -100,11 +72,10 @@ def _analytic_value_grad(acq: AnalyticAcq, X: torch.Tensor, need_grad: bool = Tr
                          ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """EI/PI/UCB at ``N x d`` points and its gradient in closed form: (``N``, ``N x d``).
 
-    Why by hand: the acquisition refinement takes 30 gradient steps per suggestion, and at the
-    sizes of a short study (n = 50, d = 20, 8 starts) autograd through the ~30 small ops of
-    kernel, posterior and log EI cost ~1.6 ms per step on the 2-core CPU, nearly all per-op
-    dispatch; the closed form costs two small GEMMs more than the forward pass and ran in
-    ~0.9 ms. tests/test_acquisition.py checks it against autograd on the reference path.
+    Why by hand: the refinement takes a gradient step per iteration on small tensors, where
+    autograd through the ~30 ops of kernel, posterior and log EI is mostly per-op dispatch; the
+    closed form costs two small GEMMs more than the forward pass (benchmarks/results/
+    suggest_latency.md, rerun with it). tests/test_acquisition.py checks it against autograd.
 
     With ``k_i = os m(s_i)`` (``s_i = sum_k w_k^2 (x_k - X_ik)^2`` over continuous columns plus
     the categorical mismatch terms, which have no gradient), ``mean = k . alpha + c`` and
@@ -168,30 +139,3 @@ class _AnalyticAcqFn(torch.autograd.Function):
     def backward(ctx, g: torch.Tensor):
         (grad,) = ctx.saved_tensors
         return g.unsqueeze(-1) * grad, None
-
-
-def build(spec: AcqSpec, gp: FittedGP, X_pending: torch.Tensor | None = None, q: int = 1) -> Callable:
-    """Build the acquisition callable ``b x q x d -> b`` (larger is better).
-
-    Analytic kinds without pending points and q == 1 give an :class:`AnalyticAcq` (which also
-    has a fast ``screen`` for ``N x d`` candidates); otherwise a BoTorch MC acquisition on a
-    :class:`GPModel`.
-    """
-    name = check_name(spec.name)
-    best_f_std = (spec.best_f - gp.y_mean) / gp.y_std
-    xi_std = spec.xi / gp.y_std
-    has_pending = X_pending is not None and X_pending.numel() > 0
-    if name in ANALYTIC and not has_pending and q == 1:
-        return AnalyticAcq(gp, name, best_f_std, xi_std, spec.kappa)
-    name = _Q_OF.get(name, name)
-    model = GPModel(gp)
-    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([spec.mc_samples]), seed=spec.seed)
-    pend = X_pending if has_pending else None
-    if name == "qei":
-        return qLogExpectedImprovement(model, best_f=best_f_std + xi_std, sampler=sampler, X_pending=pend)
-    if name == "qpi":
-        return qProbabilityOfImprovement(model, best_f=best_f_std + xi_std, sampler=sampler, X_pending=pend)
-    if name == "qucb":
-        return qUpperConfidenceBound(model, beta=spec.kappa ** 2, sampler=sampler, X_pending=pend)
-    return qLogNoisyExpectedImprovement(model, X_baseline=gp.X, sampler=sampler, X_pending=pend,
-                                        prune_baseline=gp.X.shape[0] > 64)
