@@ -314,3 +314,44 @@ def test_refit_schedule_state_round_trip_and_old_state_files(monkeypatch):
     assert c.state_dict() == {"n_fits": 0, "last_fit_n": 0, "gp_params": None}
     with pytest.raises(TypeError, match="state"):
         c.load_state_dict([1, 2])
+
+
+def test_priors_are_the_documented_densities_and_their_gradient_matches_autograd():
+    """prior.log_prior: LogNormal over the lengthscale, N(0, 1) on log outputscale, Gamma(1.1, 30)
+    over the noise above the floor, N(0, 2^2) on the mean, up to one constant; its gradient
+    (add_neg_log_prior_grad on a zero likelihood gradient) against autograd."""
+    from torch.distributions import Gamma, LogNormal, Normal
+
+    from gpu_bo.surrogate.prior import LS_PRIOR_SCALE, RawBlocks, add_neg_log_prior_grad, lengthscale_loc, log_prior
+
+    d = 3
+    g = torch.Generator().manual_seed(4)
+    raw = torch.randn(5, d + 3, generator=g, dtype=DT)
+    p = RawBlocks.split(raw)
+
+    def reference(p):
+        ls, os_, noise = p.log_ls.exp(), p.log_os.exp(), p.log_noise.exp()
+        t = lambda v: torch.tensor(v, dtype=DT)  # noqa: E731 - float64 parameters, not the default dtype
+        return (LogNormal(t(lengthscale_loc(d)), t(LS_PRIOR_SCALE)).log_prob(ls).sum(-1)
+                + Normal(t(0.0), t(1.0)).log_prob(os_.log()) + Gamma(t(1.1), t(30.0)).log_prob(noise)
+                + Normal(t(0.0), t(2.0)).log_prob(p.c))
+
+    diff = log_prior(p) - reference(p)
+    torch.testing.assert_close(diff, diff[:1].expand(5), rtol=0, atol=1e-10)  # the same constant for all
+    assert lengthscale_loc(1) == math.sqrt(2.0) and lengthscale_loc(0) == lengthscale_loc(1)
+
+    r = raw.clone().requires_grad_(True)
+    (auto,) = torch.autograd.grad(-log_prior(RawBlocks.split(r)).sum(), r)
+    zero = RawBlocks.split(torch.zeros_like(raw))
+    torch.testing.assert_close(add_neg_log_prior_grad(zero, p).cat(), auto, rtol=1e-12, atol=1e-12)
+    assert torch.equal(RawBlocks.split(raw).cat(), raw)
+
+
+def test_gp_params_round_trip_through_a_dict_and_a_clear_error():
+    from gpu_bo.surrogate import GPParams
+
+    p = GPParams(torch.tensor([0.3, 2.0]), torch.tensor(1.5), torch.tensor(1e-3), torch.tensor(-0.25))
+    q = GPParams.from_list(p.to_list())
+    assert q.lengthscale.dtype == torch.float64 and q.to_list() == p.to_list()
+    with pytest.raises(ValueError, match="noise"):
+        GPParams.from_list({"lengthscale": [1.0], "outputscale": 1.0, "mean_const": 0.0})
