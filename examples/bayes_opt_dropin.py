@@ -1,6 +1,6 @@
 """The bayes_opt tutorial, unchanged except for its import line: tune an SVC's C for ROC AUC.
 
-Run:  python examples/bayes_opt_dropin.py        (about half a minute on a laptop CPU)
+Run:  python examples/bayes_opt_dropin.py        (under a minute on a laptop CPU, every example's budget)
 """
 
 # from bayes_opt import BayesianOptimization            # the original import

@@ -2,7 +2,8 @@
 
 Three hyperparameters (C and gamma on log scales, the kernel as a category) are tuned for
 5-fold cross-validated ROC AUC; the held-out test score of the best configuration is printed.
-Runs in well under a minute on a laptop CPU (and on the GPU when one is present).
+Runs in under a minute on a laptop CPU, every example's budget (and on the GPU when one is
+present).
 
     python examples/quickstart.py [--trials 30] [--seed 0]
 """
