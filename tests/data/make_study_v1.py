@@ -13,7 +13,9 @@ holds. It writes:
   and ``"max"`` (maximize, with ``space=None``), holding COMPLETE, FAILED, PRUNED (with
   intermediate values) and RUNNING trials, categorical params and user_attrs;
 - ``study_v1.json``: what the old code's ``load_study`` read back from that file
-  (``{name: {"direction": ..., "trials": [Trial.to_dict(), ...]}}``), the expected content.
+  (``{name: {"direction": ..., "trials": [Trial.to_dict(), ...]}}``), the expected content;
+- ``show_v1.txt``: what the old ``gpu-bo show`` printed for it (the commands in ``SHOW_COMMANDS``,
+  each output after a ``$ gpu-bo ...`` line), which ``tests/test_cli.py`` compares with today's.
 
 Usage (from the repository root)::
 
@@ -22,6 +24,7 @@ Usage (from the repository root)::
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -30,11 +33,13 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import shutil
 import tempfile
 from pathlib import Path
 
 OLD_COMMIT = "a28ed73"  # HEAD when the fixture was made; gpu_bo/storage.py there is schema 1
 HERE = Path(__file__).resolve().parent
+SHOW_COMMANDS = (["show"], ["show", "--study", "min", "--top", "2"], ["show", "--study", "max", "--top", "1"])
 SPACE = {
     "lr": {"type": "real", "low": 1e-5, "high": 0.1, "log": True},
     "layers": {"type": "integer", "low": 1, "high": 4},
@@ -57,6 +62,20 @@ def _old_package():
     assert all(m.__file__.startswith(root) for m in (storage, study, kernels)), (storage, kernels)
     assert storage.SCHEMA_VERSION == 1, storage.SCHEMA_VERSION
     return storage, study.TrialState
+
+
+def _show_outputs(db: Path) -> str:
+    """The old ``gpu-bo show`` outputs for ``db`` (run on a copy: the old code sets WAL mode)."""
+    cli = importlib.import_module("gpu_bo.cli")
+    copy = Path(tempfile.mkdtemp()) / db.name
+    shutil.copyfile(db, copy)
+    out = []
+    for args in SHOW_COMMANDS:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert cli.main([args[0], f"sqlite:///{copy}", *args[1:]]) == 0
+        out.append(f"$ gpu-bo {' '.join(args)}\n{buf.getvalue()}")
+    return "".join(out)
 
 
 def _finish(store, study, t, *, state, value=None, error=None, intermediate=None, attrs=None):
@@ -104,7 +123,8 @@ def main() -> None:
     con.execute("PRAGMA journal_mode=DELETE")
     con.close()
     expected.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {db} and {expected}", file=sys.stderr)
+    (HERE / "show_v1.txt").write_text(_show_outputs(db))
+    print(f"wrote {db}, {expected} and show_v1.txt", file=sys.stderr)
 
 
 if __name__ == "__main__":
