@@ -28,7 +28,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from gpu_bo.space import Space
+    from gpu_bo.storage import Storage
+    from gpu_bo.study import Study
 
 __all__ = ["main"]
 
@@ -78,7 +83,7 @@ def load_objective(spec: str) -> tuple[Callable, Any]:
     return fn, module
 
 
-def load_space(path: str | None, module: Any = None):
+def load_space(path: str | None, module: Any = None) -> Space:
     """The search space from a JSON file, or the module's ``space`` attribute."""
     from gpu_bo.space import Space, as_space
 
@@ -107,13 +112,13 @@ def load_space(path: str | None, module: Any = None):
         raise CLIError(f"--space: {path!r} is not a valid search space: {e}") from None
 
 
-def _open(url: str):
+def _open(url: str) -> Storage:
     from gpu_bo.storage import open_storage
 
     return open_storage(url, create=False)
 
 
-def _study_names(store: Any, wanted: Sequence[str] | None) -> list[str]:
+def _study_names(store: Storage, wanted: Sequence[str] | None) -> list[str]:
     names = store.list_studies()
     if not names:
         raise CLIError(f"storage {store!r} holds no study", 1)
@@ -125,11 +130,10 @@ def _study_names(store: Any, wanted: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _space_of(store: Any, name: str):
+def _space_of(store: Storage, name: str) -> Space | None:
     from gpu_bo.space import Space
 
-    info = getattr(store, "study_info", None)
-    spec = info(name).space if info is not None else None
+    spec = store.study_info(name).space
     return None if spec is None else Space.from_dict(spec)
 
 
@@ -182,13 +186,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_study(study: Any, top: int | None) -> None:
+def _print_study(study: Study, top: int | None) -> None:
+    from gpu_bo.study import Direction
+
     trials = list(study.trials)
     print(f"\nstudy {study.name!r} ({study.direction}): {len(trials)} trials, "
           f"{len(study.completed_trials)} complete")
     if top is not None:
-        sign = -1.0 if study.direction == "maximize" else 1.0
-        trials = sorted(study.completed_trials, key=lambda t: sign * t.value)[:top]
+        sign = Direction.parse(study.direction).sign  # +1 maximize: the best first is the largest sign * value
+        trials = sorted(study.completed_trials, key=lambda t: -sign * t.value)[:top]
     pnames: list[str] = []
     for t in trials:
         pnames += [k for k in t.params if k not in pnames]
@@ -269,6 +275,7 @@ def _positive_float(s: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from gpu_bo import __version__
+    from gpu_bo.study import Direction
 
     p = _Parser(prog="gpu-bo", description="Bayesian hyperparameter optimization on the GPU (CPU fallback).")
     p.add_argument("--version", action="version", version=f"gpu-bo {__version__}")
@@ -282,9 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, default=1, help="trials run at once")
     r.add_argument("--backend", choices=["serial", "thread", "process", "ray"],
                    help="default: serial for one worker, process for several")
-    r.add_argument("--storage", help="sqlite:///study.db (rerunning with the same storage and study resumes)")
+    r.add_argument("--storage", help="sqlite:///study.db, or another registered storage URL "
+                   "(rerunning with the same storage and study resumes)")
     r.add_argument("--study", help="study name inside the storage (default 'default')")
-    r.add_argument("--direction", choices=["minimize", "maximize"],
+    r.add_argument("--direction", choices=[d.value for d in Direction],
                    help="default: the objective's 'direction' attribute, else minimize")
     r.add_argument("--acquisition", default="ei", choices=["ei", "pi", "ucb", "qei", "qpi", "qucb", "qnei"])
     r.add_argument("--seed", type=int)

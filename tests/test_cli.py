@@ -9,6 +9,8 @@ subprocess spends seconds importing torch on a small CI machine.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,6 +20,8 @@ import pytest
 
 from gpu_bo.cli import main
 from gpu_bo.storage import open_storage
+
+DATA = Path(__file__).resolve().parent / "data"
 
 OBJECTIVE = textwrap.dedent("""
     def f(params):
@@ -148,3 +152,29 @@ def test_show_lists_every_study_and_plot_needs_one_for_objective(work, monkeypat
     assert Path("ev.png").stat().st_size > 1000
     line = _assert_one_line_error(_main(capsys, "show", db, "--study", "c"), 1)
     assert "no study named 'c'" in line
+
+
+def _show_outputs(capsys, db: Path) -> str:
+    out = []
+    for block in (DATA / "show_v1.txt").read_text().split("$ gpu-bo ")[1:]:
+        args = block.splitlines()[0].split()
+        assert main([args[0], f"sqlite:///{db}", *args[1:]]) == 0
+        out.append(f"$ gpu-bo {' '.join(args)}\n{capsys.readouterr().out}")
+    return "".join(out)
+
+
+def test_show_prints_what_it_printed_before_the_storage_package(tmp_path, capsys):
+    # show_v1.txt was printed by the pre-refactor cli for the schema-1 fixture (tests/data/make_study_v1.py)
+    db = tmp_path / "v1.sqlite"
+    shutil.copyfile(DATA / "study_v1.sqlite", db)
+    assert _show_outputs(capsys, db) == (DATA / "show_v1.txt").read_text()
+
+
+def test_show_reads_a_file_it_may_not_write(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "v1.sqlite"
+    shutil.copyfile(DATA / "study_v1.sqlite", db)
+    db.chmod(0o444)
+    real_access = os.access  # tests run as root, where chmod does not stop writes
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
+    assert _show_outputs(capsys, db) == (DATA / "show_v1.txt").read_text()
+    assert sorted(os.listdir(tmp_path)) == ["v1.sqlite"]
