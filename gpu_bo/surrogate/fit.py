@@ -364,6 +364,18 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
     trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
     ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
     the data.
+
+    Args:
+        X: ``n x d`` training inputs in the unit cube.
+        y: ``n`` raw targets; the GP standardizes them (see :class:`FittedGP`'s units).
+        cat: categorical columns of ``X``.
+        options: the fit's options (:meth:`FitOptions.for_device` gives the defaults).
+        warm: the previous optimum, used as one restart (or kept, with ``optimize=False``).
+        seed: seed of the random restarts and of the fit subset.
+        optimize: whether to optimize the hyperparameters at all.
+
+    Returns:
+        The GP conditioned on all ``n`` points.
     """
     n, d = X.shape
     device, dtype = X.device, X.dtype

@@ -145,6 +145,13 @@ def believe(gp: FittedGP, X_new: torch.Tensor) -> FittedGP:
     acquisition stops proposing them or their neighbours: sequential greedy batches and
     asynchronous workers at the cost of one Cholesky factor, instead of a Monte Carlo
     acquisition at every optimizer step.
+
+    Args:
+        gp: the GP to condition.
+        X_new: ``m x d`` pending points (None or ``m = 0``: ``gp`` itself is returned).
+
+    Returns:
+        A new GP on ``n + m`` points; ``gp`` is unchanged.
     """
     if X_new is None or X_new.shape[0] == 0:
         return gp
