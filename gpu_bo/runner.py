@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpu_bo.acquisition import DEFAULT_KAPPA
 from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
     BACKENDS, Backend, BackendOptions, ProcessBackend, SerialBackend, ThreadBackend, get_backend,
     register_backend,
@@ -77,7 +78,8 @@ class RunOptions:
 
     Attributes:
         n_initial: quasi-random trials before the GP takes over (None: the optimizer's default).
-        xi: EI/PI exploration margin, default 0 (None: 1% of the values' spread). kappa: UCB weight.
+        xi: EI/PI exploration margin, default 0 (None: 1% of the values' spread).
+        kappa: UCB weight (default: gpu_bo.acquisition.DEFAULT_KAPPA, as the optimizer).
         strategy: the optimizer's "auto", "global" or "trust_region" (see gpu_bo.optimizer).
         optimizer_options: :class:`gpu_bo.optimizer.OptimizerOptions` (e.g.
             ``failure_policy="ignore"``).
@@ -96,7 +98,7 @@ class RunOptions:
 
     n_initial: int | None = None
     xi: float | None = 0.0
-    kappa: float = 2.576
+    kappa: float = DEFAULT_KAPPA
     strategy: str = "auto"
     optimizer_options: Any = None
     start_method: str | None = None
