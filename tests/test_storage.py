@@ -94,6 +94,32 @@ def test_read_only_schema_1_file_loads_without_migrating(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["v1.sqlite"]  # nothing written beside it
 
 
+def test_read_only_wal_file_whose_folder_cannot_be_written(tmp_path, monkeypatch):
+    s = open_storage(_url(tmp_path), create=True)  # a WAL file, as the runner leaves it
+    s.get_or_create_study("a", "minimize", None)
+    s.create_trial("a", {"x": 1})
+    s.close()
+    real_connect = sqlite3.connect
+    uris = []
+
+    class CannotOpen:  # what SQLite answers when it may not create the -shm beside a WAL file
+        def execute(self, *args):
+            raise sqlite3.OperationalError("unable to open database file")
+
+        def close(self):
+            pass
+
+    def connect(target, *args, **kwargs):
+        uris.append(target)
+        return CannotOpen() if "immutable=1" not in target else real_connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    r = SQLiteStorage(str(tmp_path / "s.db"), read_only=True)
+    assert [t.params for t in r.load_study("a").trials] == [{"x": 1}]
+    r.close()
+    assert [u.endswith("mode=ro") for u in uris] == [True, False]  # tried as is, then as immutable
+
+
 def test_explicit_read_only_flag(tmp_path):
     path = _v1_copy(tmp_path)
     s = SQLiteStorage(str(path), read_only=True)

@@ -159,12 +159,20 @@ class SQLiteStorage(Storage):
     # -- low level -----------------------------------------------------------------------------
     def _connect(self, timeout: float) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per change.
-        target, uri = self.path, False
-        if self.read_only:
-            target, uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro", True
         try:
-            return sqlite3.connect(target, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False, uri=uri)
+            if not self.read_only:
+                return sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+            con = sqlite3.connect(uri, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True)
+            try:
+                con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                # A WAL file needs its -shm beside it; in a folder we may not write, read the file
+                # as immutable instead (https://www.sqlite.org/wal.html#readonly).
+                con.close()
+                con = sqlite3.connect(uri + "&immutable=1", timeout=timeout, isolation_level=None,
+                                      check_same_thread=False, uri=True)
+            return con
         except sqlite3.Error as e:
             raise StorageError(f"cannot open storage file {self.path!r}: {e}") from None
 
