@@ -47,7 +47,7 @@ class BayesianOptimization:
     Args:
         f: the function to maximize, called as ``f(**params)``; None when only
             ``suggest``/``register`` are used.
-        pbounds: ``{name: bounds}`` (see the module docstring for the accepted forms).
+        pbounds: ``{name: bounds}`` (the accepted forms: :mod:`gpu_bo.integrations.bayes_opt.parameter`).
         acquisition_function: an ``acquisition.*`` object or a ``UtilityFunction``
             (default ``UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)``, bayes_opt's default).
         constraint, bounds_transformer: not supported; must be None.
