@@ -18,13 +18,14 @@ from typing import Any
 import torch
 
 from gpu_bo import acquisition as acq_mod
+from gpu_bo import batch
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning
-from gpu_bo.maximize import MaximizeOptions, Region, maximize
+from gpu_bo.maximize import MaximizeOptions, Region
 from gpu_bo.space import Space, as_space, point_key, row_key
-from gpu_bo.study import Trial, TrialState, is_valid_value
-from gpu_bo.surrogate import FitOptions, GPParams, believe, fit_gp
-from gpu_bo.trust_region import TrustRegionOptions, box, region_state, select_local
+from gpu_bo.study import Direction, Trial, TrialState, is_valid_value
+from gpu_bo.surrogate import FitOptions, FittedGP, RefitSchedule
+from gpu_bo.trust_region import TrustRegionOptions, local_data
 
 __all__ = ["Optimizer", "OptimizerOptions"]
 
@@ -47,9 +48,9 @@ class OptimizerOptions:
             hyperparameters are re-optimized only once the data have grown by ``refit_growth``
             (2%: every 4th suggestion at n = 200, every 100th at n = 5,000); in between the GP
             is conditioned on all the data with the last hyperparameters (one Cholesky factor).
-            With hundreds of points one more barely moves them, while their fit was 70% of a
-            suggestion at n = 200 on the CPU and a third of it at n = 5,000 on an H200.
-            Studies below ``refit_min_n`` (the quality benchmarks' budgets) refit at every ask.
+            Why: with hundreds of points one more barely moves them, while their fit dominates
+            a suggestion's time there (benchmarks/results/scaling.md). Studies below
+            ``refit_min_n`` (the quality benchmarks' budgets) refit at every ask.
         fit: options of the GP fit (None: per-device defaults).
         maximize: options of the acquisition maximization (None: per-device defaults).
         dtype: "float64" (default) or "float32".
@@ -58,18 +59,10 @@ class OptimizerOptions:
         auto_tr_min_dim, auto_tr_min_n_cpu, auto_tr_min_n_cuda: ``strategy="auto"`` uses the
             trust region from this many dimensions (None: never by dimension), or from this
             many completed trials on each device, past which an exact global GP costs more than
-            its suggestions are worth there. Measured with benchmarks/scaling.py (d = 20,
-            median step; benchmarks/results/scaling.md): on the 2-core CPU the global GP took
-            0.65 s at n = 1,000, 2.1 s at 2,000 and over 20 s at 5,000, the trust region
-            about 0.2 s from 2,000 to 10,000; on an H200 the global GP took 1.1-1.4 s at
-            n = 5,000 and 2.0 s at 10,000, the trust region 0.65 s at 10,000.
-            Not by dimension by default: on Hartmann6 embedded in 50 dimensions with 80
-            evaluations (3 seeds) the global GP with its dimension-scaled prior reached a
-            median regret of 0.19 and the trust region 0.63 (random search: 2.06); after the
-            lengthscale-prior fix (a Jacobian term, 2026-11-27) the global GP reached 0.012 there
-            (the trust region not yet re-measured), and at d = 100 with 200 evaluations it had
-            the lowest median regret of gpu_bo, Optuna GPSampler, TPE and random search on both
-            problems of benchmarks/results/quality_highdim.md.
+            its suggestions are worth there (benchmarks/results/scaling.md: the global GP's and
+            the trust region's time per suggestion against n, CPU and H200).
+            Not by dimension by default: with the dimension-scaled lengthscale prior the global
+            GP had the lowest regret at d = 100 (benchmarks/results/quality_highdim.md).
     """
 
     failure_policy: str = "worst"
@@ -96,14 +89,13 @@ class Optimizer:
         acquisition: "ei", "pi", "ucb" (analytic) or "qei", "qpi", "qucb", "qnei" (Monte Carlo).
         xi: exploration margin of EI/PI, in objective units (EI of f - f* - xi); default 0.
             None: 1% of the observed values' standard deviation, as scikit-optimize's xi=0.01
-            on standardized values (the earlier default). A positive
-            margin stops the last refinement near an optimum: over 10 seeds at 50 evaluations
-            the median regret was 0.0043 with 1% and 0.00033 with 0 on Branin, 0.0037 and
-            0.0011 on Hartmann6 (benchmarks/results/quality.md has the current numbers). The
-            old reason for a margin, EI re-sampling a boundary point a smooth GP extrapolated
-            to, is handled by the incumbent (it includes the GP's best mean at an observed
-            point) and by never suggesting an observed point again.
-        kappa: exploration weight of UCB (mu + kappa * sigma).
+            on standardized values (the earlier default). Why 0: a positive margin stops the
+            last refinement near an optimum (benchmarks/results/quality.md has the regrets).
+            The old reason for a margin, EI re-sampling a boundary point a smooth GP
+            extrapolated to, is handled by the incumbent (it includes the GP's best mean at an
+            observed point) and by never suggesting an observed point again.
+        kappa: exploration weight of UCB (mu + kappa * sigma; default
+            :data:`gpu_bo.acquisition.DEFAULT_KAPPA`).
         n_initial: quasi-random (Sobol) points before the GP takes over
             (default ``min(10, max(5, d + 1))``).
         seed: makes the sequence of suggestions reproducible (same seed, same device, same tells).
@@ -127,9 +119,7 @@ class Optimizer:
                  device: str | torch.device = "auto", options: OptimizerOptions | None = None,
                  strategy: str = "auto") -> None:
         self.space = as_space(space)
-        if direction not in ("minimize", "maximize"):
-            raise ValueError(f"direction: got {direction!r}, expected 'minimize' or 'maximize'")
-        self.direction = direction
+        self._direction = Direction.parse(direction)
         self.acquisition = acq_mod.check_name(acquisition)
         for label, v in (("xi", 0.0 if xi is None else xi), ("kappa", kappa)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -156,14 +146,22 @@ class Optimizer:
         self._trials: list[Trial] = []
         self._external_pending: list[dict[str, Any]] = []
         self._n_asks = 0
-        self._n_fits = 0
-        self._last_fit_n = 0  # observations at the last hyperparameter optimization
-        self._gp_params: GPParams | None = None
+        o = self.options
+        self._schedule = RefitSchedule(o.full_refit_every, o.refit_min_n, o.refit_growth)
         self._enc_cache: dict[int, list[float]] = {}  # trial number -> encoded row
         self._key_cache: dict[int, tuple] = {}  # trial number -> point_key of its row
         self.last_suggestion_info: dict[str, Any] = {}
 
     # -- records -------------------------------------------------------------------------------
+    @property
+    def direction(self) -> str:
+        """``"minimize"`` or ``"maximize"`` (signs go through a :class:`~gpu_bo.study.Direction`)."""
+        return self._direction.value
+
+    @direction.setter
+    def direction(self, value: str) -> None:
+        self._direction = Direction.parse(value)
+
     @property
     def trials(self) -> list[Trial]:
         return list(self._trials)
@@ -179,8 +177,7 @@ class Optimizer:
         done = [t for t in self._trials if t.state == TrialState.COMPLETE]
         if not done:
             return None
-        pick = max if self.direction == "maximize" else min
-        t = pick(done, key=lambda t: t.value)
+        t = self._direction.best(done, key=lambda t: t.value)
         return {"params": dict(t.params), "value": t.value}
 
     def add_pending(self, params: Mapping[str, Any]) -> None:
@@ -312,112 +309,89 @@ class Optimizer:
         return row
 
     def _key(self, trial: Trial) -> tuple:
-        """``point_key`` of a trial's encoded row, cached: rebuilt from tensors at every ask it
-        cost ~1 s per suggestion at n = 5,000 on the 2-core CPU (the GPU path paid it too)."""
+        """``point_key`` of a trial's encoded row, cached: rebuilding every key from tensors at
+        every ask made long studies slow (benchmarks/results/scaling.md, large n)."""
         key = self._key_cache.get(trial.number)
         if key is None:
             key = self._key_cache[trial.number] = row_key(self._row(trial))
         return key
 
-    def _training_data(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    def _training_data(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``X`` (``n x d``) and ``Y`` (``n x m``, one column per output, larger is better).
+
+        Rows: the completed trials in order, then (failure policy "worst") the failed ones,
+        shown as the worst value seen per column. ``m`` is 1 while only one objective exists.
+        """
         done = self._completed()
-        sign = 1.0 if self.direction == "maximize" else -1.0
+        sign = self._direction.sign
         rows = [self._row(t) for t in done]
-        values = [sign * t.value for t in done]
+        values = [[sign * v for v in t.values] for t in done]
+        m = len(values[0]) if values else 1
         if self.options.failure_policy == "worst":
             failed = [self._row(t) for t in self._trials if t.state == TrialState.FAILED]
             if failed:
-                worst = min(values)
+                worst = [min(col) for col in zip(*values)]
                 rows += failed
-                values += [worst] * len(failed)
+                values += [list(worst) for _ in failed]
         X = torch.tensor(rows, device=device, dtype=dtype).reshape(len(rows), self.space.d)
-        y = torch.tensor(values, device=device, dtype=dtype)
-        return X, y
+        Y = torch.tensor(values, device=device, dtype=dtype).reshape(len(values), m)
+        return X, Y
 
     def _pick_strategy(self, n_done: int, device: torch.device) -> str:
         if self.strategy != "auto":
-            return self.strategy
-        o = self.options
-        min_n = o.auto_tr_min_n_cuda if device.type == "cuda" else o.auto_tr_min_n_cpu
-        by_dim = o.auto_tr_min_dim is not None and self.space.d >= o.auto_tr_min_dim
-        return "trust_region" if by_dim or n_done >= min_n else "global"
-
-    def _local_data(self, X: torch.Tensor, y: torch.Tensor, n_done: int) -> tuple[torch.Tensor, torch.Tensor, Region, float]:
-        """Trust region: the box around the best point and the training points near it."""
-        o = self.options.trust_region
-        done = self._completed()
-        sign = 1.0 if self.direction == "maximize" else -1.0
-        st = region_state([sign * t.value for t in done], self.n_initial, self.space.d, o)
-        center = X[:n_done][torch.argmax(y[:n_done])]
-        ls = self._gp_params.lengthscale if self._gp_params is not None else None
-        if ls is not None and ls.numel() != self.space.d:
-            ls = None
-        lb, ub = box(center, st.length, ls)
-        idx = select_local(X, center, lb, ub, o)
-        return X[idx], y[idx], Region(lb, ub, center), st.length
-
-    def _bo_points(self, q: int, exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
-        dtype = self.dtype
-        X, y = self._training_data(device, dtype)
-        n_done = len(self._completed())
-        strategy = self._pick_strategy(n_done, device)
+            strategy = self.strategy
+        else:
+            o = self.options
+            min_n = o.auto_tr_min_n_cuda if device.type == "cuda" else o.auto_tr_min_n_cpu
+            by_dim = o.auto_tr_min_dim is not None and self.space.d >= o.auto_tr_min_dim
+            strategy = "trust_region" if by_dim or n_done >= min_n else "global"
         if strategy != self._last_strategy:
             logger.info("gpu_bo: using the %s strategy (d=%d, %d completed trials, %s)", strategy,
                         self.space.d, n_done, device)
             self._last_strategy = strategy
-        region, tr_length = None, None
+        return strategy
+
+    def _incumbent(self, gp: FittedGP, X_obs: torch.Tensor) -> float:
+        """The best observed value, or the GP's best mean at an observed point when higher (raw
+        units). Why the mean: a smoothing GP otherwise sees "improvement" at points it already
+        sampled, and EI kept proposing the same boundary point on flat objectives."""
+        best_f = max(self._direction.sign * t.value for t in self._completed())
+        with torch.no_grad():
+            return max(best_f, gp.from_std(float(gp.mean_var(X_obs)[0].max())))
+
+    def _acq_spec(self, gp: FittedGP, X_obs: torch.Tensor) -> acq_mod.AcqSpec:
+        xi = 0.01 * gp.y_std if self.xi is None else self.xi
+        return acq_mod.AcqSpec(self.acquisition, self._incumbent(gp, X_obs), xi, self.kappa,
+                               self.options.mc_samples)
+
+    def _bo_points(self, q: int, exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
+        """One BO suggestion of ``q`` points: data -> strategy and region -> fit -> acquisition
+        -> batch selection -> decode."""
+        X, Y = self._training_data(device, self.dtype)
+        y = Y[:, 0]  # one objective: the fit takes its column
+        n_done = len(self._completed())
+        strategy = self._pick_strategy(n_done, device)
         X_obs, y_obs = X[:n_done], y[:n_done]
+        region: Region | None = None
+        tr_length: float | None = None
         if strategy == "trust_region":
-            X, y, region, tr_length = self._local_data(X, y, n_done)
+            ls = None if self._schedule.params is None else self._schedule.params.lengthscale
+            values = [self._direction.sign * t.value for t in self._completed()]
+            X, y, region, tr_length = local_data(X, y, values, n_initial=self.n_initial, lengthscale=ls,
+                                                 opts=self.options.trust_region)
         with cpu_threads(device, X.shape[0], self.options.cpu_threads):
-            fit_opts = self.options.fit or FitOptions.for_device(device)
-            cold = self._gp_params is None or self._n_fits % max(1, self.options.full_refit_every) == 0
-            n_fit = int(X.shape[0])
-            optimize = (cold or strategy != "global" or n_fit < self.options.refit_min_n
-                        or n_fit >= self._last_fit_n * (1.0 + self.options.refit_growth))
-            t0 = time.perf_counter()
-            gp = fit_gp(X, y, tuple(self.space.cat_columns), options=fit_opts,
-                        warm=None if cold else self._gp_params, seed=seed, optimize=optimize)
-            t_fit = time.perf_counter() - t0
-            if optimize:
-                self._gp_params = gp.params.to(torch.device("cpu"), torch.float64)
-                self._n_fits += 1
-                self._last_fit_n = n_fit
-            sign = 1.0 if self.direction == "maximize" else -1.0
-            # incumbent: the best observed value, or the GP's best mean at an observed point when
-            # that is higher (a smoothing GP otherwise sees "improvement" at points it already
-            # sampled, and EI kept proposing the same boundary point on flat objectives)
-            best_f = max(sign * t.value for t in self._completed())
-            with torch.no_grad():
-                best_f = max(best_f, float(gp.mean_var(X_obs)[0].max()) * gp.y_std + gp.y_mean)
+            gp, fit_info = self._schedule.fit(X, y, tuple(self.space.cat_columns), seed=seed,
+                                              options=self.options.fit or FitOptions.for_device(device),
+                                              local=strategy != "global")
+            spec = self._acq_spec(gp, X_obs)
             pending = self.pending
-            Xp = self.space.encode(pending, device=device, dtype=dtype) if pending else None
-            max_opts = self.options.maximize or MaximizeOptions.for_device(device)
-            xi = 0.01 * gp.y_std if self.xi is None else self.xi
-            analytic = self.acquisition in acq_mod.ANALYTIC
-            chosen: list[torch.Tensor] = []
-            believed = None
-            for j in range(q):
-                spec = acq_mod.AcqSpec(self.acquisition, best_f, xi, self.kappa,
-                                       self.options.mc_samples, seed + j)
-                if analytic:
-                    # sequential greedy with Kriging-believer fantasies (see surrogate.believe),
-                    # each round extending the previous round's factor by the point it chose
-                    believed = believe(gp, Xp) if j == 0 else believe(believed, chosen[-1].unsqueeze(0))
-                    acqf = acq_mod.build(spec, believed)
-                else:
-                    parts = [t for t in (Xp, torch.stack(chosen) if chosen else None) if t is not None]
-                    acqf = acq_mod.build(spec, gp, torch.cat(parts) if parts else None, q=1)
-                round_opts = max_opts.for_batch_round() if analytic and j > 0 else max_opts
-                x, _ = maximize(acqf, self.space, options=round_opts, seed=seed + 31 * j, exclude=exclude,
-                                X_obs=X_obs, y_obs=y_obs, device=device, dtype=dtype, region=region)
-                exclude.add(point_key(x))
-                chosen.append(x)
-        self.last_suggestion_info = {"fit_seconds": t_fit, "cold_fit": cold and optimize,
-                                     "hyperparameters_fitted": optimize, "n": int(X.shape[0]),
-                                     "device": str(device), "gp": gp.info, "strategy": strategy,
-                                     "region_length": tr_length}
-        return self.space.decode(torch.stack(chosen))
+            Xp = self.space.encode(pending, device=device, dtype=self.dtype) if pending else None
+            search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
+                                  device, self.dtype, X_obs, y_obs, region)
+            chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude, X_pending=Xp)
+        self.last_suggestion_info = {**fit_info, "n": int(X.shape[0]), "device": str(device), "gp": gp.info,
+                                     "strategy": strategy, "region_length": tr_length}
+        return self.space.decode(chosen)
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -433,11 +407,9 @@ class Optimizer:
             "n_initial": self.n_initial,
             "seed": self.seed,
             "n_asks": self._n_asks,
-            "n_fits": self._n_fits,
-            "last_fit_n": self._last_fit_n,
+            **self._schedule.state_dict(),  # n_fits, last_fit_n, gp_params
             "trials": [t.to_dict() for t in self._trials],
             "external_pending": [dict(p) for p in self._external_pending],
-            "gp_params": None if self._gp_params is None else self._gp_params.to_list(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -456,15 +428,9 @@ class Optimizer:
         self.xi = None if state["xi"] is None else float(state["xi"])
         self.kappa = float(state["kappa"])
         self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
-        self._n_asks, self._n_fits = int(state["n_asks"]), int(state.get("n_fits", 0))
-        self._last_fit_n = int(state.get("last_fit_n", 0))
+        self._n_asks = int(state["n_asks"])
+        self._schedule.load_state_dict(state)
         self._trials = [Trial.from_dict(t) for t in state["trials"]]
         self._enc_cache = {}
         self._key_cache = {}
         self._external_pending = [dict(p) for p in state.get("external_pending", [])]
-        g = state.get("gp_params")
-        self._gp_params = None if g is None else GPParams(
-            lengthscale=torch.tensor(g["lengthscale"], dtype=torch.float64, device="cpu"),
-            outputscale=torch.tensor(g["outputscale"], dtype=torch.float64, device="cpu"),
-            noise=torch.tensor(g["noise"], dtype=torch.float64, device="cpu"),
-            mean_const=torch.tensor(g["mean_const"], dtype=torch.float64, device="cpu"))

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["TrustRegionOptions", "TrustRegionState", "region_state", "select_local", "box"]
+from gpu_bo.maximize import Region
+
+__all__ = ["TrustRegionOptions", "TrustRegionState", "region_state", "select_local", "box", "local_data"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,32 @@ def select_local(X: torch.Tensor, center: torch.Tensor, lb: torch.Tensor, ub: to
     dist = torch.where(inside, dist - (X.shape[-1] + 1.0), dist)  # inside first, then the nearest
     k = min(n, max(opts.min_points, min(int(inside.sum()), opts.max_points)))
     return torch.topk(-dist, k).indices
+
+
+def local_data(X: torch.Tensor, y: torch.Tensor, values: list[float], *, n_initial: int,
+               lengthscale: torch.Tensor | None, opts: TrustRegionOptions
+               ) -> tuple[torch.Tensor, torch.Tensor, Region, float]:
+    """The current region and the training points the local GP sees.
+
+    Args:
+        X: ``n x d`` training inputs whose first ``len(values)`` rows are the completed trials
+            (failed ones, shown as the worst value, follow).
+        y: their ``n`` values, larger is better.
+        values: the completed trials' values in order, larger is better (already multiplied by
+            :attr:`gpu_bo.study.Direction.sign`), replayed by :func:`region_state`.
+        n_initial: the trials of the initial design (the replay starts after them).
+        lengthscale: the last fitted GP's ``d`` lengthscales (scale the box), or None.
+        opts: the trust region's options.
+
+    Returns:
+        The local ``X`` and ``y``, the :class:`~gpu_bo.maximize.Region` around the best
+        completed point, and the box side ``L``.
+    """
+    n_done, d = len(values), X.shape[-1]
+    st = region_state(values, n_initial, d, opts)
+    center = X[:n_done][torch.argmax(y[:n_done])]
+    if lengthscale is not None and lengthscale.numel() != d:
+        lengthscale = None
+    lb, ub = box(center, st.length, lengthscale)
+    idx = select_local(X, center, lb, ub, opts)
+    return X[idx], y[idx], Region(lb, ub, center), st.length

@@ -17,7 +17,7 @@ import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CORE = ["test_space.py", "test_surrogate.py", "test_acquisition.py", "test_maximize.py",
-        "test_optimizer.py", "test_kernels.py"]
+        "test_batch.py", "test_optimizer.py", "test_kernels.py"]
 
 
 @pytest.mark.cuda

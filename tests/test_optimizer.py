@@ -159,28 +159,6 @@ def test_oom_on_cuda_retries_on_cpu(monkeypatch):
     opt.space.validate(p)
 
 
-def test_later_points_of_a_greedy_batch_use_the_smaller_round_budget(monkeypatch):
-    import gpu_bo.optimizer as opt_mod
-
-    seen = []
-    real = opt_mod.maximize
-
-    def spy(acqf, space, options, **kw):
-        seen.append((options.raw_samples, options.steps))
-        return real(acqf, space, options=options, **kw)
-
-    monkeypatch.setattr(opt_mod, "maximize", spy)
-    opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=4, device="cpu")
-    for p in opt.space.sample_params(6, seed=3):
-        opt.tell(p, branin(p))
-    full = opt_mod.MaximizeOptions()
-    batch = opt.ask(n=4)
-    assert len({opt.space.key(p) for p in batch}) == 4
-    assert seen[0] == (full.raw_samples, full.steps)
-    assert seen[1:] == [(full.batch_raw_samples, full.batch_steps)] * 3
-    assert full.batch_raw_samples < full.raw_samples and full.batch_steps < full.steps
-
-
 def test_hyperparameters_are_refitted_on_growth_past_refit_min_n():
     def run(options):
         opt = gb.Optimizer(BRANIN_SPACE, seed=0, n_initial=4, device="cpu", options=options)
@@ -199,3 +177,31 @@ def test_hyperparameters_are_refitted_on_growth_past_refit_min_n():
     assert state["last_fit_n"] == 33
     fitted, _ = run(OptimizerOptions(refit_min_n=1000))
     assert fitted == [True] * 5
+
+
+def test_training_data_carry_one_column_per_output():
+    """_training_data returns Y as n x m from trial.values (m = 1 for one objective), sign-flipped
+    by the direction, with failed points shown as the worst value."""
+    opt = gb.Optimizer(BRANIN_SPACE, direction="minimize", seed=0, device="cpu")
+    ps = opt.space.sample_params(4, seed=1)
+    opt.tell(ps, [3.0, 1.0, float("nan"), 2.0])
+    X, Y = opt._training_data(torch.device("cpu"), torch.float64)
+    assert X.shape == (4, 2) and Y.shape == (4, 1)
+    assert Y[:, 0].tolist() == [-3.0, -1.0, -2.0, -3.0]  # completed in order, then the failed one
+    assert opt._direction.sign == -1.0 and opt.direction == "minimize"
+
+
+def test_state_saved_before_the_refactor_loads():
+    """A version-1 state with the keys Optimizer.state_dict wrote before (n_fits, last_fit_n,
+    gp_params at the top level; trials with "value" only) loads and continues."""
+    a = gb.Optimizer(BRANIN_SPACE, seed=5, n_initial=4, device="cpu")
+    _run(a, branin, 7)
+    state = json.loads(json.dumps(a.state_dict()))
+    assert state["version"] == 1 and {"n_fits", "last_fit_n", "gp_params"} <= set(state)
+    for t in state["trials"]:
+        t.pop("values")  # trials saved before Trial.values existed
+    b = gb.Optimizer(BRANIN_SPACE, seed=0, device="cpu")
+    b.load_state_dict(state)
+    assert b._schedule.n_fits == state["n_fits"] and b._schedule.last_fit_n == state["last_fit_n"]
+    assert b._schedule.params.lengthscale.tolist() == state["gp_params"]["lengthscale"]
+    assert b.ask() == a.ask()

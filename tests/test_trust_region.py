@@ -98,3 +98,39 @@ def test_trust_region_beats_random_in_30_dimensions():
         rnd = gb.Space(space).decode(torch.rand(40, d, generator=torch.Generator().manual_seed(seed), dtype=DT))
         wins += opt.best["value"] < min(f(p) for p in rnd)
     assert wins >= 4
+
+
+def test_local_data_centres_on_the_best_completed_point():
+    """local_data: the centre is the best of the completed rows (not a failed row shown after
+    them), the box is replayed from the values, and the local points include the centre."""
+    from gpu_bo.trust_region import local_data
+
+    g = torch.Generator().manual_seed(1)
+    X = torch.rand(40, 3, generator=g, dtype=DT)
+    y = -((X - 0.6) ** 2).sum(-1)
+    y[35:] = y.max() + 1.0  # rows past the completed ones (failed points) never become the centre
+    values = y[:35].tolist()
+    o = TrustRegionOptions(min_points=5, max_points=20)
+    Xl, yl, region, length = local_data(X, y, values, n_initial=5, lengthscale=None, opts=o)
+    best = int(torch.argmax(y[:35]))
+    assert torch.equal(region.center, X[best])
+    assert length == region_state(values, 5, 3, o).length
+    idx = select_local(X, X[best], region.lb, region.ub, o)
+    assert torch.equal(Xl, X[idx]) and torch.equal(yl, y[idx]) and 5 <= idx.numel() <= 20
+    # lengthscales of another width (a GP of another space) are ignored, not broadcast
+    _, _, r2, _ = local_data(X, y, values, n_initial=5, lengthscale=torch.ones(7, dtype=DT), opts=o)
+    assert torch.equal(r2.lb, region.lb)
+
+
+def test_trust_region_maximizes_when_asked():
+    """The trust region follows the direction: maximizing -f finds the same basin as minimizing f."""
+    f = lambda p: sum((v - 0.3) ** 2 for v in p.values())  # noqa: E731
+    best = {}
+    for direction, sign in (("minimize", 1.0), ("maximize", -1.0)):
+        opt = gb.Optimizer({f"x{i}": (0.0, 1.0) for i in range(4)}, direction=direction, seed=0,
+                           n_initial=5, strategy="trust_region", device="cpu")
+        for _ in range(12):
+            p = opt.ask()
+            opt.tell(p, sign * f(p))
+        best[direction] = sign * opt.best["value"]
+    assert best["minimize"] == best["maximize"] < 0.2
