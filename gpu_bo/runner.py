@@ -1,4 +1,4 @@
-"""Run trials: serial, threads or processes (Ray via a plug-in), with failures, timeouts,
+"""Run trials (serially, in threads, in processes or on a Ray cluster) with failures, timeouts,
 persistence, resume and progress.
 
 :func:`optimize` is the loop: ask the :class:`~gpu_bo.optimizer.Optimizer` for as many points
