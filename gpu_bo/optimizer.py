@@ -1,8 +1,10 @@
-"""The ask/tell Optimizer: initial design, GP fit, acquisition maximization, batches, state.
+"""The ask/tell Optimizer: records, initial design, state; it composes the suggestion pieces.
 
-One suggestion (see DESIGN.md): params -> Space.encode -> GP fit on the device ->
-acquisition (pending points as fantasies) -> batched maximization on the device ->
-Space.decode. Only the chosen candidates cross to the host.
+One suggestion (see DESIGN.md): params -> Space.encode -> training data X (n x d), Y (n x m) ->
+strategy and region (:mod:`gpu_bo.trust_region`) -> GP fit on the device
+(:class:`gpu_bo.surrogate.RefitSchedule`) -> acquisition spec (:mod:`gpu_bo.acquisition`) ->
+q points (:mod:`gpu_bo.batch`, which maximizes with :mod:`gpu_bo.maximize`) -> Space.decode.
+Only the chosen candidates cross to the host. Signs go through :class:`gpu_bo.study.Direction`.
 """
 
 from __future__ import annotations
@@ -364,32 +366,38 @@ class Optimizer:
         return acq_mod.AcqSpec(self.acquisition, self._incumbent(gp, X_obs), xi, self.kappa,
                                self.options.mc_samples)
 
+    def _region(self, X: torch.Tensor, y: torch.Tensor, strategy: str
+                ) -> tuple[torch.Tensor, torch.Tensor, Region | None, float | None]:
+        """The data the GP is fitted on and the box searched: all of it and the whole cube
+        (global), or the trust region's box and the points near it."""
+        if strategy != "trust_region":
+            return X, y, None, None
+        ls = None if self._schedule.params is None else self._schedule.params.lengthscale
+        values = [self._direction.sign * t.value for t in self._completed()]
+        return local_data(X, y, values, n_initial=self.n_initial, lengthscale=ls, opts=self.options.trust_region)
+
+    def _pending_rows(self, device: torch.device) -> torch.Tensor | None:
+        pending = self.pending
+        return self.space.encode(pending, device=device, dtype=self.dtype) if pending else None
+
     def _bo_points(self, q: int, exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
-        """One BO suggestion of ``q`` points: data -> strategy and region -> fit -> acquisition
-        -> batch selection -> decode."""
+        """One BO suggestion of ``q`` points: training data -> strategy and region -> fit ->
+        acquisition spec (incumbent) -> batch selection -> decode."""
         X, Y = self._training_data(device, self.dtype)
-        y = Y[:, 0]  # one objective: the fit takes its column
         n_done = len(self._completed())
+        X_obs, y_obs = X[:n_done], Y[:n_done, 0]  # one objective: its column
         strategy = self._pick_strategy(n_done, device)
-        X_obs, y_obs = X[:n_done], y[:n_done]
-        region: Region | None = None
-        tr_length: float | None = None
-        if strategy == "trust_region":
-            ls = None if self._schedule.params is None else self._schedule.params.lengthscale
-            values = [self._direction.sign * t.value for t in self._completed()]
-            X, y, region, tr_length = local_data(X, y, values, n_initial=self.n_initial, lengthscale=ls,
-                                                 opts=self.options.trust_region)
-        with cpu_threads(device, X.shape[0], self.options.cpu_threads):
-            gp, fit_info = self._schedule.fit(X, y, tuple(self.space.cat_columns), seed=seed,
+        X_fit, y_fit, region, tr_length = self._region(X, Y[:, 0], strategy)
+        with cpu_threads(device, X_fit.shape[0], self.options.cpu_threads):
+            gp, fit_info = self._schedule.fit(X_fit, y_fit, tuple(self.space.cat_columns), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
                                               local=strategy != "global")
             spec = self._acq_spec(gp, X_obs)
-            pending = self.pending
-            Xp = self.space.encode(pending, device=device, dtype=self.dtype) if pending else None
             search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
                                   device, self.dtype, X_obs, y_obs, region)
-            chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude, X_pending=Xp)
-        self.last_suggestion_info = {**fit_info, "n": int(X.shape[0]), "device": str(device), "gp": gp.info,
+            chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude,
+                                  X_pending=self._pending_rows(device))
+        self.last_suggestion_info = {**fit_info, "n": int(X_fit.shape[0]), "device": str(device), "gp": gp.info,
                                      "strategy": strategy, "region_length": tr_length}
         return self.space.decode(chosen)
 
