@@ -209,9 +209,10 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
         exclude: :func:`gpu_bo.space.point_key` of points that must not be returned (evaluated,
             pending or already chosen). When every good candidate is excluded a fresh Sobol
             point is returned.
-        X_obs, y_obs: ``n x d`` observed points and their ``n`` values (larger is better): the
-            best ones seed local candidates.
-        device, dtype: where the search runs.
+        X_obs: ``n x d`` observed points; the best ones seed local candidates.
+        y_obs: their ``n`` values (larger is better).
+        device: where the search runs.
+        dtype: the floating-point type of the search.
         region: restricts candidates and gradient steps to a trust-region box.
 
     Raises:

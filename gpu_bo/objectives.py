@@ -200,7 +200,8 @@ class SklearnCV:
 
     Args:
         estimator: any sklearn estimator or Pipeline.
-        X, y: the data.
+        X: the features.
+        y: the targets.
         cv: folds or a CV splitter (as in ``cross_val_score``).
         scoring: a scorer name (``"roc_auc"``, ``"neg_log_loss"``, ...) or callable;
             ``None`` uses the estimator's ``score``.

@@ -1,11 +1,12 @@
 """Acquisition functions behind one protocol: analytic EI/PI/UCB and Monte Carlo qEI/qPI/qUCB/qNEI.
 
-Modules:
-    base.py             the protocol (:class:`Acquisition`), the names, :class:`AcqSpec`
-    analytic.py         EI/PI/UCB on the GP factors, closed-form gradient
-    mc.py               BoTorch's q-variants, wrapped
-    constrained.py      (next) outcome constraints
-    multi_objective.py  (next) several objectives
+Its modules:
+
+- ``base.py``: the protocol (``Acquisition``), the names, ``AcqSpec``
+- ``analytic.py``: EI/PI/UCB on the GP factors, closed-form gradient
+- ``mc.py``: BoTorch's q-variants, wrapped
+- ``constrained.py``: (next) outcome constraints
+- ``multi_objective.py``: (next) several objectives
 
 Everything maximizes: the optimizer flips the sign of minimized objectives
 (:class:`gpu_bo.study.Direction`) before the GP sees them. :func:`build` is the one entry.

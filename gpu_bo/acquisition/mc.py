@@ -36,7 +36,8 @@ def build_mc(name: str, spec: AcqSpec, gp: FittedGP, best_f_std: float, xi_std: 
         name: one of :data:`~gpu_bo.acquisition.base.MONTE_CARLO`.
         spec: the spec (``kappa``, ``mc_samples`` and ``seed`` are read here).
         gp: the fitted GP.
-        best_f_std, xi_std: the incumbent and EI/PI's margin in the GP's standardized units.
+        best_f_std: the incumbent in the GP's standardized units.
+        xi_std: EI/PI's margin in the GP's standardized units.
         X_pending: ``m x d`` pending points, or None.
 
     Raises:

@@ -69,9 +69,15 @@ class BayesSearchCV(BaseSearchCV):
             ``(dict, n_iter)`` pairs; each sub-space is then searched in turn with its own
             optimizer and ``n_iter`` (``self.n_iter`` where not given).
         n_iter: candidates evaluated per sub-space.
-        scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
-            as in ``GridSearchCV``. With multi-metric ``scoring`` the optimizer maximizes the
-            metric named by ``refit`` (the first metric when ``refit`` is False or callable).
+        scoring: as in ``GridSearchCV``. With multi-metric ``scoring`` the optimizer maximizes
+            the metric named by ``refit`` (the first metric when ``refit`` is False or callable).
+        n_jobs: as in ``GridSearchCV``.
+        refit: as in ``GridSearchCV``.
+        cv: as in ``GridSearchCV``.
+        verbose: as in ``GridSearchCV``.
+        pre_dispatch: as in ``GridSearchCV``.
+        error_score: as in ``GridSearchCV``.
+        return_train_score: as in ``GridSearchCV``.
         n_points: candidates proposed jointly per iteration (a q-batch) and cross-validated in
             parallel under ``n_jobs``.
         random_state: seeds the optimizer (int, ``RandomState`` or None).
@@ -79,9 +85,11 @@ class BayesSearchCV(BaseSearchCV):
         device: where the GP and the acquisition run: ``"auto"``, ``"cpu"``, ``"cuda"``.
         optimizer_kwargs: further ``gb.Optimizer`` options (``xi``, ``kappa``, ``n_initial``).
 
+    The fitted attributes ``cv_results_``, ``best_estimator_``, ``best_score_``,
+    ``best_params_``, ``best_index_``, ``scorer_``, ``n_splits_``, ``refit_time_`` and
+    ``multimetric_`` are as in ``GridSearchCV``.
+
     Attributes:
-        cv_results_, best_estimator_, best_score_, best_params_, best_index_, scorer_,
-        n_splits_, refit_time_, multimetric_: as in ``GridSearchCV``.
         optimizers_: the fitted ``gb.Optimizer`` of each sub-space (their ``trials`` hold the
             scores the optimizer saw).
     """

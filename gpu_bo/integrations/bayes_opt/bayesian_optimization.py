@@ -50,7 +50,8 @@ class BayesianOptimization:
         pbounds: ``{name: bounds}`` (the accepted forms: :mod:`gpu_bo.integrations.bayes_opt.parameter`).
         acquisition_function: an ``acquisition.*`` object or a ``UtilityFunction``
             (default ``UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)``, bayes_opt's default).
-        constraint, bounds_transformer: not supported; must be None.
+        constraint: not supported; must be None.
+        bounds_transformer: not supported; must be None.
         random_state: int, numpy ``RandomState`` or None: seeds the optimizer.
         verbose: 0 silent, 1 prints new maxima, 2 prints every probe.
         allow_duplicate_points: register the same point more than once without an error.
