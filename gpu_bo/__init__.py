@@ -9,6 +9,7 @@ from gpu_bo.exceptions import (  # noqa: F401
     GpuBoError,
     GpuBoWarning,
     SpaceError,
+    SpaceExhausted,
     StorageError,
     TrialPruned,
 )

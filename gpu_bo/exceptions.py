@@ -16,6 +16,10 @@ class SpaceError(GpuBoError, ValueError):
     """A search space or a point is invalid (bad bounds, unknown parameter, value outside)."""
 
 
+class SpaceExhausted(GpuBoError):
+    """Every point of a finite search space has been evaluated or is pending: none is left to ask."""
+
+
 class StorageError(GpuBoError):
     """A storage file is missing, corrupt, foreign or locked."""
 

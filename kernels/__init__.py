@@ -40,6 +40,7 @@ from gpu_bo.device import is_oom
 from gpu_bo.exceptions import DeviceWarning
 from gpu_bo.kernels import reference
 from gpu_bo.kernels.reference import (  # noqa: F401
+    DEFAULT_KAPPA,
     analytic_acq,
     kernel_matrix,
     matern52,
@@ -194,7 +195,7 @@ def _screen_fused(Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, cat, acq,
 
 def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.Tensor,
            inv_ls: torch.Tensor, outputscale: torch.Tensor, mean_const: torch.Tensor,
-           cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = 2.576,
+           cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = DEFAULT_KAPPA,
            chunk: int | None = None) -> torch.Tensor:
     """Acquisition value of every one of ``N x d`` candidates (larger is better).
 

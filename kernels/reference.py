@@ -23,9 +23,14 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["sq_dist", "matern52", "matern52_terms", "MATERN52_DS", "kernel_matrix", "posterior_mean_var", "log_ei", "analytic_acq", "screen"]
+__all__ = ["sq_dist", "matern52", "matern52_terms", "MATERN52_DS", "kernel_matrix", "posterior_mean_var", "log_ei", "analytic_acq", "screen",
+           "DEFAULT_KAPPA"]
 
 _SQRT5 = math.sqrt(5.0)
+# UCB's exploration weight when none is given (mu + kappa * sigma): the two-sided 99% normal
+# quantile, the seed tutorial's default. The one constant: gpu_bo.acquisition re-exports it
+# (it lives here, the lowest layer, because the kernels take it as a default too).
+DEFAULT_KAPPA = 2.576
 
 
 def sq_dist(X1: torch.Tensor, X2: torch.Tensor, inv_ls: torch.Tensor, cat: Sequence[int] = ()) -> torch.Tensor:
@@ -119,7 +124,7 @@ def log_ei(u: torch.Tensor) -> torch.Tensor:
 
 
 def analytic_acq(mean: torch.Tensor, var: torch.Tensor, kind: str, best_f: float, xi: float = 0.0,
-                 kappa: float = 2.576) -> torch.Tensor:
+                 kappa: float = DEFAULT_KAPPA) -> torch.Tensor:
     """Analytic acquisition values (larger is better) from posterior mean and variance.
 
     ``ei`` -> log EI with improvement threshold ``best_f + xi``; ``pi`` -> log PI; ``ucb`` ->
@@ -146,7 +151,7 @@ def default_chunk(n: int, device: torch.device, budget_bytes: int | None = None)
 
 def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.Tensor,
            inv_ls: torch.Tensor, outputscale: torch.Tensor, mean_const: torch.Tensor,
-           cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = 2.576,
+           cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = DEFAULT_KAPPA,
            chunk: int | None = None) -> torch.Tensor:
     """Acquisition value of every one of ``N x d`` candidates, in memory-bounded chunks.
 

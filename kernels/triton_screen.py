@@ -60,6 +60,8 @@ from dataclasses import dataclass
 
 import torch
 
+from gpu_bo.kernels.reference import DEFAULT_KAPPA
+
 try:  # triton is optional: the package works (with the reference kernels) without it
     import triton
     import triton.language as tl
@@ -389,7 +391,7 @@ def _launch(kind_code: int, Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tens
 
 def screen_fused(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.Tensor,
                  inv_ls: torch.Tensor, outputscale: torch.Tensor, mean_const: torch.Tensor,
-                 cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = 2.576, *,
+                 cat: Sequence[int], kind: str, best_f: float, xi: float = 0.0, kappa: float = DEFAULT_KAPPA, *,
                  factor: torch.Tensor | None = None, config: BlockConfig | None = None) -> torch.Tensor:
     """Fused ``reference.screen``: ``N`` acquisition values of ``N x d`` candidates, one pass.
 

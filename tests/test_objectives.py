@@ -10,7 +10,7 @@ import torch
 
 import gpu_bo as gb
 from gpu_bo.objectives import SklearnCV, TrialHandle, TrialTask, execute_trial, wants_trial
-from gpu_bo.pruners import MedianPruner, NopPruner
+from gpu_bo.pruners import MedianPruner
 
 
 def _plain(params):
@@ -99,24 +99,6 @@ def test_handle_device_and_report_validation():
     assert not h.should_prune()  # no pruner
 
 
-def test_median_pruner_minimize_and_maximize():
-    others = [{0: 1.0, 1: 0.5}, {0: 2.0, 1: 1.0}, {0: 3.0, 1: 2.0}]
-    p = MedianPruner(n_startup_trials=3)
-    assert p.should_prune({0: 5.0}, others, "minimize")          # 5 > median 2
-    assert not p.should_prune({0: 1.5}, others, "minimize")
-    assert not p.should_prune({0: 5.0}, others, "maximize")      # big is good
-    assert p.should_prune({0: 1.5}, others, "maximize")
-    # best-so-far: an early good value keeps the trial alive
-    assert not p.should_prune({0: 0.1, 1: 9.0}, others, "minimize")
-    # too few finished trials, warm-up and interval
-    assert not MedianPruner(n_startup_trials=4).should_prune({0: 5.0}, others, "minimize")
-    assert not MedianPruner(n_startup_trials=1, n_warmup_steps=1).should_prune({0: 5.0}, others, "minimize")
-    assert not MedianPruner(n_startup_trials=1, interval_steps=2).should_prune({1: 5.0}, others, "minimize")
-    assert not NopPruner().should_prune({0: 1e9}, others, "minimize")
-    with pytest.raises(ValueError, match="interval_steps"):
-        MedianPruner(interval_steps=0)
-
-
 def test_handle_should_prune_uses_reference():
     refs = [{0: 1.0}, {0: 1.0}]
     h = TrialHandle(TrialTask(0, {"x": 0.0}, pruner=MedianPruner(n_startup_trials=2), reference=refs))
@@ -190,11 +172,3 @@ def test_sklearn_cv_in_optimize_maximizes_by_default(cancer):
                      options=RunOptions(n_initial=5))
     assert study.direction == "maximize"
     assert study.best_value == max(t.value for t in study.trials)
-
-
-def test_pruners_keep_their_old_import_path():
-    import gpu_bo.objectives as objectives
-    import gpu_bo.pruners as pruners
-
-    for name in ("Pruner", "NopPruner", "MedianPruner"):
-        assert getattr(objectives, name) is getattr(pruners, name)

@@ -30,6 +30,8 @@ from typing import ClassVar
 
 import torch
 
+from gpu_bo.kernels.reference import DEFAULT_KAPPA as _KERNEL_DEFAULT_KAPPA
+
 __all__ = ["ANALYTIC", "MONTE_CARLO", "ACQUISITIONS", "DEFAULT_KAPPA", "AcqSpec", "Acquisition",
            "BoTorchAcq", "FunctionAcq", "as_acquisition", "check_name", "evaluate"]
 
@@ -38,9 +40,8 @@ MONTE_CARLO = ("qei", "qpi", "qucb", "qnei")
 ACQUISITIONS = ANALYTIC + MONTE_CARLO
 Q_OF = {"ei": "qei", "pi": "qpi", "ucb": "qucb"}  # the Monte Carlo counterpart of an analytic name
 
-# UCB's exploration weight when none is given: the two-sided 99% normal quantile, the seed
-# tutorial's and bayes_opt's default
-DEFAULT_KAPPA = 2.576
+# UCB's exploration weight when none is given (defined once, in the kernels' reference module)
+DEFAULT_KAPPA = _KERNEL_DEFAULT_KAPPA
 
 SCREEN_CHUNK = 4096  # candidates per call when screening by value (bounds the memory of one call)
 
