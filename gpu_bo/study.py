@@ -152,10 +152,17 @@ class Trial:
 
 
 def is_valid_value(value: Any) -> bool:
-    """True for a finite real number (what a COMPLETE trial must have)."""
+    """True for a finite real number (what a COMPLETE trial must have).
+
+    Numbers and one-element numeric scalars (numpy, a 0-d torch tensor) count; a bool, a str
+    (even ``"0.25"``: a number printed by mistake is a bug to report, not to parse) and bytes
+    do not.
+    """
+    if value is None or isinstance(value, (bool, str, bytes, bytearray)):
+        return False
     try:
-        return value is not None and not isinstance(value, bool) and math.isfinite(float(value))
-    except (TypeError, ValueError):
+        return math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
         return False
 
 
@@ -203,11 +210,16 @@ class Study:
         return out
 
     def to_dataframe(self):
-        """A pandas DataFrame of the trials (needs pandas)."""
+        """A pandas DataFrame of the trials: one row per trial, one ``params_<name>`` column per parameter.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'gpu-bo[dataframe]'`` installs it).
+        """
         try:
             import pandas as pd
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("Study.to_dataframe needs pandas: pip install pandas") from e
+        except ImportError as e:
+            raise ImportError("Study.to_dataframe needs pandas, which is not installed: "
+                              "pip install 'gpu-bo[dataframe]' (or pip install pandas)") from e
         rows = []
         for t in self.trials:
             row = {"number": t.number, "value": t.value, "state": t.state.value,
