@@ -120,6 +120,77 @@ def test_read_only_wal_file_whose_folder_cannot_be_written(tmp_path, monkeypatch
     assert [u.endswith("mode=ro") for u in uris] == [True, False]  # tried as is, then as immutable
 
 
+def _deny_writes(monkeypatch, *denied):
+    """Make ``os.access(path, W_OK)`` False for ``denied`` paths: tests run as root, where chmod
+    does not stop writes (a read-only mount answers the same for everyone)."""
+    real_access = os.access
+    denied_set = {os.path.abspath(p) for p in denied}
+
+    def access(p, mode, **kw):
+        if mode == os.W_OK and os.path.abspath(p) in denied_set:
+            return False
+        return real_access(p, mode, **kw)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_file_in_a_folder_that_cannot_be_written_is_read_read_only(tmp_path, monkeypatch):
+    # SQLite writes its journal (-wal, -shm, -journal) beside the file: a writable file in a
+    # read-only folder cannot be written either, so it is read as it is, without migrating
+    path = _v1_copy(tmp_path)
+    _deny_writes(monkeypatch, tmp_path)
+    s = open_storage(f"sqlite:///{path}")
+    assert isinstance(s, SQLiteStorage) and s.read_only
+    _assert_v1_content(s)
+    with pytest.raises(gb.StorageError, match="read-only"):
+        s.get_or_create_study("new", "minimize", None)
+    s.close()
+    assert _meta(path)["schema_version"] == "1"
+    assert sorted(os.listdir(tmp_path)) == ["v1.sqlite"]
+
+
+def test_creating_a_file_in_a_folder_that_cannot_be_written_says_read_only(tmp_path, monkeypatch):
+    _deny_writes(monkeypatch, tmp_path)
+    with pytest.raises(gb.StorageError, match=r"cannot create .*new\.db.*read-only") as e:
+        open_storage(_url(tmp_path, "new.db"), create=True)
+    assert str(tmp_path) in str(e.value)
+    assert os.listdir(tmp_path) == []
+
+
+class _RefusesWrites:
+    """An sqlite3 connection whose writes fail as on a file SQLite may not write (e.g. a
+    read-only mount that os.access does not report, such as some network file systems)."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith(("PRAGMA JOURNAL_MODE", "BEGIN", "INSERT", "UPDATE", "ALTER")):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_sqlite_refusing_writes_is_read_only_not_corrupt(tmp_path, monkeypatch):
+    path = _v1_copy(tmp_path)
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda target, *a, **kw: _RefusesWrites(real_connect(target, *a, **kw)))
+    s = open_storage(f"sqlite:///{path}")  # the file looks writable; SQLite says it is not
+    assert s.read_only
+    _assert_v1_content(s)
+    with pytest.raises(gb.StorageError, match="read-only") as e:
+        s.create_trial("min", {"lr": 0.003, "layers": 2, "opt": "sgd"})
+    assert "corrupt" not in str(e.value)
+    s.close()
+    with pytest.raises(gb.StorageError, match="read-only") as e:  # asked to write, it says why it cannot
+        SQLiteStorage(str(path), read_only=False)
+    assert "corrupt" not in str(e.value) and "not a gpu_bo storage file" not in str(e.value)
+    monkeypatch.undo()
+    assert _meta(path)["schema_version"] == "1"
+
+
 def test_explicit_read_only_flag(tmp_path):
     path = _v1_copy(tmp_path)
     s = SQLiteStorage(str(path), read_only=True)

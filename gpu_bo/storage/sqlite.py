@@ -21,7 +21,8 @@ keeps the single objective's value, so readers of schema 1 and plain SQL still s
 
 Schema 1 had neither ``directions`` nor ``values_json``. Opening such a file migrates it in place
 in one transaction (two ``ALTER TABLE ... ADD COLUMN`` and the version bump) when it is
-writable; a file that is not writable (or opened with ``read_only=True``) is read as it is.
+writable; a file that cannot be written (the file, its folder or the file system is read-only, or
+it is opened with ``read_only=True``) is read as it is, and every write says "read-only".
 
 Trial numbers are allocated inside ``BEGIN IMMEDIATE`` (the database write lock), which is
 what keeps two processes from handing out the same number or overshooting ``n_trials``.
@@ -101,6 +102,19 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
 
 
+# SQLITE_READONLY, SQLITE_CANTOPEN (on an existing file: its journal cannot be created beside it)
+_READ_ONLY_CODES = (8, 14)
+
+
+def _says_read_only(e: sqlite3.Error) -> bool:
+    """Whether SQLite refused ``e`` because it may not write the file (not because it is corrupt)."""
+    code = getattr(e, "sqlite_errorcode", None)  # Python >= 3.11; else the message says it
+    if code is not None:
+        return code & 0xFF in _READ_ONLY_CODES
+    text = str(e).lower()
+    return "readonly" in text or "read-only" in text or "unable to open database file" in text
+
+
 def _values_of(values_json: str | None, value: float | None) -> list[float] | None:
     if values_json is not None:
         return json.loads(values_json)
@@ -116,7 +130,9 @@ class SQLiteStorage(Storage):
             is a :class:`StorageError`.
         timeout: seconds to wait for another process's write lock before failing.
         read_only: open without writing anything (no migration; every write is a
-            StorageError). ``None``: read-only exactly when the file exists and is not writable.
+            StorageError whose message says "read-only"). ``None``: read-only exactly when the
+            file exists and it or its folder is not writable (a read-only file, folder or file
+            system), or SQLite refuses to write it.
     """
 
     def __init__(self, path: str, *, create: bool = True, timeout: float = 60.0,
@@ -131,23 +147,30 @@ class SQLiteStorage(Storage):
         parent = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(parent):
             raise StorageError(f"storage file {self.path!r}: the directory {parent!r} does not exist")
-        if read_only is None:
-            read_only = exists and not os.access(self.path, os.W_OK)
         if read_only and not exists:
             raise StorageError(f"storage file {self.path!r} does not exist (and read_only=True)")
+        if not exists and not os.access(parent, os.W_OK):
+            raise StorageError(f"cannot create storage file {self.path!r}: its folder {parent!r} is read-only "
+                               "(not writable)")
+        # SQLite writes its journal (-wal, -shm or -journal) beside the file: writing needs the folder too
+        auto = read_only is None
+        self._ro_reason = "opened with read_only=True"
+        if auto and exists and not (os.access(self.path, os.W_OK) and os.access(parent, os.W_OK)):
+            read_only, self._ro_reason = True, "the file or its folder is not writable"
         self.read_only = bool(read_only)
-        self._con = self._connect(timeout)
-        try:
-            self._version = self._init_schema()
-        except StorageError:
-            self._con.close()
-            raise
-        except sqlite3.DatabaseError as e:
-            self._con.close()
-            raise StorageError(
-                f"{self.path!r} is not a gpu_bo storage file (SQLite says: {e}); "
-                "is it corrupt, or some other file?"
-            ) from None
+        while True:
+            try:
+                self._version = self._open(timeout)
+                break
+            except sqlite3.DatabaseError as e:
+                if not _says_read_only(e):
+                    raise StorageError(f"{self.path!r} is not a gpu_bo storage file (SQLite says: {e}); "
+                                       "is it corrupt, or some other file?") from None
+                if not auto or self.read_only:  # asked to write (or already reading): say why it cannot
+                    raise StorageError(f"{self.path!r} is read-only: SQLite may not write it ({e}); read "
+                                       "it with read_only=True") from None
+                # os.access said writable, SQLite may not write (e.g. a read-only network mount): read it
+                self.read_only, self._ro_reason = True, f"SQLite may not write it: {e}"
         # rows written under schema 1 (read as they are when read-only) lack values_json
         values = "values_json" if self._version >= 2 else "NULL"
         self._cols = f"number, params, value, state, start_time, end_time, error, intermediate, user_attrs, {values}"
@@ -157,6 +180,15 @@ class SQLiteStorage(Storage):
         return f"SQLiteStorage({self.path!r}{', read_only=True' if self.read_only else ''})"
 
     # -- low level -----------------------------------------------------------------------------
+    def _open(self, timeout: float) -> int:
+        """Connect and check (create, migrate) the schema; returns its version. Closes on failure."""
+        self._con = self._connect(timeout)
+        try:
+            return self._init_schema()
+        except BaseException:
+            self._con.close()
+            raise
+
     def _connect(self, timeout: float) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per change.
         try:
@@ -234,12 +266,14 @@ class SQLiteStorage(Storage):
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the database lock (``BEGIN IMMEDIATE``)."""
         if self.read_only:
-            raise StorageError(f"{self.path!r} is opened read-only (the file is not writable); "
+            raise StorageError(f"{self.path!r} is opened read-only ({self._ro_reason}); "
                                "it cannot record trials or studies")
         with self._lock:
             try:
                 self._con.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
+                if _says_read_only(e):
+                    raise StorageError(f"{self.path!r} is read-only: SQLite may not write it ({e})") from None
                 raise StorageError(f"{self.path!r}: could not lock the database for writing: {e}") from None
             try:
                 yield self._con
@@ -248,7 +282,8 @@ class SQLiteStorage(Storage):
                 if self._con.in_transaction:
                     self._con.execute("ROLLBACK")
                 if isinstance(e, sqlite3.DatabaseError):
-                    raise StorageError(f"{self.path!r}: write failed: {e}") from None
+                    what = "is read-only: SQLite may not write it" if _says_read_only(e) else "write failed:"
+                    raise StorageError(f"{self.path!r}: {what} {e}") from None
                 raise
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
