@@ -38,8 +38,12 @@ __all__ = [
 ]
 
 
-class TrialTimeout(Exception):
-    """Raised inside a serial trial that ran past ``trial_timeout``."""
+class TrialTimeout(BaseException):
+    """Raised inside a serial trial that ran past ``trial_timeout``.
+
+    A ``BaseException`` (as ``KeyboardInterrupt``), so an objective's ``except Exception:``
+    cannot swallow it; the trial is FAILED whatever the objective returns (issue 15).
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,9 +152,17 @@ def _as_value(raw: Any) -> float | None:
         return None
     try:
         v = float(raw)  # numpy scalars and 0-d tensors (on any device) convert here
-    except (TypeError, ValueError, RuntimeError):
+    except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError (10**400), a bad __float__
         return None
     return v if math.isfinite(v) else None
+
+
+def _short_repr(raw: Any, limit: int = 200) -> str:
+    try:
+        text = repr(raw)
+    except Exception as e:  # noqa: BLE001 - a broken __repr__ (or an int past Python's digit limit)
+        text = f"<{type(raw).__name__}: repr failed: {e}>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({type(raw).__name__}, {len(text)} chars)"
 
 
 def _last(intermediate: Mapping[int, float]) -> float | None:
@@ -160,8 +172,8 @@ def _last(intermediate: Mapping[int, float]) -> float | None:
 def execute_trial(objective: Callable, task: TrialTask) -> TrialResult:
     """Call ``objective`` for ``task`` and turn every outcome into a :class:`TrialResult`.
 
-    Never raises for objective errors (they become FAILED results); ``KeyboardInterrupt`` and
-    ``SystemExit`` propagate.
+    Never raises for objective errors (they become FAILED results), ``sys.exit()`` inside the
+    objective included; ``KeyboardInterrupt`` propagates (Ctrl-C stops the run).
     """
     handle = TrialHandle(task)
     pass_trial = task.pass_trial
@@ -176,13 +188,13 @@ def execute_trial(objective: Callable, task: TrialTask) -> TrialResult:
         return TrialResult(task.number, "FAILED", None,
                            error=f"trial_timeout: stopped after {task.timeout} s",
                            intermediate=handle.intermediate)
-    except Exception:  # noqa: BLE001 - any objective error becomes a FAILED trial
+    except (Exception, SystemExit):  # noqa: BLE001 - any objective error becomes a FAILED trial
         return TrialResult(task.number, "FAILED", None, error=traceback.format_exc(),
                            intermediate=handle.intermediate)
     value = _as_value(raw)
     if value is None:
         return TrialResult(task.number, "FAILED", None,
-                           error=f"objective returned {raw!r}; expected a finite number",
+                           error=f"objective returned {_short_repr(raw)}; expected a finite number",
                            intermediate=handle.intermediate)
     return TrialResult(task.number, "COMPLETE", value, intermediate=handle.intermediate)
 

@@ -172,3 +172,24 @@ def test_sklearn_cv_in_optimize_maximizes_by_default(cancer):
                      options=RunOptions(n_initial=5))
     assert study.direction == "maximize"
     assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_the_trial_timeout_is_not_an_ordinary_exception():
+    # an objective's `except Exception:` must not swallow the serial backend's timeout (issue 15.6)
+    from gpu_bo.objectives import TrialTimeout
+
+    assert issubclass(TrialTimeout, BaseException) and not issubclass(TrialTimeout, Exception)
+
+
+def test_an_int_too_large_for_a_float_is_one_failed_trial():
+    r = execute_trial(lambda p: 10**400, TrialTask(0, {"x": 0.0}))
+    assert r.state == "FAILED" and r.value is None and "expected a finite number" in r.error
+    assert len(r.error) < 400  # the 401-digit value is shortened in the message
+
+
+def test_sys_exit_in_the_objective_is_one_failed_trial():
+    def obj(p):
+        raise SystemExit(3)
+
+    r = execute_trial(obj, TrialTask(0, {"x": 0.0}))
+    assert r.state == "FAILED" and r.value is None and "SystemExit" in r.error and "3" in r.error
