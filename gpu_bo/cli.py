@@ -4,18 +4,20 @@
 
     gpu-bo run mypkg.objectives:train --space space.json --trials 50 --workers 4 \\
         --storage sqlite:///s.db --direction minimize
-    gpu-bo show sqlite:///s.db [--study NAME] [--top 10]
+    gpu-bo show sqlite:///s.db [--study NAME] [--top 10] [--errors]
     gpu-bo plot sqlite:///s.db --out conv.png [--kind convergence|objective|evaluations]
 
 ``MODULE`` is a dotted module name importable from the current directory, or a path to a
-``.py`` file. ``--space`` is a JSON file in ``Space.to_dict()`` form
-(``{"lr": {"type": "real", "low": 1e-5, "high": 0.1, "log": true}}``) or the shorthand
-(``{"C": [0.1, 15.0], "kernel": ["rbf", "linear", "poly"]}``: two numbers are bounds); without
-``--space`` the module's ``space`` attribute is used.
+``.py`` file. ``--space`` is a JSON file read by :meth:`gpu_bo.space.Space.from_dict` (its
+``Space.to_dict()`` form, ``{"lr": {"type": "real", "low": 1e-5, "high": 0.1, "log": true}}``, or
+the shorthand that ``from_dict`` documents); without ``--space`` the module's ``space``
+attribute is used, as :func:`gpu_bo.space.as_space` reads it. The CLI adds no rule of its own.
 
 Every error (bad module path, bad space file, missing storage, ...) prints one line to stderr
 and exits non-zero (2: bad command line or input files, 1: the run or the storage failed); no
-traceback unless ``--traceback`` is given.
+traceback unless ``--traceback`` is given. Warnings print as one line (``gpu-bo: warning: ...``),
+each distinct one once. Ctrl-C stops a run (the finished trials stay saved) and exits 130; a
+further Ctrl-C while it shuts down is ignored.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ import importlib
 import json
 import math
 import os
+import re
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -44,6 +50,11 @@ class CLIError(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _one_line(text: object) -> str:
+    """``text`` with its lines joined by spaces: an error or a warning printed as one line."""
+    return " ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +95,9 @@ def load_objective(spec: str) -> tuple[Callable, Any]:
 
 
 def load_space(path: str | None, module: Any = None) -> Space:
-    """The search space from a JSON file, or the module's ``space`` attribute."""
+    """The search space from a JSON file (:meth:`Space.from_dict`), or the module's ``space``
+    attribute (:func:`as_space`): any error of theirs is a :class:`CLIError` (exit status 2)."""
+    from gpu_bo.exceptions import GpuBoError
     from gpu_bo.space import Space, as_space
 
     if path is None:
@@ -94,8 +107,8 @@ def load_space(path: str | None, module: Any = None) -> Space:
                            "pass --space space.json")
         try:
             return as_space(sp)
-        except (ValueError, TypeError) as e:
-            raise CLIError(f"space: the module's 'space' is invalid: {e}") from None
+        except (GpuBoError, ValueError, TypeError, KeyError) as e:
+            raise CLIError(f"space: the module's 'space' is invalid: {_one_line(e)}") from None
     p = Path(path)
     if not p.is_file():
         raise CLIError(f"--space: no such file {path!r}")
@@ -108,8 +121,8 @@ def load_space(path: str | None, module: Any = None) -> Space:
                        "parameter name -> dimension")
     try:
         return Space.from_dict(spec)
-    except (ValueError, TypeError, KeyError) as e:
-        raise CLIError(f"--space: {path!r} is not a valid search space: {e}") from None
+    except (GpuBoError, ValueError, TypeError, KeyError) as e:
+        raise CLIError(f"--space: {path!r} is not a valid search space: {_one_line(e)}") from None
 
 
 def _open(url: str) -> Storage:
@@ -180,13 +193,52 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"{len(names)} studies: {', '.join(names)} (showing each; pick one with --study)")
         for name in names:
             study = store.load_study(name)
-            _print_study(study, args.top)
+            _print_study(study, args.top, args.errors)
     finally:
         store.close()
     return 0
 
 
-def _print_study(study: Study, top: int | None) -> None:
+_ERROR_WIDTH = 60
+# the exception class an error text names (``the objective raised ValueError: ...``)
+_EXCEPTION_NAME = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Exit|Interrupt))\b")
+
+
+def _headline(error: str) -> str:
+    """An error in one line: its first line, or for a Python traceback its last (the exception)."""
+    lines = [ln.strip() for ln in error.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+
+
+def _error_kind(error: str | None) -> str:
+    """What kind of failure an error is: the exception class it names, else its words before a colon."""
+    head = _headline(error or "")
+    if not head:
+        return "no error recorded"
+    m = _EXCEPTION_NAME.search(head)
+    kind = m.group(1) if m else head.split(":", 1)[0]
+    return _fmt(kind, 30)
+
+
+def _failure_line(study: Study) -> str | None:
+    """``failed: 3 trials: 2 RuntimeError, 1 trial_timeout`` (the most frequent kind first), or None."""
+    from gpu_bo.study import TrialState
+
+    kinds: dict[str, int] = {}
+    for t in study.trials:
+        if t.state == TrialState.FAILED:
+            kind = _error_kind(t.error)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    n = sum(kinds.values())
+    if not n:
+        return None
+    counts = ", ".join(f"{c} {k}" for k, c in sorted(kinds.items(), key=lambda kc: -kc[1]))
+    return f"failed: {n} trial{'s' if n > 1 else ''}: {counts}"
+
+
+def _print_study(study: Study, top: int | None, errors: bool = False) -> None:
     from gpu_bo.study import Direction
 
     trials = list(study.trials)
@@ -203,9 +255,20 @@ def _print_study(study: Study, top: int | None) -> None:
              _fmt(None if t.duration is None else round(t.duration, 3))] + [_fmt(t.params.get(k)) for k in pnames]
             for t in trials]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+    # the error column comes last, left-aligned, only when a row has an error: the rest is unchanged
+    error_col = [_fmt(_headline(t.error), _ERROR_WIDTH) if t.error else "" for t in trials]
+    tail = ["error"] if any(error_col) else []
+    print("  ".join([h.rjust(w) for h, w in zip(header, widths)] + tail))
+    for r, e in zip(rows, error_col):
+        print("  ".join([c.rjust(w) for c, w in zip(r, widths)] + ([e] if tail else [])).rstrip())
+    failures = _failure_line(study)
+    if failures:
+        print(failures)
+    if errors:
+        for t in study.trials:
+            if t.error:
+                print(f"trial {t.number} ({t.state.value}):")
+                print("\n".join("    " + ln for ln in t.error.rstrip().splitlines()))
     best = study.best_trial
     if best is None:
         print("best: none (no trial completed)")
@@ -284,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run (or resume) a study")
     r.add_argument("objective", help="MODULE:FUNCTION or path/to/file.py:FUNCTION; FUNCTION(params) -> float")
-    r.add_argument("--space", help="JSON file of the search space (default: the module's 'space')")
+    r.add_argument("--space", help="JSON file of the search space, as Space.from_dict reads it "
+                   "(default: the module's 'space')")
     r.add_argument("--trials", type=_positive_int, required=True, help="total trials of the study")
     r.add_argument("--workers", type=_positive_int, default=1, help="trials run at once")
     r.add_argument("--backend", choices=["serial", "thread", "process", "ray"],
@@ -306,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("storage", help="sqlite:///study.db")
     s.add_argument("--study", help="study name (default: every study in the storage)")
     s.add_argument("--top", type=_positive_int, help="only the N best completed trials")
+    s.add_argument("--errors", action="store_true", help="also print the full error of every trial that has one")
     s.set_defaults(func=cmd_show)
 
     pl = sub.add_parser("plot", help="plot a study to an image file")
@@ -317,29 +382,85 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _CtrlC:
+    """SIGINT while a command runs: the first raises KeyboardInterrupt (the run stops and saves what
+    it finished); later ones are ignored, also after the command, so that saving and shutting down
+    (worker pools, exit handlers) are never cut into a traceback."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._old: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.pressed:
+            self.pressed = True
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():  # only it may set signal handlers
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN if self.pressed else self._old)
+
+
+def _warning_printer() -> Callable[..., None]:
+    """A ``warnings.showwarning``: ``gpu-bo: warning: ...`` in one line, no source line, each once."""
+    seen: set[tuple[type, str]] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        text = _one_line(message)
+        if (category, text) in seen:
+            return
+        seen.add((category, text))
+        kind = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
+        try:
+            print(f"gpu-bo: warning: {kind}{text}", file=file or sys.stderr)
+        except (OSError, ValueError):  # stderr closed: as the default showwarning, say nothing
+            pass
+
+    return show
+
+
+def _interrupted(args: argparse.Namespace | None) -> str:
+    where = getattr(args, "storage", None)
+    saved = f"; the finished trials are saved in {where}" if where else ""
+    return f"gpu-bo: interrupted (Ctrl-C){saved}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``gpu-bo``; returns the exit status."""
+    """Entry point of ``gpu-bo``; returns the exit status (130 after Ctrl-C)."""
     from gpu_bo.exceptions import GpuBoError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     show_tb = "--traceback" in argv
+    ctrl_c, args = _CtrlC(), None
     try:
-        args = build_parser().parse_args(argv)
-        if getattr(args, "func", None) is None:
-            raise CLIError("missing command: expected one of run, show, plot (see 'gpu-bo --help')")
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings(), ctrl_c:
+            warnings.showwarning = _warning_printer()
+            args = build_parser().parse_args(argv)
+            if getattr(args, "func", None) is None:
+                raise CLIError("missing command: expected one of run, show, plot (see 'gpu-bo --help')")
+            code = int(args.func(args) or 0)
+        if ctrl_c.pressed:  # the runner saved what finished and returned
+            print(_interrupted(args), file=sys.stderr)
+            return 130
+        return code
     except CLIError as e:
         if show_tb:
             raise
-        print(f"gpu-bo: error: {e}", file=sys.stderr)
-        return e.code
+        print(f"gpu-bo: error: {_one_line(e)}", file=sys.stderr)
+        return 130 if ctrl_c.pressed else e.code
     except (GpuBoError, ValueError, TypeError, OSError) as e:
         if show_tb:
             raise
         print(f"gpu-bo: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
-        return 1
+        return 130 if ctrl_c.pressed else 1
     except KeyboardInterrupt:
-        print("gpu-bo: interrupted", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from gpu_bo.cli import main
+from gpu_bo.exceptions import GpuBoError, SpaceError
 from gpu_bo.storage import open_storage
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,8 +39,9 @@ OBJECTIVE = textwrap.dedent("""
 @pytest.fixture()
 def work(tmp_path):
     (tmp_path / "objmod.py").write_text(OBJECTIVE)
-    (tmp_path / "space.json").write_text(json.dumps({"x": [-3.0, 3.0], "k": ["a", "b"]}))
-    (tmp_path / "bad_space.json").write_text(json.dumps({"x": [3.0, -3.0]}))
+    (tmp_path / "space.json").write_text(json.dumps({"x": {"type": "real", "low": -3.0, "high": 3.0},
+                                                     "k": ["a", "b"]}))
+    (tmp_path / "bad_space.json").write_text(json.dumps({"x": {"type": "real", "low": 3.0, "high": -3.0}}))
     (tmp_path / "not_json.json").write_text("{x: 1")
     return tmp_path
 
@@ -163,11 +165,31 @@ def _show_outputs(capsys, db: Path) -> str:
     return "".join(out)
 
 
+def _without_errors(text: str) -> str:
+    """``show``'s output less what it learned to print since show_v1.txt: the error column (the
+    last one) and the line that says why trials failed."""
+    out, cut = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("failed: "):
+            continue
+        if line.startswith("#") or not line.strip():
+            cut = line.find("  error") if line.rstrip().endswith("  error") else None
+        if cut is not None and cut >= 0 and not line.startswith(("study ", "best: ")):
+            line = line[:cut].rstrip() + "\n"
+        out.append(line)
+    return "".join(out)
+
+
 def test_show_prints_what_it_printed_before_the_storage_package(tmp_path, capsys):
-    # show_v1.txt was printed by the pre-refactor cli for the schema-1 fixture (tests/data/make_study_v1.py)
+    # show_v1.txt was printed by the pre-refactor cli for the schema-1 fixture (tests/data/make_study_v1.py);
+    # since then show has gained an error column and a line saying why trials failed, nothing else
     db = tmp_path / "v1.sqlite"
     shutil.copyfile(DATA / "study_v1.sqlite", db)
-    assert _show_outputs(capsys, db) == (DATA / "show_v1.txt").read_text()
+    out = _show_outputs(capsys, db)
+    assert _without_errors(out) == (DATA / "show_v1.txt").read_text()
+    assert "1    FAILED       -      1.5    0.05       4   sgd  RuntimeError: boom\n" in out
+    assert "2    FAILED      -      1.5  0.1  linear  objective returned nan\n" in out
+    assert "failed: 1 trial: 1 RuntimeError\n" in out and "Traceback" not in out
 
 
 def test_show_reads_a_file_it_may_not_write(tmp_path, monkeypatch, capsys):
@@ -176,5 +198,205 @@ def test_show_reads_a_file_it_may_not_write(tmp_path, monkeypatch, capsys):
     db.chmod(0o444)
     real_access = os.access  # tests run as root, where chmod does not stop writes
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
-    assert _show_outputs(capsys, db) == (DATA / "show_v1.txt").read_text()
+    assert _without_errors(_show_outputs(capsys, db)) == (DATA / "show_v1.txt").read_text()
     assert sorted(os.listdir(tmp_path)) == ["v1.sqlite"]
+
+
+def _deny_writes(monkeypatch, *denied: Path) -> None:
+    """``os.access(p, W_OK)`` is False for ``denied`` (what a read-only mount answers, even to root)."""
+    real_access = os.access
+    names = {os.path.abspath(p) for p in denied}
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK and os.path.abspath(p) in names
+                        else real_access(p, mode, **kw))
+
+
+def test_read_only_folder_show_reads_and_run_says_read_only(work, monkeypatch, capsys):
+    # a study file on a read-only mount: `show` reads it as it is, `run` (which must record) says why not
+    folder = work / "ro"
+    folder.mkdir()
+    shutil.copyfile(DATA / "study_v1.sqlite", folder / "v1.sqlite")
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    _deny_writes(monkeypatch, folder)
+    assert _without_errors(_show_outputs(capsys, folder / "v1.sqlite")) == (DATA / "show_v1.txt").read_text()
+    line = _assert_one_line_error(_main(capsys, "run", "objmod:f", "--trials", "9", "--no-progress",
+                                        "--storage", f"sqlite:///{folder / 'v1.sqlite'}", "--study", "min"), 1)
+    assert "read-only" in line and "corrupt" not in line
+    line = _assert_one_line_error(_main(capsys, "run", "objmod:f", "--trials", "2", "--no-progress",
+                                        "--storage", f"sqlite:///{folder / 'new.db'}"), 1)
+    assert "read-only" in line and "new.db" in line
+    assert sorted(os.listdir(folder)) == ["v1.sqlite"]
+
+
+def _study_with_failures(path: Path) -> str:
+    """A study file whose failed trials failed in three ways (one a stored traceback)."""
+    from gpu_bo.study import TrialState
+
+    url = f"sqlite:///{path}"
+    store = open_storage(url, create=True)
+    store.get_or_create_study("s", "minimize", None)
+    errors = [None, "the objective raised RuntimeError: RuntimeError('boom')",
+              'Traceback (most recent call last):\n  File "obj.py", line 3, in f\n    check(lr)\n'
+              "ValueError: lr=-1 is negative\n", "the objective raised RuntimeError: RuntimeError('bang')",
+              "trial_timeout: stopped after 2.0 s"]
+    for i, err in enumerate(errors):
+        t = store.create_trial("s", {"x": float(i)})
+        t.state, t.end_time, t.error = (TrialState.COMPLETE if err is None else TrialState.FAILED), t.start_time, err
+        t.values = [float(i)] if err is None else None
+        store.finish_trial("s", t)
+    store.close()
+    return url
+
+
+def test_show_has_an_error_column_says_why_trials_failed_and_errors_prints_them(tmp_path, capsys):
+    url = _study_with_failures(tmp_path / "f.db")
+    assert main(["show", url]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(ln for ln in lines if ln.startswith("#"))
+    assert header.split()[-1] == "error"
+    row = {ln.split()[0]: ln for ln in lines if ln[:1].isdigit()}
+    assert row["0"].split()[-1] == "0"  # a complete trial: nothing in the error column
+    assert row["1"].endswith("the objective raised RuntimeError: RuntimeError('boom')")
+    assert row["2"].endswith("ValueError: lr=-1 is negative")  # a traceback: its last line says what
+    assert row["4"].endswith("trial_timeout: stopped after 2.0 s")
+    assert "failed: 4 trials: 2 RuntimeError, 1 ValueError, 1 trial_timeout" in lines
+    assert "Traceback" not in out and "check(lr)" not in out
+    assert main(["show", url, "--errors"]) == 0
+    full = capsys.readouterr().out
+    assert full.startswith(out.rsplit("best: ", 1)[0])  # the same table, then every error in full
+    assert '  File "obj.py", line 3, in f\n' in full and "check(lr)" in full
+    assert full.count("trial 2 (FAILED):") == 1
+
+
+_SLOW_OBJECTIVE = textwrap.dedent("""
+    import time
+
+    def f(params):
+        time.sleep(0.3)
+        return params["x"] ** 2
+
+    space = {"x": (-3.0, 3.0)}
+""")
+
+
+def _completed(db: Path) -> int:
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_once_or_twice_without_a_traceback(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "slowobj.py").write_text(_SLOW_OBJECTIVE)
+    cases = {"once": ("1", 1), "twice, process workers": ("2", 2)}
+    procs = {}
+    for k, (workers, _) in cases.items():
+        db = tmp_path / f"{workers}.db"
+        cmd = _cli("run", "slowobj:f", "--trials", "500", "--workers", workers, "--storage", f"sqlite:///{db}",
+                   "--seed", "0", "--no-progress")
+        procs[k] = (subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True), db)
+    deadline = time.monotonic() + 240
+    waiting = dict(procs)
+    while waiting and time.monotonic() < deadline:
+        for k, (p, db) in list(waiting.items()):
+            assert p.poll() is None, p.communicate()
+            if _completed(db) >= 1:  # a first trial is recorded: press Ctrl-C (twice: the second while stopping)
+                for i in range(cases[k][1]):
+                    p.send_signal(signal.SIGINT)
+                    time.sleep(0.05)
+                del waiting[k]
+        time.sleep(0.05)
+    assert not waiting, "no trial was recorded in time"
+    for k, (p, db) in procs.items():
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 130, (k, out, err)
+        assert "Traceback" not in err, (k, err)
+        assert "gpu-bo: interrupted" in err, (k, err)
+        assert "warnings.warn(" not in err and ".py:" not in err, (k, err)  # warnings are one line, no source
+        assert [ln for ln in err.splitlines() if "warning" in ln.lower()] == \
+            [ln for ln in err.splitlines() if ln.startswith("gpu-bo: warning: ")], (k, err)
+        assert _completed(db) >= 1 and "trials (" in out  # the summary of what was saved
+
+
+def test_warnings_print_as_one_line_without_source(work, monkeypatch, capsys):
+    (work / "warnobj.py").write_text(textwrap.dedent("""
+        import warnings
+
+        def f(params):
+            warnings.warn("the learning rate is high\\nconsider a smaller one")
+            return params["x"] ** 2
+
+        space = {"x": (-3.0, 3.0)}
+    """))
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert main(["run", "warnobj:f", "--trials", "2", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["gpu-bo: warning: the learning rate is high consider a smaller one"], err
+
+
+def test_space_file_missing_low_names_the_dimension(work, monkeypatch, capsys):
+    (work / "no_low.json").write_text(json.dumps({"lr": {"type": "real", "high": 0.1, "log": True}}))
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    line = _assert_one_line_error(_main(capsys, "run", "objmod:f", "--space", "no_low.json", "--trials", "2"), 2)
+    assert "no_low.json" in line and "'lr'" in line and "low" in line
+
+
+@pytest.mark.parametrize("error", [SpaceError("parameter 'x': bad bounds\nexpected low < high"),
+                                   GpuBoError("parameter 'x': cannot be used\nsee the docs")])
+@pytest.mark.parametrize("source", ["file", "module"])
+def test_any_error_loading_the_space_is_one_line_and_exit_2(work, monkeypatch, capsys, error, source):
+    import gpu_bo.space
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(gpu_bo.space.Space, "from_dict", classmethod(refuse))
+    monkeypatch.setattr(gpu_bo.space.Space, "__init__", refuse)
+    args = ["--space", "space.json"] if source == "file" else []
+    line = _assert_one_line_error(_main(capsys, "run", "objmod:f", *args, "--trials", "2"), 2)
+    assert "parameter 'x'" in line and ("expected low < high" in line or "see the docs" in line)
+
+
+def _outcome(load, *args):
+    """("space", the Space) or ("error", the message) of ``load(*args)``."""
+    from gpu_bo.cli import CLIError
+
+    try:
+        return "space", load(*args)
+    except (CLIError, ValueError, TypeError, GpuBoError) as e:
+        return "error", str(e)
+
+
+@pytest.mark.parametrize("spec", [
+    {"C": [0.1, 15.0]}, {"n": [1, 8]}, {"k": ["rbf", "linear"]}, {"g": [0.5, 1.0, 2.0]},
+    {"C": {"type": "real", "low": 0.1, "high": 15.0, "log": True}, "k": ["rbf", "linear"]},
+])
+def test_space_file_and_module_space_follow_the_space_functions(work, spec):
+    # one list-vs-range rule, kept by Space.from_dict (files) and as_space (Python): the CLI adds none
+    from gpu_bo.cli import load_space
+    from gpu_bo.space import Space, as_space
+
+    (work / "spec.json").write_text(json.dumps(spec))
+    module = type(sys)("spec_module")
+    module.space = spec
+    want_file, want_module = _outcome(Space.from_dict, spec), _outcome(as_space, spec)
+    got_file, got_module = _outcome(load_space, str(work / "spec.json")), _outcome(load_space, None, module)
+    for got, want in ((got_file, want_file), (got_module, want_module)):
+        assert got[0] == want[0], (got, want)
+        assert got[1] == want[1] if got[0] == "space" else " ".join(want[1].split()) in got[1]
