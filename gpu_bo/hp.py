@@ -110,6 +110,10 @@ class QUniform(Integer):
     def decode_value(self, x: float) -> float | int:
         return self._value(super().decode_value(x))
 
+    def plain(self, v: Any) -> float | int:
+        """A valid value as a plain int (whole steps) or float, unchanged otherwise."""
+        return int(round(float(v))) if self.as_int else float(v)
+
     def to_dict(self) -> dict:
         # The plain Real/Integer form over the same value range, without the step: Space.from_dict
         # does not know steps, and Optimizer.load_state_dict / storage resume compare

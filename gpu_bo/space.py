@@ -11,22 +11,30 @@ Encoding:
                  x in [0, 1] decodes to a valid integer and the round-trip is exact.
     Categorical  the same bin scheme over the choice indices. The surrogate treats these
                  columns by equality only (no order is implied), so there is no one-hot
-                 blow-up of the encoded width.
+                 blow-up of the encoded width. The class and the values its choices may
+                 be (those JSON storage gives back unchanged) live in
+                 :mod:`gpu_bo.categorical`; it is re-exported here.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from gpu_bo.exceptions import SpaceError
+from gpu_bo.categorical import Categorical, from_json
 
 __all__ = ["Real", "Integer", "Categorical", "Dimension", "Space", "as_space", "point_key", "row_key"]
+
+# an Integer's bounds: every int up to 2**53 is exact in float64, the encoding's arithmetic
+_MAX_INT = 2**53
 
 # the one rounding of a point's identity: encoded values equal to 9 digits are the same point
 # (far below any step a suggestion can tell apart, far above float64 round-trip noise)
@@ -94,6 +102,10 @@ class Real:
         v = math.exp(v) if self.log else v
         return min(max(v, self.low), self.high)
 
+    def plain(self, v: Any) -> float:
+        """A valid value as a plain float."""
+        return float(v)
+
     def to_dict(self) -> dict:
         return {"type": "real", "low": self.low, "high": self.high, "log": self.log}
 
@@ -117,6 +129,13 @@ class Integer:
                     "numbers for both bounds"
                 )
         _check_bounds(self, "Integer")
+        for b, label in ((self.low, "low"), (self.high, "high")):
+            if abs(b) > _MAX_INT:
+                raise SpaceError(
+                    f"Integer{_named(self)}: {label}={b!r} is beyond 2**53, past which float64 "
+                    "(the encoding) skips integers; expected bounds in [-2**53, 2**53] (a Real "
+                    "with log=True covers wider ranges)"
+                )
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "high", int(self.high))
 
@@ -145,94 +164,12 @@ class Integer:
         v = round(math.exp(t)) if self.log else round(t)
         return int(min(max(v, self.low), self.high))
 
+    def plain(self, v: Any) -> int:
+        """A valid value as a plain int."""
+        return int(v)
+
     def to_dict(self) -> dict:
         return {"type": "integer", "low": self.low, "high": self.high, "log": self.log}
-
-
-class Categorical:
-    """A parameter that takes one of ``choices`` (any hashable values: str, int, float, bool, None).
-
-    Choices are matched by type and value, so ``[1, True]`` are two distinct choices.
-    """
-
-    kind = "categorical"
-
-    def __init__(self, choices: Sequence[Hashable], name: str | None = None) -> None:
-        if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
-            raise SpaceError(
-                f"Categorical{_named_str(name)}: choices={choices!r}; expected a list of values"
-            )
-        choices = list(choices)
-        if not choices:
-            raise SpaceError(f"Categorical{_named_str(name)}: choices=[] is empty; expected at least one value")
-        keys = []
-        for c in choices:
-            try:
-                hash(c)
-            except TypeError:
-                raise SpaceError(
-                    f"Categorical{_named_str(name)}: choice {c!r} is not hashable; expected "
-                    "str, int, float, bool, None or another hashable value"
-                ) from None
-            if isinstance(c, float) and math.isnan(c):
-                raise SpaceError(f"Categorical{_named_str(name)}: choice nan is not allowed")
-            key = (type(c), c)
-            if key in keys:
-                raise SpaceError(
-                    f"Categorical{_named_str(name)}: choice {c!r} appears more than once in "
-                    f"{choices!r}; expected distinct choices"
-                )
-            keys.append(key)
-        self.choices: tuple = tuple(choices)
-        self.name = name
-        self._index = {k: i for i, k in enumerate(keys)}
-
-    def __repr__(self) -> str:
-        return f"Categorical({list(self.choices)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Categorical) and [(type(c), c) for c in self.choices] == [
-            (type(c), c) for c in other.choices
-        ]
-
-    def __hash__(self) -> int:
-        return hash(tuple((type(c).__name__, c) for c in self.choices))
-
-    @property
-    def n_bins(self) -> int:
-        return len(self.choices)
-
-    def index(self, v: Any, pname: str) -> int:
-        try:
-            i = self._index.get((type(v), v))
-        except TypeError:  # unhashable value
-            i = None
-        if i is None:
-            # numpy scalars and the like: fall back to equality, never mixing bools and numbers
-            for j, c in enumerate(self.choices):
-                if isinstance(c, bool) != isinstance(v, bool):
-                    continue
-                try:
-                    if c == v:
-                        i = j
-                        break
-                except Exception:  # noqa: BLE001 - exotic __eq__
-                    continue
-        if i is None:
-            raise SpaceError(
-                f"parameter {pname!r}: got {v!r}, expected one of {list(self.choices)!r}"
-            )
-        return i
-
-    def encode_value(self, v: Any, pname: str) -> float:
-        return (self.index(v, pname) + 0.5) / self.n_bins
-
-    def decode_value(self, x: float) -> Any:
-        i = min(int(min(max(x, 0.0), 1.0) * self.n_bins), self.n_bins - 1)
-        return self.choices[i]
-
-    def to_dict(self) -> dict:
-        return {"type": "categorical", "choices": list(self.choices)}
 
 
 Dimension = Real | Integer | Categorical
@@ -250,15 +187,26 @@ def _check_bounds(dim: Any, label: str) -> None:
     for b, which in ((dim.low, "low"), (dim.high, "high")):
         if not _is_number(b):
             raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not a number")
-        if not math.isfinite(float(b)):
+        if not isinstance(b, numbers.Integral) and not math.isfinite(float(b)):
             raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not finite; expected a finite bound")
     if not dim.low < dim.high:
         raise SpaceError(
             f"{label}{_named(dim)}: low={dim.low!r} must be < high={dim.high!r}"
         )
+    if type(dim.log).__module__ == "numpy" and type(dim.log).__name__ in ("bool_", "bool"):
+        object.__setattr__(dim, "log", bool(dim.log))
+    if not isinstance(dim.log, bool):
+        raise SpaceError(f"{label}{_named(dim)}: log={dim.log!r} ({type(dim.log).__name__}); "
+                         "expected a bool (True or False)")
     if dim.log and dim.low <= 0:
         raise SpaceError(
             f"{label}{_named(dim)}: log=True needs low > 0, got low={dim.low!r}"
+        )
+    if label == "Real" and not math.isfinite(float(dim.high) - float(dim.low)):
+        raise SpaceError(
+            f"Real{_named(dim)}: low={dim.low!r}, high={dim.high!r}: the width high - low overflows "
+            "float64, so no point can be encoded; expected a finite width (a Real with log=True "
+            "covers wide positive ranges)"
         )
 
 
@@ -292,6 +240,42 @@ def _from_shorthand(name: str, spec: Any) -> Dimension:
         f"parameter {name!r}: got {spec!r} ({type(spec).__name__}); expected Real, Integer, "
         "Categorical, a (low, high) tuple or a list of choices"
     )
+
+
+_KEYS = {"real": ("low", "high"), "integer": ("low", "high"), "categorical": ("choices",)}
+
+
+def _dim_from_dict(name: str, s: Any) -> Dimension:
+    """One dimension of :meth:`Space.from_dict`'s format."""
+    if isinstance(s, list):
+        if len(s) == 2 and all(_is_number(v) for v in s):
+            lo, hi = s
+            kind = "integer" if all(isinstance(v, numbers.Integral) for v in s) else "real"
+            raise SpaceError(
+                f"parameter {name!r}: the list {s!r} is ambiguous: a list is a list of choices "
+                f"(as in gb.Space), but earlier gpu_bo versions read a two-number list here as a range; "
+                f'write {{"type": "{kind}", "low": {lo!r}, "high": {hi!r}}} for the range or '
+                f'{{"type": "categorical", "choices": {s!r}}} for two choices'
+            )
+        return Categorical([from_json(c) for c in s], name=name)
+    if not isinstance(s, Mapping):
+        return _from_shorthand(name, s)
+    t = s.get("type")
+    if t not in _KEYS:
+        raise SpaceError(f"parameter {name!r}: type {t!r} is unknown; expected 'real', 'integer' or "
+                         f"'categorical' (got the keys {sorted(s)})")
+    missing = [k for k in _KEYS[t] if k not in s]
+    if missing:
+        raise SpaceError(f"parameter {name!r}: a {t!r} dimension needs the key {missing[0]!r}; got the "
+                         f"keys {sorted(s)}")
+    if t == "categorical":
+        if not isinstance(s["choices"], (list, tuple)):
+            raise SpaceError(f"parameter {name!r}: choices={s['choices']!r}; expected a list of values")
+        return Categorical([from_json(c) for c in s["choices"]], name=name)
+    log = s.get("log", False)
+    if not isinstance(log, bool):
+        raise SpaceError(f"parameter {name!r}: log={log!r} ({type(log).__name__}); expected true or false")
+    return (Real if t == "real" else Integer)(s["low"], s["high"], log=log, name=name)
 
 
 class Space:
@@ -347,30 +331,56 @@ class Space:
         """Number of bins per column (0 for real columns)."""
         return [getattr(dim, "n_bins", 0) if dim.kind != "real" else 0 for dim in self.dims.values()]
 
+    @property
+    def n_points(self) -> int | None:
+        """How many distinct points a finite space (integers and categoricals only) holds;
+        None when a dimension is real."""
+        if any(dim.kind == "real" for dim in self.dims.values()):
+            return None
+        return math.prod(dim.n_bins for dim in self.dims.values())
+
+    def unseen(self, exclude: set[tuple], q: int, seed: int = 0) -> torch.Tensor:
+        """Up to ``q`` encoded points (``q' x d``) of a finite space whose :func:`point_key` is not
+        in ``exclude``, found by enumerating every point (so only for spaces of at most
+        ``2**16`` points), in an order shuffled by ``seed``.
+
+        Raises:
+            ValueError: the space is not finite or holds more than ``2**16`` points.
+        """
+        n = self.n_points
+        if n is None or n > 2**16:
+            raise ValueError(f"space: holds {n or 'infinitely many'} points; unseen() enumerates at most 2**16")
+        # each column's encoded bin centres, as encode() computes them (so the keys match)
+        cols = [[Integer.encode_value(dim, i, name) for i in range(dim.low, dim.high + 1)]
+                if dim.kind == "integer" else [(i + 0.5) / dim.n_bins for i in range(dim.n_bins)]
+                for name, dim in self.dims.items()]
+        rows = [r for r in itertools.product(*cols) if row_key(r) not in exclude]
+        random.Random(seed).shuffle(rows)
+        return torch.tensor(rows[:q], dtype=torch.float64).reshape(-1, self.d)
+
     def to_dict(self) -> dict:
         return {name: dim.to_dict() for name, dim in self.dims.items()}
 
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Mapping]) -> Space:
-        """Inverse of :meth:`to_dict` (also the format of ``--space`` files in the CLI)."""
-        dims: dict[str, Dimension] = {}
-        for name, s in spec.items():
-            if not isinstance(s, Mapping) or "type" not in s:
-                dims[name] = _from_shorthand(name, tuple(s) if isinstance(s, list) and len(s) == 2
-                                             and all(_is_number(v) for v in s) else s)
-                continue
-            t = s["type"]
-            if t == "real":
-                dims[name] = Real(s["low"], s["high"], log=bool(s.get("log", False)), name=name)
-            elif t == "integer":
-                dims[name] = Integer(s["low"], s["high"], log=bool(s.get("log", False)), name=name)
-            elif t == "categorical":
-                dims[name] = Categorical(s["choices"], name=name)
-            else:
-                raise SpaceError(
-                    f"parameter {name!r}: type {t!r} is unknown; expected 'real', 'integer' or 'categorical'"
-                )
-        return cls(dims)
+    def from_dict(cls, spec: Mapping[str, Any]) -> Space:
+        """Inverse of :meth:`to_dict`; also the format of ``--space`` files in the CLI.
+
+        Each parameter is ``{"type": "real" | "integer", "low": ..., "high": ..., "log": false}``
+        or ``{"type": "categorical", "choices": [...]}``; JSON lists inside choices are tuples.
+        The shorthand follows :class:`Space`'s one rule (a list is a list of choices, a tuple a
+        range) except that a list of exactly two numbers is refused: files written for
+        versions that read it as a range would otherwise silently become two choices.
+
+        Args:
+            spec: parameter name -> dimension dict (or shorthand).
+
+        Raises:
+            SpaceError: a dimension misses a key, has an unknown type, a non-bool ``log`` or is
+                an ambiguous two-number list; the message names the parameter and the key.
+        """
+        if not isinstance(spec, Mapping):
+            raise SpaceError(f"space: got {type(spec).__name__}; expected a dict of parameter name -> dimension")
+        return cls({name: _dim_from_dict(name, s) for name, s in spec.items()})
 
     # -- validation ----------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> None:
@@ -388,6 +398,16 @@ class Space:
             )
         for name, dim in self.dims.items():
             dim.encode_value(params[name], name)
+
+    def canonical(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A valid point as plain Python values in the space's order: floats, ints, and each
+        categorical value as its choice itself (a JSON list back as its tuple).
+
+        Raises:
+            SpaceError: as :meth:`validate`.
+        """
+        self.validate(params)
+        return {name: dim.plain(params[name]) for name, dim in self.dims.items()}
 
     # -- encode / decode -----------------------------------------------------------------------
     def encode(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,

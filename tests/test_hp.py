@@ -106,3 +106,9 @@ def test_quniform_space_survives_optimizer_state_round_trip():
     assert [t.params for t in again.trials] == [t.params for t in opt.trials]
     p = again.ask()
     assert p["n"] % 10 == 0 and abs(p["a"] * 10 - round(p["a"] * 10)) < 1e-9
+
+
+def test_canonical_points_keep_stepped_values():
+    space = hp.to_space({"q": hp.quniform("q", 0, 1, 0.1), "k": hp.quniform("k", 10, 50, 10)})
+    p = space.canonical({"q": 0.30000000000000004, "k": 20.0})
+    assert p == {"q": 0.30000000000000004, "k": 20} and type(p["k"]) is int

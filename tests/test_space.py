@@ -142,3 +142,68 @@ def test_one_identity_key_for_a_point():
     assert point_key(nudged) == point_key(x)
     nudged[1] += 1e-6
     assert point_key(nudged) != point_key(x)
+
+
+# -- issue 15 --------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, words", [
+    (lambda: gb.Real(-1e308, 1e308), ["-1e+308", "1e+308", "width"]),
+    (lambda: gb.Integer(0, 10**30), ["high=" + str(10**30), "2**53"]),
+    (lambda: gb.Real(0.1, 1.0, log="yes"), ["log='yes'", "bool"]),
+    (lambda: gb.Integer(1, 5, log=1), ["log=1", "bool"]),
+    (lambda: gb.Categorical([frozenset({1})]), ["frozenset", "str, int, float, bool, None"]),
+    (lambda: gb.Categorical([float("inf")]), ["inf"]),
+    (lambda: gb.Categorical([(1, [2])]), ["[2]"]),
+])
+def test_dimensions_that_cannot_work_or_be_stored_are_refused(make, words):
+    with pytest.raises(gb.SpaceError) as e:
+        make()
+    for w in words:
+        assert w in str(e.value), str(e.value)
+
+
+def test_wide_but_finite_ranges_still_work():
+    s = gb.Space({"x": gb.Real(-1e307, 1e307), "n": gb.Integer(0, 2**53)})
+    p = s.decode(s.sample(16, seed=0))
+    for q in p:
+        s.validate(q)
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"x": {"type": "real", "high": 1.0}}, ["'x'", "'low'"]),
+    ({"n": {"type": "integer", "low": 1}}, ["'n'", "'high'"]),
+    ({"c": {"type": "categorical"}}, ["'c'", "'choices'"]),
+    ({"x": {"type": "real", "low": 0.1, "high": 1.0, "log": "false"}}, ["'x'", "log", "'false'"]),
+    ({"C": [0.1, 15]}, ["'C'", "[0.1, 15]", "choices", "\"type\": \"real\""]),
+])
+def test_from_dict_errors_name_the_dimension_and_key(spec, words):
+    with pytest.raises(gb.SpaceError) as e:
+        gb.Space.from_dict(spec)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+
+
+def test_one_list_rule_lists_are_choices_in_space_and_from_dict():
+    a = gb.Space({"k": ["a", "b", "c"], "C": (0.1, 15.0)})
+    b = gb.Space.from_dict({"k": ["a", "b", "c"], "C": {"type": "real", "low": 0.1, "high": 15.0}})
+    assert a == b and isinstance(b.dims["k"], gb.Categorical)
+
+
+def test_tuple_choices_round_trip_through_json_with_their_types():
+    import json
+
+    choices = [(64,), (64, 32), ((1, 2), None), (True,), (1,), (1.0,), None, True, 1, 1.0, "s"]
+    s = gb.Space({"h": gb.Categorical(choices)})
+    back = gb.Space.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert back == s
+    for c, d in zip(s.dims["h"].choices, back.dims["h"].choices):
+        assert repr(c) == repr(d)  # same values, same types, nested ones included
+    for c in choices:  # a point read back from JSON (tuples became lists) is the same choice
+        stored = json.loads(json.dumps({"h": c}))
+        assert s.canonical(stored)["h"] == c and repr(s.canonical(stored)["h"]) == repr(c)
+        assert s.key(stored) == s.key({"h": c})
+
+
+def test_numpy_scalar_choices_become_plain_values():
+    np = pytest.importorskip("numpy")
+    c = gb.Categorical([np.int64(1), np.float64(2.5), np.str_("a")])
+    assert [type(v) for v in c.choices] == [int, float, str]
