@@ -355,3 +355,39 @@ def test_gp_params_round_trip_through_a_dict_and_a_clear_error():
     assert q.lengthscale.dtype == torch.float64 and q.to_list() == p.to_list()
     with pytest.raises(ValueError, match="noise"):
         GPParams.from_list({"lengthscale": [1.0], "outputscale": 1.0, "mean_const": 0.0})
+
+
+@pytest.mark.parametrize("scale, shift", [(1e300, 0.0), (1e307, 0.0), (1e300, 1.7e308)])
+def test_standardization_of_values_near_the_float_limit_does_not_overflow(scale, shift):
+    """Issue 15: ``y.std()`` of 1e300-sized values squares them past the float64 range."""
+    X, y0 = _data(20, 2)
+    y = y0 * scale + shift
+    if shift:
+        y = y.clamp(max=1.79e308)
+    assert torch.isfinite(y).all()
+    gp = fit_gp(X, y)
+    assert math.isfinite(gp.y_mean) and math.isfinite(gp.y_std) and gp.y_std > 0
+    assert torch.isfinite(gp.y).all() and gp.y.abs().max() < 10
+    ref = fit_gp(X, y0)
+    if not shift:  # the same standardized targets as the unscaled data
+        assert torch.allclose(gp.y, ref.y, atol=1e-9)
+    z = float(gp.y.max())
+    assert math.isfinite(gp.from_std(z)) and math.isfinite(gp.to_std(float(y.max())))
+    # (shifted: the spread is 1e-8 of the values, so only about 8 digits of it exist in float64)
+    assert math.isclose(gp.to_std(float(y.max())), z, rel_tol=1e-6 if shift else 1e-9)
+
+
+def test_optimizer_suggests_with_the_gp_on_1e300_sized_objectives():
+    opt = gb.Optimizer({"x": (-2.0, 2.0), "y": (-2.0, 2.0)}, seed=0, n_initial=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gb.GpuBoWarning)  # no "the BO step failed" fallback
+        for _ in range(8):
+            p = opt.ask()
+            opt.tell(p, 1e300 * ((p["x"] - 0.5) ** 2 + p["y"] ** 2))
+    assert opt.last_suggestion_info.get("gp") is not None
+
+
+def test_to_std_of_a_value_far_from_the_mean_does_not_overflow():
+    X, y0 = _data(20, 2)
+    gp = fit_gp(X, y0 * 1e306 + 1.5e308)  # a mean near the float limit: v - y_mean overflows
+    assert math.isfinite(gp.to_std(-1.7e308)) and gp.to_std(-1.7e308) < gp.to_std(1.7e308)

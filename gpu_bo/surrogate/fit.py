@@ -356,6 +356,39 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
     return params, jitter, info
 
 
+# past this magnitude the squares inside a standard deviation overflow float64 (1e154 squared)
+_HUGE = 1e150
+
+
+def standardize(y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
+    """``(y_mean, y_std, (y - y_mean) / y_std)`` of ``n`` finite raw targets.
+
+    A constant objective keeps ``y_std = 1`` (nothing to standardize). Targets past ``_HUGE``
+    (objectives of 1e300 and the like) are first divided by their largest magnitude, so that
+    neither the variance nor ``y - y_mean`` overflows; smaller ones take the direct path.
+
+    Args:
+        y: ``n`` raw targets.
+
+    Returns:
+        The mean and standard deviation (raw units, finite) and the ``n`` standardized targets.
+    """
+    n = y.shape[0]
+    scale = float(y.abs().max()) if n else 0.0
+    if scale <= _HUGE:
+        y_mean = float(y.mean())
+        y_std = float(y.std()) if n > 1 else 1.0
+        if not math.isfinite(y_std) or y_std == 0.0 or y_std <= 1e-10 * abs(y_mean):
+            y_std = 1.0  # a constant objective: nothing to standardize
+        return y_mean, y_std, (y - y_mean) / y_std
+    z = y / scale  # in [-1, 1]: its moments cannot overflow, nor can they once scaled back
+    m = float(z.mean())
+    sd = float(z.std()) if n > 1 else 0.0
+    if sd == 0.0 or sd <= 1e-10 * abs(m):
+        sd = 1.0  # constant (to within rounding) at this scale: the differences stay tiny
+    return m * scale, sd * scale, (z - m) / sd
+
+
 def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
            warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
     """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
@@ -379,11 +412,7 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
     """
     n, d = X.shape
     device, dtype = X.device, X.dtype
-    y_mean = float(y.mean())
-    y_std = float(y.std()) if n > 1 else 1.0
-    if not math.isfinite(y_std) or y_std == 0.0 or y_std <= 1e-10 * abs(y_mean):
-        y_std = 1.0  # a constant objective: nothing to standardize
-    ys = (y - y_mean) / y_std
+    y_mean, y_std, ys = standardize(y)
     if not optimize and warm is not None and warm.lengthscale.numel() == d:
         # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
         params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}

@@ -16,6 +16,7 @@ Glossary: ``n`` training points, ``d`` input dimensions, ``m`` new (pending) poi
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,7 +100,10 @@ class FittedGP:
     # standardized values it is fitted on; callers convert through these three, nowhere else
     def to_std(self, v: float) -> float:
         """A raw value -> standardized units: ``(v - y_mean) / y_std``."""
-        return (v - self.y_mean) / self.y_std
+        z = (v - self.y_mean) / self.y_std
+        if not math.isfinite(z) and math.isfinite(v):  # v - y_mean overflowed (values near 1e308)
+            z = v / self.y_std - self.y_mean / self.y_std
+        return z
 
     def from_std(self, z: float) -> float:
         """A standardized value -> raw units: ``z * y_std + y_mean``."""
