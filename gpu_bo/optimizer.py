@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -22,64 +22,21 @@ import torch
 from gpu_bo import acquisition as acq_mod
 from gpu_bo import batch
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
-from gpu_bo.exceptions import GpuBoError, GpuBoWarning
+from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceError, SpaceExhausted
 from gpu_bo.maximize import MaximizeOptions, Region
+from gpu_bo.optimizer_options import OptimizerOptions
 from gpu_bo.space import Space, as_space, point_key, row_key
 from gpu_bo.study import Direction, Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, FittedGP, RefitSchedule
-from gpu_bo.trust_region import TrustRegionOptions, local_data
+from gpu_bo.trust_region import local_data
 
 __all__ = ["Optimizer", "OptimizerOptions"]
 
 _STATE_VERSION = 1
+MAX_ASK = 1024  # points one ask may choose: a bound on the pending points an ask adds, and on its time
+_SEED_LIMIT = 2**62  # |seed|, so that every seed derived from it fits torch's 64-bit generators
 _STRATEGIES = ("auto", "global", "trust_region")
 logger = logging.getLogger("gpu_bo")
-
-
-@dataclass(frozen=True)
-class OptimizerOptions:
-    """Rarely changed knobs of :class:`Optimizer`.
-
-    Attributes:
-        failure_policy: ``"worst"``: a failed point is shown to the GP as the worst value seen
-            so far (the NaN itself never is), so the search steers away from regions that keep
-            failing; ``"ignore"``: failed points only are never proposed again.
-        full_refit_every: fit hyperparameters from several fresh restarts every this many
-            suggestions; in between, warm-start from the previous fit (cheaper).
-        refit_min_n, refit_growth: from ``refit_min_n`` observations on (global strategy), the
-            hyperparameters are re-optimized only once the data have grown by ``refit_growth``
-            (2%: every 4th suggestion at n = 200, every 100th at n = 5,000); in between the GP
-            is conditioned on all the data with the last hyperparameters (one Cholesky factor).
-            Why: with hundreds of points one more barely moves them, while their fit dominates
-            a suggestion's time there (benchmarks/results/scaling.md). Studies below
-            ``refit_min_n`` (the quality benchmarks' budgets) refit at every ask.
-        fit: options of the GP fit (None: per-device defaults).
-        maximize: options of the acquisition maximization (None: per-device defaults).
-        dtype: "float64" (default) or "float32".
-        cpu_threads: torch threads during a CPU suggestion (None: 1 for n <= 2000, see device.py).
-        trust_region: options of the trust-region strategy (gpu_bo/trust_region.py).
-        auto_tr_min_dim, auto_tr_min_n_cpu, auto_tr_min_n_cuda: ``strategy="auto"`` uses the
-            trust region from this many dimensions (None: never by dimension), or from this
-            many completed trials on each device, past which an exact global GP costs more than
-            its suggestions are worth there (benchmarks/results/scaling.md: the global GP's and
-            the trust region's time per suggestion against n, CPU and H200).
-            Not by dimension by default: with the dimension-scaled lengthscale prior the global
-            GP had the lowest regret at d = 100 (benchmarks/results/quality_highdim.md).
-    """
-
-    failure_policy: str = "worst"
-    full_refit_every: int = 20
-    refit_min_n: int = 100
-    refit_growth: float = 0.02
-    fit: FitOptions | None = None
-    maximize: MaximizeOptions | None = None
-    dtype: str = "float64"
-    cpu_threads: int | None = None
-    mc_samples: int = 128
-    trust_region: TrustRegionOptions = field(default_factory=TrustRegionOptions)
-    auto_tr_min_dim: int | None = None
-    auto_tr_min_n_cpu: int = 1500
-    auto_tr_min_n_cuda: int = 10000
 
 
 class Optimizer:
@@ -129,13 +86,16 @@ class Optimizer:
         self.xi, self.kappa = (None if xi is None else float(xi)), float(kappa)
         if n_initial is None:
             n_initial = min(10, max(5, self.space.d + 1))
-        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+        if not _is_int(n_initial) or n_initial < 1:
             raise ValueError(f"n_initial: got {n_initial!r}, expected an int >= 1")
-        self.n_initial = n_initial
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed: got {seed!r}, expected an int or None")
-        self.seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, (1,), device="cpu").item())
+        self.n_initial = int(n_initial)
+        if seed is not None and (not _is_int(seed) or abs(seed) > _SEED_LIMIT):
+            raise ValueError(f"seed: got {seed!r}, expected an int in [-2**62, 2**62] or None")
+        self.seed = int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, (1,), device="cpu").item())
         self.device = resolve_device(device)
+        if options is not None and not isinstance(options, OptimizerOptions):
+            raise TypeError(f"options: got {options!r} ({type(options).__name__}); expected an "
+                            "OptimizerOptions (gpu_bo.optimizer.OptimizerOptions(**fields)) or None")
         self.options = options or OptimizerOptions()
         if self.options.failure_policy not in ("worst", "ignore"):
             raise ValueError(f"options.failure_policy: got {self.options.failure_policy!r}, "
@@ -205,18 +165,51 @@ class Optimizer:
              error: str | None = None, state: TrialState | str | None = None) -> Trial | list[Trial]:
         """Record the outcome of one point, or of a list of points with a list of values.
 
-        A value that is None, NaN, infinite or not a number makes the trial FAILED (the error
-        text, when given, is stored); it never reaches the GP. ``state="PRUNED"`` records a
-        pruned trial with its last value.
+        A value that is None, NaN, infinite or not a number (a str such as ``"0.25"`` included)
+        makes the trial FAILED (the error text, when given, is stored); it never reaches the GP.
+        A list is told atomically: every point and value is checked first, and one bad entry
+        records none of them.
+
+        Args:
+            params: a point (dict), or a list of points.
+            value: its value, or a list of values (one per point).
+            error: the error text of a failed trial.
+            state: None (COMPLETE or FAILED by the value), ``"COMPLETE"`` (the value must be a
+                finite number), ``"FAILED"`` (recorded FAILED whatever the value; the GP never
+                sees it) or ``"PRUNED"`` (a pruned trial with its last value). ``"RUNNING"``
+                is refused: a point still being evaluated is registered with :meth:`add_pending`.
+
+        Returns:
+            The recorded trial, or the list of them.
+
+        Raises:
+            TypeError: ``params`` is neither a dict nor a list of dicts.
+            ValueError: a point is outside the space (a SpaceError), the lengths differ, the
+                state is unknown or RUNNING, or ``state="COMPLETE"`` comes with a non-number.
         """
-        if not isinstance(params, Mapping):
-            plist = list(params)
-            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-                raise ValueError(f"value: a list of {len(plist)} params needs a list of values, got {value!r}")
-            if len(plist) != len(value):
-                raise ValueError(f"value: got {len(value)} values for {len(plist)} params; expected equal lengths")
-            return [self.tell(p, v, error=error, state=state) for p, v in zip(plist, value)]
-        self.space.validate(params)
+        st = TrialState.told(state)
+        if isinstance(params, Mapping):
+            return self._record(self._checked(params, value, st), value, error, st)
+        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+            raise TypeError(f"params: got {params!r} ({type(params).__name__}); expected a dict of "
+                            "parameter name -> value, or a list of such dicts with a list of values")
+        plist = list(params)
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise ValueError(f"value: a list of {len(plist)} params needs a list of values, got {value!r}")
+        if len(plist) != len(value):
+            raise ValueError(f"value: got {len(value)} values for {len(plist)} params; expected equal lengths")
+        checked = [self._checked(p, v, st) for p, v in zip(plist, value)]  # all, before recording any
+        return [self._record(p, v, error, st) for p, v in zip(checked, value)]
+
+    def _checked(self, params: Any, value: Any, st: TrialState | None) -> dict[str, Any]:
+        """``params`` as the space's plain values, once point and value are known to be recordable."""
+        canon = self.space.canonical(params)
+        if st == TrialState.COMPLETE and not is_valid_value(value):
+            raise ValueError(f"value: got {value!r} with state='COMPLETE'; expected a finite number "
+                             "(state=None records a non-number as FAILED)")
+        return canon
+
+    def _record(self, params: dict[str, Any], value: Any, error: str | None, st: TrialState | None) -> Trial:
         key = self.space.key(params)
         trial = next((t for t in self._trials if t.state == TrialState.RUNNING
                       and self.space.key(t.params) == key), None)
@@ -225,18 +218,20 @@ class Optimizer:
                 del self._external_pending[i]
                 break
         if trial is None:
-            trial = Trial(number=self._new_number(), params={n: params[n] for n in self.space.names})
+            trial = Trial(number=self._new_number(), params=params)
             self._trials.append(trial)
         trial.end_time = time.time()
-        st = TrialState(state) if state is not None else None
         if st == TrialState.PRUNED:
             trial.state = TrialState.PRUNED
             trial.value = float(value) if is_valid_value(value) else None
+        elif st == TrialState.FAILED:
+            trial.state, trial.value = TrialState.FAILED, None
+            trial.error = f"told state=FAILED with the value {value!r}"
         elif is_valid_value(value):
             trial.state, trial.value = TrialState.COMPLETE, float(value)
         else:
             trial.state, trial.value = TrialState.FAILED, None
-            trial.error = error or f"objective returned {value!r}"
+            trial.error = f"objective returned {value!r} ({type(value).__name__}); expected a finite number"
         if error is not None:
             trial.error = error
         return trial
@@ -245,13 +240,26 @@ class Optimizer:
     def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """Suggest one point (``n=None``: a dict) or ``n`` distinct points chosen jointly (a list).
 
-        The returned points are pending until told. Never repeats an evaluated or pending point.
+        The returned points are pending until told. Never repeats an evaluated or pending point:
+        on a finite space (integers and categoricals only) with fewer than ``n`` unseen points
+        left, the list holds those that remain.
+
+        Args:
+            n: None for one point, else how many (an int in ``[1, MAX_ASK]``, 1024).
+
+        Returns:
+            A dict, or a list of at most ``n`` dicts.
+
+        Raises:
+            ValueError: ``n`` is not None or an int in ``[1, MAX_ASK]``.
+            SpaceExhausted: every point of a finite space has been evaluated or is pending.
         """
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(f"n: got {n!r}, expected None or an int >= 1")
-        q = 1 if n is None else n
+        if n is not None and (not _is_int(n) or not 1 <= n <= MAX_ASK):
+            raise ValueError(f"n: got {n!r}, expected None or an int in [1, {MAX_ASK}] (one ask chooses "
+                             f"at most {MAX_ASK} points; ask again for more)")
+        q = 1 if n is None else int(n)
         t0 = time.perf_counter()
-        points = self._suggest(q)
+        points = self._suggest(q, n)
         self._n_asks += 1
         out = []
         for p in points:
@@ -263,11 +271,20 @@ class Optimizer:
     def _completed(self) -> list[Trial]:
         return [t for t in self._trials if t.state == TrialState.COMPLETE]
 
-    def _suggest(self, q: int) -> list[dict[str, Any]]:
+    def _suggest(self, q: int, n: int | None) -> list[dict[str, Any]]:
         done = self._completed()
         seed = (self.seed * 1_000_003 + self._n_asks) % (2**31 - 1)
         exclude = {self._key(t) for t in self._trials}
         exclude |= {point_key(self.space.encode(p)) for p in self._external_pending}
+        size = self.space.n_points
+        if size is not None:  # a finite space: what is left of it bounds q
+            left = size - len(exclude)
+            if left <= 0:
+                raise SpaceExhausted(f"ask(n={n}): every one of the {size} points of the search space "
+                                     "has already been evaluated or is pending")
+            if left <= q and size <= 2**16:  # all that is left: no search needed
+                return self.space.decode(self.space.unseen(exclude, q, seed))
+            q = min(q, left)
         n_issued = len(self._trials)
         if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
             return self._initial_points(q, exclude)
@@ -279,7 +296,7 @@ class Optimizer:
                 torch.cuda.empty_cache()
                 return self._bo_points(q, exclude, seed, torch.device("cpu"))
             if isinstance(err, GpuBoError):
-                raise
+                return self._unseen_or_raise(q, exclude, seed, err)
             warnings.warn(f"the BO step failed ({type(err).__name__}: {err}); suggesting quasi-random "
                           "points instead", GpuBoWarning, stacklevel=3)
             return self._initial_points(q, exclude)
@@ -297,7 +314,20 @@ class Optimizer:
                     if len(out) == q:
                         return self.space.decode(torch.stack(out))
             X = self.space.sample(256, seed=self.seed + 104729 * (attempt + 1) + self._n_asks)
-        raise GpuBoError("every point of the search space has already been evaluated or is pending")
+        err = SpaceExhausted("every point of the search space has already been evaluated or is pending")
+        found = self.space.decode(torch.stack(out)) if out else []
+        return found + self._unseen_or_raise(q - len(out), exclude, 0, err)
+
+    def _unseen_or_raise(self, q: int, exclude: set, seed: int, err: GpuBoError) -> list[dict[str, Any]]:
+        """The sampled search missed the unseen points of a small finite space: enumerate them."""
+        size = self.space.n_points
+        if size is None or size > 2**16:
+            raise err
+        X = self.space.unseen(exclude, q, seed)
+        if X.shape[0] == 0:
+            raise SpaceExhausted(str(err)) from err
+        exclude.update(point_key(x) for x in X)
+        return self.space.decode(X)
 
     def _new_number(self) -> int:
         # unique even after remove_pending() dropped a trial (the encoding cache is keyed by it)
@@ -430,6 +460,8 @@ class Optimizer:
         if other.to_dict() != self.space.to_dict():
             raise ValueError(f"state: its space {state['space']!r} differs from this optimizer's "
                              f"{self.space.to_dict()!r}")
+        trials = [self._loaded_trial(t) for t in state["trials"]]  # all checked before any is kept
+        external = [self._loaded_point(p, "an external pending point") for p in state.get("external_pending", [])]
         self.direction = state["direction"]
         self.acquisition = acq_mod.check_name(state["acquisition"])
         self.strategy = state.get("strategy", self.strategy)
@@ -438,7 +470,24 @@ class Optimizer:
         self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
         self._n_asks = int(state["n_asks"])
         self._schedule.load_state_dict(state)
-        self._trials = [Trial.from_dict(t) for t in state["trials"]]
+        self._trials = trials
         self._enc_cache = {}
         self._key_cache = {}
-        self._external_pending = [dict(p) for p in state.get("external_pending", [])]
+        self._external_pending = external
+
+    def _loaded_trial(self, d: Mapping[str, Any]) -> Trial:
+        trial = Trial.from_dict(d)
+        trial.params = self._loaded_point(trial.params, f"trial {trial.number}")
+        return trial
+
+    def _loaded_point(self, params: Any, what: str) -> dict[str, Any]:
+        """A point of a state as the space's plain values (tuple choices back from JSON lists)."""
+        try:
+            return self.space.canonical(params)
+        except SpaceError as e:
+            raise SpaceError(f"state: {what} is outside this optimizer's space ({e}); the state does "
+                             "not belong to this space") from None
+
+def _is_int(v: Any) -> bool:
+    """An int, a numpy integer or another ``numbers.Integral``, but not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)

@@ -57,6 +57,30 @@ class TrialState(str, enum.Enum):
     FAILED = "FAILED"
     PRUNED = "PRUNED"
 
+    @classmethod
+    def told(cls, state: Any) -> TrialState | None:
+        """The state a finished trial is told with: COMPLETE, FAILED, PRUNED or None (by its value).
+
+        Args:
+            state: a TrialState, its name (any case) or None.
+
+        Raises:
+            ValueError: ``state`` is RUNNING (a told trial has finished; a point still being
+                evaluated is registered with ``Optimizer.add_pending``) or no state at all.
+        """
+        if state is None:
+            return None
+        try:
+            st = cls(state.upper() if isinstance(state, str) else state)
+        except ValueError:
+            st = None
+        if st is None or st is cls.RUNNING:
+            why = ("a told trial has finished; register a point still being evaluated with "
+                   "Optimizer.add_pending" if st is cls.RUNNING else "no such state")
+            raise ValueError(f"state: got {state!r} ({why}); expected 'COMPLETE', 'FAILED', "
+                             "'PRUNED' or None (COMPLETE or FAILED by the value)")
+        return st
+
 
 @dataclass(eq=True)
 class Trial:

@@ -205,3 +205,129 @@ def test_state_saved_before_the_refactor_loads():
     assert b._schedule.n_fits == state["n_fits"] and b._schedule.last_fit_n == state["last_fit_n"]
     assert b._schedule.params.lengthscale.tolist() == state["gp_params"]["lengthscale"]
     assert b.ask() == a.ask()
+
+
+# -- issue 15: exhausted spaces, atomic tells, states, bad inputs, resumes --------------------
+GRID_100 = {"a": (0, 9), "b": (0, 9)}  # two integers: 100 points
+
+
+def test_ask_returns_the_remaining_points_then_raises_space_exhausted():
+    opt = gb.Optimizer(GRID_100, seed=0, n_initial=4)
+    seen = set()
+    for _ in range(12):  # 96 points in rounds of 8: no ask fails
+        batch = opt.ask(n=8)
+        assert len(batch) == 8
+        seen |= {opt.space.key(p) for p in batch}
+        opt.tell(batch, [float(p["a"] * 10 + p["b"]) for p in batch])
+    last = opt.ask(n=8)  # 4 unseen points are left: all of them, not an error
+    assert len(last) == 4 and not seen & {opt.space.key(p) for p in last}
+    opt.tell(last, [1.0] * 4)
+    with pytest.raises(gb.SpaceExhausted, match="n=8"):
+        opt.ask(n=8)
+    with pytest.raises(gb.SpaceExhausted):
+        opt.ask()
+
+
+def test_ask_on_a_tiny_space_counts_pending_points_as_taken():
+    opt = gb.Optimizer({"c": ["a", "b", "c"]}, seed=0)
+    assert len(opt.ask(n=2)) == 2
+    assert len(opt.ask(n=5)) == 1  # the 2 pending ones are taken
+    with pytest.raises(gb.SpaceExhausted):
+        opt.ask()
+
+
+def test_tell_list_is_atomic():
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    batch = opt.ask(n=3)
+    with pytest.raises(gb.SpaceError, match="'x'"):
+        opt.tell([batch[0], batch[1], {"x": 5.0}], [1.0, 2.0, 3.0])
+    assert [t.state for t in opt.trials] == [gb.TrialState.RUNNING] * 3  # nothing recorded
+    with pytest.raises(ValueError, match="state"):
+        opt.tell(batch[:2], [1.0, 2.0], state="RUNNING")
+    assert [t.state for t in opt.trials] == [gb.TrialState.RUNNING] * 3
+    opt.tell(batch, [1.0, 2.0, 3.0])
+    assert [t.value for t in opt.trials] == [1.0, 2.0, 3.0]
+
+
+def test_tell_honours_failed_and_rejects_running_and_unknown_states():
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    t = opt.tell({"x": 0.5}, 0.25, state="FAILED")
+    assert t.state == gb.TrialState.FAILED and t.value is None and "0.25" in t.error
+    assert opt.best is None  # the GP and best never see a FAILED trial's value
+    t = opt.tell({"x": 0.1}, 0.3, state=gb.TrialState.COMPLETE)
+    assert t.state == gb.TrialState.COMPLETE and t.value == 0.3
+    assert opt.tell({"x": 0.2}, 0.4, state="PRUNED").state == gb.TrialState.PRUNED
+    for bad, words in [("RUNNING", ["state", "RUNNING", "add_pending"]), ("bogus", ["state", "bogus"])]:
+        with pytest.raises(ValueError) as e:
+            opt.tell({"x": 0.3}, 1.0, state=bad)
+        assert all(w in str(e.value) for w in words), str(e.value)
+    with pytest.raises(ValueError, match="value"):
+        opt.tell({"x": 0.3}, float("nan"), state="COMPLETE")
+    assert len(opt.trials) == 3
+
+
+def test_numeric_strings_are_not_complete_values():
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    t = opt.tell({"x": 0.5}, "0.25")
+    assert t.state == gb.TrialState.FAILED and "str" in t.error
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda o: o.ask(n=10**6), ValueError, ["n", "1000000"]),
+    (lambda o: o.tell(0.5, 1.0), TypeError, ["params", "0.5"]),
+    (lambda o: o.tell("x", 1.0), TypeError, ["params", "'x'"]),
+])
+def test_bad_ask_and_tell_arguments_are_named(call, exc, words):
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    with pytest.raises(exc) as e:
+        call(opt)
+    assert all(w in str(e.value) for w in words), str(e.value)
+    assert opt.trials == []
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"seed": 2**70}, ValueError, ["seed", str(2**70)]),
+    ({"options": {"dtype": "float32"}}, TypeError, ["options", "OptimizerOptions", "dict"]),
+])
+def test_bad_seed_and_options_are_named(kwargs, exc, words):
+    with pytest.raises(exc) as e:
+        gb.Optimizer({"x": (-1.0, 1.0)}, **kwargs)
+    assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_numpy_integers_are_valid_seed_n_and_n_initial():
+    np = pytest.importorskip("numpy")
+    a = gb.Optimizer(BRANIN_SPACE, seed=np.int64(3), n_initial=np.int32(4))
+    b = gb.Optimizer(BRANIN_SPACE, seed=3, n_initial=4)
+    assert a.ask(n=np.int64(2)) == b.ask(n=2)
+    assert type(a.seed) is int and json.dumps(a.state_dict())
+
+
+def test_load_state_dict_rejects_trials_outside_the_space():
+    opt = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    opt.tell({"x": 0.5}, 1.0)
+    state = json.loads(json.dumps(opt.state_dict()))
+    state["trials"][0]["params"] = {"x": 7.0}
+    fresh = gb.Optimizer({"x": (-1.0, 1.0)}, seed=0)
+    with pytest.raises(ValueError) as e:
+        fresh.load_state_dict(state)
+    assert "trial 0" in str(e.value) and "'x'" in str(e.value) and "7.0" in str(e.value)
+    assert fresh.trials == []  # nothing half-loaded
+
+
+def test_tuple_choices_and_every_storable_choice_survive_a_json_state_round_trip():
+    space = {"h": gb.Categorical([(64,), (64, 32), ((1, 2), None), None, True, 1, 1.0, "s", (True,), (1.0,)]),
+             "x": (0.0, 1.0)}
+    a = gb.Optimizer(space, seed=0, n_initial=3)
+    for _ in range(12):
+        p = a.ask()
+        a.tell(p, p["x"])
+    for c in space["h"].choices:  # every choice told once
+        a.tell({"h": c, "x": 0.5}, 0.0)
+    b = gb.Optimizer(space, seed=0, n_initial=3)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    for ta, tb in zip(a.trials, b.trials):
+        assert ta.params == tb.params and type(ta.params["h"]) is type(tb.params["h"])
+        if isinstance(ta.params["h"], tuple):
+            assert [type(v) for v in ta.params["h"]] == [type(v) for v in tb.params["h"]]
+    assert b.ask() == a.ask()

@@ -1,0 +1,61 @@
+"""OptimizerOptions: the rarely changed knobs of :class:`gpu_bo.optimizer.Optimizer`.
+
+Its own module so that optimizer.py holds ask/tell/state only; ``gpu_bo.optimizer`` and
+``gpu_bo`` re-export it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gpu_bo.maximize import MaximizeOptions
+from gpu_bo.surrogate import FitOptions
+from gpu_bo.trust_region import TrustRegionOptions
+
+__all__ = ["OptimizerOptions"]
+
+
+@dataclass(frozen=True)
+class OptimizerOptions:
+    """Rarely changed knobs of :class:`Optimizer`.
+
+    Attributes:
+        failure_policy: ``"worst"``: a failed point is shown to the GP as the worst value seen
+            so far (the NaN itself never is), so the search steers away from regions that keep
+            failing; ``"ignore"``: failed points only are never proposed again.
+        full_refit_every: fit hyperparameters from several fresh restarts every this many
+            suggestions; in between, warm-start from the previous fit (cheaper).
+        refit_min_n, refit_growth: from ``refit_min_n`` observations on (global strategy), the
+            hyperparameters are re-optimized only once the data have grown by ``refit_growth``
+            (2%: every 4th suggestion at n = 200, every 100th at n = 5,000); in between the GP
+            is conditioned on all the data with the last hyperparameters (one Cholesky factor).
+            Why: with hundreds of points one more barely moves them, while their fit dominates
+            a suggestion's time there (benchmarks/results/scaling.md). Studies below
+            ``refit_min_n`` (the quality benchmarks' budgets) refit at every ask.
+        fit: options of the GP fit (None: per-device defaults).
+        maximize: options of the acquisition maximization (None: per-device defaults).
+        dtype: "float64" (default) or "float32".
+        cpu_threads: torch threads during a CPU suggestion (None: 1 for n <= 2000, see device.py).
+        trust_region: options of the trust-region strategy (gpu_bo/trust_region.py).
+        auto_tr_min_dim, auto_tr_min_n_cpu, auto_tr_min_n_cuda: ``strategy="auto"`` uses the
+            trust region from this many dimensions (None: never by dimension), or from this
+            many completed trials on each device, past which an exact global GP costs more than
+            its suggestions are worth there (benchmarks/results/scaling.md: the global GP's and
+            the trust region's time per suggestion against n, CPU and H200).
+            Not by dimension by default: with the dimension-scaled lengthscale prior the global
+            GP had the lowest regret at d = 100 (benchmarks/results/quality_highdim.md).
+    """
+
+    failure_policy: str = "worst"
+    full_refit_every: int = 20
+    refit_min_n: int = 100
+    refit_growth: float = 0.02
+    fit: FitOptions | None = None
+    maximize: MaximizeOptions | None = None
+    dtype: str = "float64"
+    cpu_threads: int | None = None
+    mc_samples: int = 128
+    trust_region: TrustRegionOptions = field(default_factory=TrustRegionOptions)
+    auto_tr_min_dim: int | None = None
+    auto_tr_min_n_cpu: int = 1500
+    auto_tr_min_n_cuda: int = 10000
