@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -295,9 +297,6 @@ def _completed(db: Path) -> int:
 
 @pytest.mark.slow
 def test_ctrl_c_exits_130_once_or_twice_without_a_traceback(tmp_path):
-    import signal
-    import time
-
     (tmp_path / "slowobj.py").write_text(_SLOW_OBJECTIVE)
     cases = {"once": ("1", 1), "twice, process workers": ("2", 2)}
     procs = {}
@@ -400,3 +399,39 @@ def test_space_file_and_module_space_follow_the_space_functions(work, spec):
     for got, want in ((got_file, want_file), (got_module, want_module)):
         assert got[0] == want[0], (got, want)
         assert got[1] == want[1] if got[0] == "space" else " ".join(want[1].split()) in got[1]
+
+
+@pytest.mark.parametrize("runner_after_ctrl_c", ["returns the study", "raises KeyboardInterrupt"])
+def test_ctrl_c_in_process_either_runner_behaviour_exits_130(work, monkeypatch, capsys, runner_after_ctrl_c):
+    # the runner saves what finished, then returns the study or re-raises: both exit 130, one line,
+    # and a second Ctrl-C while it saves does not interrupt the saving
+    import gpu_bo.runner
+    from gpu_bo.study import Study
+
+    saved = []
+
+    def fake_optimize(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C during the run
+            time.sleep(5)
+            raise AssertionError("the first Ctrl-C did not stop the run")
+        except KeyboardInterrupt:
+            os.kill(os.getpid(), signal.SIGINT)  # a second one while saving: ignored
+            time.sleep(0.05)
+            saved.append(True)
+            if runner_after_ctrl_c == "raises KeyboardInterrupt":
+                raise
+        return Study("minimize", [])
+
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(gpu_bo.runner, "optimize", fake_optimize)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        rc = main(["run", "objmod:f", "--trials", "2", "--no-progress", "--storage", "sqlite:///s.db"])
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # and stays ignored while the process exits
+    finally:
+        signal.signal(signal.SIGINT, before)
+    err = capsys.readouterr().err
+    assert rc == 130 and saved == [True]
+    assert err.splitlines() == ["gpu-bo: interrupted (Ctrl-C); the finished trials are saved in sqlite:///s.db"]
