@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from gpu_bo.acquisition.base import Acquisition, as_acquisition, evaluate
-from gpu_bo.exceptions import GpuBoError
+from gpu_bo.exceptions import SpaceExhausted
 from gpu_bo.space import Space, point_key, row_key  # noqa: F401 - row_key re-exported
 
 __all__ = ["MaximizeOptions", "Region", "maximize", "point_key", "row_key"]
@@ -216,7 +216,8 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
         region: restricts candidates and gradient steps to a trust-region box.
 
     Raises:
-        GpuBoError: every point of the space is excluded.
+        SpaceExhausted: no candidate it scored or sampled is outside ``exclude`` (on a finite
+            space, the optimizer then enumerates the points left).
     """
     acq = as_acquisition(acq)
     n_raw = options.mc_raw_samples if acq.is_monte_carlo else options.raw_samples
@@ -269,4 +270,4 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
         for x in extra:
             if point_key(x) not in exclude:
                 return x, float("nan")
-    raise GpuBoError("every point of the search space has already been evaluated or is pending")
+    raise SpaceExhausted("every point of the search space has already been evaluated or is pending")

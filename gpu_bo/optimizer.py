@@ -295,8 +295,10 @@ class Optimizer:
                 warn_fallback("A suggestion", err)
                 torch.cuda.empty_cache()
                 return self._bo_points(q, exclude, seed, torch.device("cpu"))
-            if isinstance(err, GpuBoError):
+            if isinstance(err, SpaceExhausted):  # the search missed the few points left
                 return self._unseen_or_raise(q, exclude, seed, err)
+            if isinstance(err, GpuBoError):
+                raise
             warnings.warn(f"the BO step failed ({type(err).__name__}: {err}); suggesting quasi-random "
                           "points instead", GpuBoWarning, stacklevel=3)
             return self._initial_points(q, exclude)

@@ -331,3 +331,27 @@ def test_tuple_choices_and_every_storable_choice_survive_a_json_state_round_trip
         if isinstance(ta.params["h"], tuple):
             assert [type(v) for v in ta.params["h"]] == [type(v) for v in tb.params["h"]]
     assert b.ask() == a.ask()
+
+
+def test_when_the_search_misses_the_points_left_they_are_enumerated(monkeypatch):
+    import gpu_bo.batch
+
+    opt = gb.Optimizer(GRID_100, seed=0, n_initial=4)
+    first = opt.ask(n=6)
+    opt.tell(first, [float(p["a"] + p["b"]) for p in first])
+
+    def missed(*args, **kwargs):
+        raise gb.SpaceExhausted("every point of the search space has already been evaluated or is pending")
+
+    monkeypatch.setattr(gpu_bo.batch, "maximize", missed)
+    more = opt.ask(n=5)
+    keys = {opt.space.key(p) for p in first}
+    assert len(more) == 5 and not keys & {opt.space.key(p) for p in more}
+    assert len({opt.space.key(p) for p in more}) == 5
+
+    def broken(*args, **kwargs):
+        raise gb.GpuBoError("something else went wrong")
+
+    monkeypatch.setattr(gpu_bo.batch, "maximize", broken)
+    with pytest.raises(gb.GpuBoError, match="something else"):
+        opt.ask()
