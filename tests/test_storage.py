@@ -191,6 +191,51 @@ def test_sqlite_refusing_writes_is_read_only_not_corrupt(tmp_path, monkeypatch):
     assert _meta(path)["schema_version"] == "1"
 
 
+def _unwritable_folder_copy(src: Path, dst: Path, monkeypatch) -> None:
+    """Copy a study file and its -wal (no -shm), and make SQLite answer as in a folder it may not
+    write: a WAL file then cannot be opened as it is, only as immutable (its log unread)."""
+    dst.mkdir()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(f"{src}{suffix}", f"{dst / src.name}{suffix}")
+    real_connect = sqlite3.connect
+
+    class CannotOpen:
+        def execute(self, *args):
+            raise sqlite3.OperationalError("unable to open database file")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(sqlite3, "connect", lambda target, *a, **kw: CannotOpen() if "immutable=1" not in target
+                        else real_connect(target, *a, **kw))
+
+
+def test_trials_only_in_an_unreadable_write_ahead_log_are_not_hidden(tmp_path, monkeypatch):
+    # a writer that died leaves its last trials in s.db-wal; where no s.db-shm can be created beside
+    # it, SQLite reads s.db alone: say that recorded trials are not shown instead of showing fewer
+    s = open_storage(_url(tmp_path), create=True)
+    s.get_or_create_study("a", "minimize", None)
+    s.close()  # the study is checkpointed into s.db
+    s = open_storage(_url(tmp_path))
+    s.create_trial("a", {"x": 1})  # ... this trial is only in s.db-wal while s is open
+    _unwritable_folder_copy(tmp_path / "s.db", tmp_path / "ro", monkeypatch)
+    with pytest.warns(gb.GpuBoWarning, match=r"s\.db-wal.*not shown"):
+        r = SQLiteStorage(str(tmp_path / "ro" / "s.db"), read_only=True)
+    assert r.list_studies() == ["a"]
+    r.close()
+    s.close()
+
+
+def test_a_study_only_in_an_unreadable_write_ahead_log_says_so(tmp_path, monkeypatch):
+    s = open_storage(_url(tmp_path), create=True)
+    s.get_or_create_study("a", "minimize", None)  # never checkpointed: s.db holds no table yet
+    _unwritable_folder_copy(tmp_path / "s.db", tmp_path / "ro", monkeypatch)
+    with pytest.raises(gb.StorageError, match=r"s\.db-wal") as e:
+        SQLiteStorage(str(tmp_path / "ro" / "s.db"), read_only=True)
+    assert "writable" in str(e.value)
+    s.close()
+
+
 def test_explicit_read_only_flag(tmp_path):
     path = _v1_copy(tmp_path)
     s = SQLiteStorage(str(path), read_only=True)

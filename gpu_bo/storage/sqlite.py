@@ -36,11 +36,12 @@ import sqlite3
 import threading
 import time
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from gpu_bo.exceptions import StorageError
+from gpu_bo.exceptions import GpuBoWarning, StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, check_same,
                                  owner_is_dead, parse_directions, pick_name, process_owner)
 from gpu_bo.study import Study, Trial, TrialState
@@ -115,6 +116,12 @@ def _says_read_only(e: sqlite3.Error) -> bool:
     return "readonly" in text or "read-only" in text or "unable to open database file" in text
 
 
+def _log_beside(path: str) -> str | None:
+    """The write-ahead log beside ``path`` when it holds something (changes not in ``path`` yet)."""
+    log = path + "-wal"
+    return log if os.path.exists(log) and os.path.getsize(log) > 0 else None
+
+
 def _values_of(values_json: str | None, value: float | None) -> list[float] | None:
     if values_json is not None:
         return json.loads(values_json)
@@ -182,6 +189,7 @@ class SQLiteStorage(Storage):
     # -- low level -----------------------------------------------------------------------------
     def _open(self, timeout: float) -> int:
         """Connect and check (create, migrate) the schema; returns its version. Closes on failure."""
+        self._unread_log: str | None = None  # a -wal file read as immutable cannot be read
         self._con = self._connect(timeout)
         try:
             return self._init_schema()
@@ -204,6 +212,7 @@ class SQLiteStorage(Storage):
                 con.close()
                 con = sqlite3.connect(uri + "&immutable=1", timeout=timeout, isolation_level=None,
                                       check_same_thread=False, uri=True)
+                self._unread_log = _log_beside(self.path)
             return con
         except sqlite3.Error as e:
             raise StorageError(f"cannot open storage file {self.path!r}: {e}") from None
@@ -219,9 +228,18 @@ class SQLiteStorage(Storage):
             )
         if "meta" in tables:
             version = self._check_version(dict(con.execute("SELECT key, value FROM meta").fetchall()))
+        elif self.read_only and self._unread_log:
+            raise StorageError(f"{self.path!r} is opened read-only and its studies are in its write-ahead log "
+                               f"{self._unread_log!r}, which SQLite cannot read in a folder it may not write; "
+                               "copy both files to a writable folder to read them")
         elif self.read_only:
             raise StorageError(f"{self.path!r} is opened read-only but holds no gpu_bo schema yet")
         if self.read_only:
+            if self._unread_log:
+                warnings.warn(f"{self.path!r} is read without its write-ahead log {self._unread_log!r} (SQLite "
+                              "cannot read it in a folder it may not write): the trials recorded last are not "
+                              "shown; copy both files to a writable folder to read them", GpuBoWarning,
+                              stacklevel=4)
             return version
         con.execute("PRAGMA journal_mode=WAL")
         # FULL: every committed trial is on disk before the call returns (SIGKILL or power loss).
