@@ -356,7 +356,7 @@ class Space:
                 for name, dim in self.dims.items()]
         rows = [r for r in itertools.product(*cols) if row_key(r) not in exclude]
         random.Random(seed).shuffle(rows)
-        return torch.tensor(rows[:q], dtype=torch.float64).reshape(-1, self.d)
+        return torch.tensor(rows[:q], dtype=torch.float64, device="cpu").reshape(-1, self.d)
 
     def to_dict(self) -> dict:
         return {name: dim.to_dict() for name, dim in self.dims.items()}
