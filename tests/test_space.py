@@ -207,3 +207,16 @@ def test_numpy_scalar_choices_become_plain_values():
     np = pytest.importorskip("numpy")
     c = gb.Categorical([np.int64(1), np.float64(2.5), np.str_("a")])
     assert [type(v) for v in c.choices] == [int, float, str]
+
+
+def test_n_points_and_unseen_enumerate_a_finite_space_with_the_encoding_keys():
+    s = gb.Space({"n": gb.Integer(1, 40, log=True), "k": ["a", (1, 2), None]})
+    assert s.n_points == 120 and gb.Space({"x": (0.0, 1.0)}).n_points is None
+    every = {s.key({"n": n, "k": k}) for n in range(1, 41) for k in s.dims["k"].choices}
+    taken = set(list(every)[:100])
+    left = s.unseen(taken, 50, seed=1)
+    assert left.shape == (20, 2)
+    assert {s.key(p) for p in s.decode(left)} == every - taken
+    assert s.unseen(every, 5).shape == (0, 2)
+    with pytest.raises(ValueError, match="points"):
+        gb.Space({"x": (0.0, 1.0)}).unseen(set(), 1)
