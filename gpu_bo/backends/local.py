@@ -8,14 +8,22 @@ used in a forked child and GNU OpenMP can hang in one (torch matmuls in a forked
 parent that used threads never returned here), so forked workers pin torch to one thread
 and the default is ``"spawn"`` whenever CUDA is available (objectives must then be importable,
 module-level functions and scripts need ``if __name__ == "__main__":``).
+
+Workers never outlive the driver (issue 15: orphans kept running and held the driver's
+stdout/stderr open, so a caller reading them blocked forever): on Linux each worker asks the
+kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog
+thread ends it within a second of the driver's death (its parent pid changes, or, under
+forkserver, the driver's pid is gone or a zombie).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,8 +58,9 @@ class SerialBackend(_LocalBackend):
     """Runs each trial in the calling thread, inside :meth:`wait`.
 
     ``trial_timeout`` is enforced with ``SIGALRM`` when called from the main thread on POSIX
-    (it interrupts Python code, not a long call inside a C extension); elsewhere a trial that
-    overran is marked FAILED when it returns.
+    (it interrupts Python code, not a long call inside a C extension, and repeats every second
+    for an objective that catches it); elsewhere a trial that overran is marked FAILED when it
+    returns. A trial that ran past its timeout is FAILED whatever it returned.
     """
 
     def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
@@ -72,27 +81,32 @@ class SerialBackend(_LocalBackend):
             return []
         use_alarm = (task.timeout is not None and hasattr(signal, "setitimer")
                      and threading.current_thread() is threading.main_thread())
-        if not use_alarm:
-            t0 = time.monotonic()
-            res = execute_trial(self.objective, task)
-            if task.timeout is not None and time.monotonic() - t0 > task.timeout:
-                res = TrialResult(task.number, "FAILED", error=f"trial_timeout: took "
-                                  f"{time.monotonic() - t0:.1f} s, more than {task.timeout} s",
-                                  intermediate=res.intermediate)
-            return [res]
+        t0 = time.monotonic()
+        res = self._run_alarmed(task) if use_alarm else execute_trial(self.objective, task)
+        took = time.monotonic() - t0
+        if task.timeout is not None and took > task.timeout and not (res.error or "").startswith("trial_timeout"):
+            # past its timeout the trial is FAILED whatever the objective returned (it may have
+            # caught the alarm with a bare except)
+            res = TrialResult(task.number, "FAILED", error=f"trial_timeout: took {took:.1f} s, more than "
+                              f"{task.timeout} s", intermediate=res.intermediate)
+        return [res]
+
+    def _run_alarmed(self, task: TrialTask) -> TrialResult:
+        """Run the trial with a SIGALRM that raises :class:`TrialTimeout` at its timeout, and
+        again every second after it, so an objective that catches it once is still stopped."""
 
         def on_alarm(signum, frame):
             raise TrialTimeout()
 
         old = signal.signal(signal.SIGALRM, on_alarm)
         try:
-            signal.setitimer(signal.ITIMER_REAL, task.timeout)
+            signal.setitimer(signal.ITIMER_REAL, task.timeout, 1.0)
             try:
-                return [execute_trial(self.objective, task)]
+                return execute_trial(self.objective, task)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-        except TrialTimeout:  # the alarm fired between the objective's return and the reset
-            return [TrialResult(task.number, "FAILED", error=f"trial_timeout: stopped after {task.timeout} s")]
+        except TrialTimeout:  # the alarm fired outside the objective (e.g. as it returned)
+            return TrialResult(task.number, "FAILED", error=f"trial_timeout: stopped after {task.timeout} s")
         finally:
             signal.signal(signal.SIGALRM, old)
 
@@ -151,8 +165,58 @@ class ThreadBackend(_LocalBackend):
         self._running.discard(number)
 
 
-def _worker_main(conn: Any, objective: Callable, threads: int | None) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                return f.read().rpartition(b")")[2].split()[0] != b"Z"
+        except (OSError, IndexError):
+            return False
+    try:  # no /proc (macOS): a zombie counts as alive until it is reaped
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent(driver: int) -> None:
+    """End this worker process when the driver that started it dies (see the module docstring).
+
+    Args:
+        driver: the pid of the process running the study. Under fork and spawn it is this
+            worker's parent; under forkserver the parent is the fork server, which outlives the
+            driver while workers hold its pipe, so the watchdog looks at the driver itself.
+    """
+    if sys.platform.startswith("linux"):
+        try:  # the kernel kills us the moment our parent (thread) ends
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl (another libc): the watchdog below still works
+    parent = os.getppid()
+
+    def orphaned() -> bool:
+        return os.getppid() != parent or not _pid_alive(driver)
+
+    if orphaned():  # the driver died before we could ask
+        os._exit(1)
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(0.5)
+        os._exit(1)  # no atexit handlers, no flushing into a pipe nobody reads
+
+    threading.Thread(target=watch, daemon=True, name="gpu_bo-driver-watchdog").start()
+
+
+def _worker_main(conn: Any, objective: Callable, threads: int | None, driver: int) -> None:
     """Loop of one worker process: receive a task, run it, send the result back."""
+    _die_with_parent(driver)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if threads:
         import torch
@@ -190,6 +254,10 @@ class ProcessBackend(_LocalBackend):
 
     def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         super().__init__(objective, n_workers, options)
+        methods = mp.get_all_start_methods()
+        if options.start_method is not None and options.start_method not in methods:
+            raise ValueError(f"start_method: got {options.start_method!r}, expected one of {methods} "
+                             "or None (spawn when CUDA is available, else fork)")
         method = options.start_method or _default_start_method()
         self._ctx = mp.get_context(method)
         if options.worker_threads is not None:
@@ -200,7 +268,7 @@ class ProcessBackend(_LocalBackend):
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        p = self._ctx.Process(target=_worker_main, args=(child, self.objective, self._threads),
+        p = self._ctx.Process(target=_worker_main, args=(child, self.objective, self._threads, os.getpid()),
                               daemon=True, name="gpu_bo-worker")
         try:
             p.start()
