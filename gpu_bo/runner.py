@@ -24,22 +24,25 @@ here for existing imports.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import signal
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from gpu_bo.acquisition import DEFAULT_KAPPA
 from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
     BACKENDS, Backend, BackendOptions, ProcessBackend, SerialBackend, ThreadBackend, get_backend,
     register_backend,
 )
-from gpu_bo.exceptions import GpuBoError, GpuBoWarning
+from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceExhausted
 from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
+from gpu_bo.progress import ProgressBar
 from gpu_bo.pruners import Pruner
+from gpu_bo.run_options import (  # noqa: F401 - RunOptions' documented home is this module
+    MAX_TIMEOUT, RunOptions, backend_options, check_seconds, check_study_name, positive_int,
+)
 from gpu_bo.space import Space, as_space
 from gpu_bo.storage import DuplicateParams, InMemoryStorage, Storage, open_storage, process_owner
 from gpu_bo.study import Direction, Study, Trial, TrialState
@@ -50,6 +53,20 @@ __all__ = [
 ]
 
 Callback = Callable[[Study, Trial], None]
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore further Ctrl-C while a first one is being handled (the run saves its trials and
+    stops its workers), so a second Ctrl-C neither prints a traceback nor loses a trial."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager
@@ -70,42 +87,6 @@ def _sigint_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Rarely changed knobs of :func:`optimize`.
-
-    Attributes:
-        n_initial: quasi-random trials before the GP takes over (None: the optimizer's default).
-        xi: EI/PI exploration margin, default 0 (None: 1% of the values' spread).
-        kappa: UCB weight (default: gpu_bo.acquisition.DEFAULT_KAPPA, as the optimizer).
-        strategy: the optimizer's "auto", "global" or "trust_region" (see gpu_bo.optimizer).
-        optimizer_options: :class:`gpu_bo.optimizer.OptimizerOptions` (e.g.
-            ``failure_policy="ignore"``).
-        start_method: multiprocessing start method of the process backend (passed on in
-            :class:`~gpu_bo.backends.BackendOptions`, which says more).
-        worker_threads: torch threads per worker process (passed on likewise).
-        sync_interval: seconds between looks at a shared storage for other processes' trials.
-        prefetch: while every worker is busy, suggest the next point ahead of time, so a freed
-            worker starts at once. Raises worker utilization when a trial takes longer than a
-            suggestion (see benchmarks/results/parallel_throughput.md), at the price of one
-            suggestion made without the result of the trial that frees the worker. Ignored by
-            the serial backend.
-        backend_kwargs: options of one backend (e.g. the Ray address and resources, see
-            :class:`gpu_bo.backends.ray.RayBackend`), passed on in ``BackendOptions``.
-    """
-
-    n_initial: int | None = None
-    xi: float | None = 0.0
-    kappa: float = DEFAULT_KAPPA
-    strategy: str = "auto"
-    optimizer_options: Any = None
-    start_method: str | None = None
-    worker_threads: int | None = None
-    sync_interval: float = 1.0
-    prefetch: bool = False
-    backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,7 +111,8 @@ class _Run:
         self.stop_new = False
         self.queue: list[dict[str, Any]] = []   # prefetched points, pending in opt, not stored yet
         self.pass_trial = wants_trial(objective)
-        self.bar = None
+        self.bar: ProgressBar | None = None
+        self.callback_failed = False
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
@@ -167,13 +149,37 @@ class _Run:
         self._publish()
 
     # -- submitting --------------------------------------------------------------------------
-    def _ask(self, k: int) -> list[dict[str, Any]]:
-        try:
-            return self.opt.ask(n=k)
-        except GpuBoError as e:  # e.g. every point of a small discrete space was tried
-            warnings.warn(f"study {self.name!r}: no new suggestion ({e}); stopping", GpuBoWarning, stacklevel=4)
+    def _ask(self, k: int, reserved: int = 0) -> list[dict[str, Any]]:
+        """Up to ``k`` new points, never more than the trials left to ``n_trials`` (``reserved``:
+        points already taken from the queue); fewer when a finite space has fewer unseen points
+        left, none (and no new trial from then on) when it has none."""
+        if len(self.trials) >= self.n_trials:  # the study is full (others' trials count too)
             self.stop_new = True
             return []
+        k = min(k, self.n_trials - len(self.trials) - len(self.queue) - reserved)
+        if k <= 0:
+            return []
+        try:
+            return self.opt.ask(n=k)
+        except SpaceExhausted as e:
+            return self._exhausted(e)
+        except GpuBoError as e:
+            if k == 1:
+                return self._exhausted(e)
+        points: list[dict[str, Any]] = []  # fewer than k unseen points left: take them one by one
+        for _ in range(k):
+            try:
+                points.append(self.opt.ask(n=1)[0])
+            except GpuBoError as e:
+                return points or self._exhausted(e)
+        return points
+
+    def _exhausted(self, e: GpuBoError) -> list[dict[str, Any]]:
+        """No unseen point is left: run what runs, start nothing new, and say so once."""
+        self.stop_new = True
+        warnings.warn(f"study {self.name!r}: no new suggestion after {len(self.trials)} of n_trials="
+                      f"{self.n_trials} trials ({e}); stopping", GpuBoWarning, stacklevel=5)
+        return []
 
     def _drop_queue(self, points: list[dict[str, Any]] | None = None) -> None:
         for q in self.queue if points is None else points:
@@ -192,7 +198,7 @@ class _Run:
                 self._prefetch()
                 return
             take, self.queue = self.queue[:free], self.queue[free:]
-            points = take + (self._ask(free - len(take)) if free > len(take) else [])
+            points = take + (self._ask(free - len(take), len(take)) if free > len(take) else [])
             if not points:
                 return
             retry = False
@@ -262,7 +268,18 @@ class _Run:
         self._publish()
         self._progress()
         for cb in self.cfg["callbacks"]:
+            self._call(cb, t)
+
+    def _call(self, cb: Callback, t: Trial) -> None:
+        """Run one callback; its error (not Ctrl-C) is warned about once and the study goes on."""
+        try:
             cb(self.study, t)
+        except Exception as e:  # noqa: BLE001 - a callback bug must not stop the study
+            if not self.callback_failed:
+                self.callback_failed = True
+                warnings.warn(f"study {self.name!r}: callback {cb!r} raised {type(e).__name__}: {e} after "
+                              f"trial {t.number}; the study goes on (later callback errors are not "
+                              "reported)", GpuBoWarning, stacklevel=2)
 
     def on_result(self, r: TrialResult) -> None:
         self.finish(r.number, TrialState(r.state), r.value, r.error, r.intermediate)
@@ -284,27 +301,14 @@ class _Run:
 
     # -- progress ----------------------------------------------------------------------------
     def open_progress(self, enabled: bool) -> None:
-        if not enabled:
-            return
-        from tqdm.auto import tqdm
-
-        done = sum(t.state != TrialState.RUNNING for t in self.trials.values())
-        self.bar = tqdm(total=self.n_trials, initial=min(done, self.n_trials), desc=self.name,
-                        unit="trial", dynamic_ncols=True)
-        self._progress(advance=False)
+        if enabled:
+            done = sum(t.state != TrialState.RUNNING for t in self.trials.values())
+            self.bar = ProgressBar(self.n_trials, done, self.name)
+            self._progress(advance=False)
 
     def _progress(self, advance: bool = True) -> None:
-        if self.bar is None:
-            return
-        failed = sum(t.state == TrialState.FAILED for t in self.trials.values())
-        pruned = sum(t.state == TrialState.PRUNED for t in self.trials.values())
-        best = self.study.best_value
-        if advance:
-            self.bar.update(1)
-        post = {"best": "-" if best is None else f"{best:.6g}", "failed": failed}
-        if pruned:
-            post["pruned"] = pruned
-        self.bar.set_postfix(post, refresh=False)
+        if self.bar is not None:
+            self.bar.show(self.trials.values(), self.study.best_value, advance=advance)
 
     # -- main ----------------------------------------------------------------------------------
     def wait_timeout(self) -> float | None:
@@ -316,7 +320,7 @@ class _Run:
             cands.append(self.cfg["end"] - now)
         if self.cfg["shared"]:
             cands.append(self.cfg["sync_interval"])
-        return None if not cands else max(0.0, min(cands))
+        return None if not cands else min(MAX_TIMEOUT, max(0.0, min(cands)))
 
     def loop(self) -> None:
         while True:
@@ -333,6 +337,18 @@ class _Run:
             self.check_timeouts()
             if self.cfg["shared"]:
                 self.sync()
+
+    def await_others(self) -> None:
+        """Wait until other processes finish their running trials of this study (or die, or
+        ``timeout`` passes), so the study returned holds every trial they finished."""
+        while self.cfg["shared"]:
+            self.storage.fail_abandoned(self.name)  # a dead process's trials end FAILED
+            self.sync()
+            if not any(t.state == TrialState.RUNNING for t in self.trials.values()):
+                return
+            if self.cfg["end"] is not None and time.monotonic() >= self.cfg["end"]:
+                return
+            time.sleep(self.cfg["sync_interval"])
 
 
 def optimize(
@@ -391,14 +407,16 @@ def optimize(
     if not callable(objective):
         raise TypeError(f"objective: got {type(objective).__name__}, expected a callable")
     space = as_space(space)
-    _check_positive_int("n_trials", n_trials)
-    _check_positive_int("n_workers", n_workers)
+    n_trials = positive_int("n_trials", n_trials)
+    n_workers = positive_int("n_workers", n_workers)
     if direction is None:
         direction = getattr(objective, "direction", None) or "minimize"
     direction = Direction.parse(direction, "direction").value
     for label, v in (("timeout", timeout), ("trial_timeout", trial_timeout)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
-            raise ValueError(f"{label}: got {v!r}, expected None or a number of seconds > 0")
+        check_seconds(label, v)
+    name = check_study_name(study_name)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        seed = int(seed)  # numpy integers
     backend_cls = get_backend(backend)
     if backend_cls is SerialBackend and n_workers > 1:
         raise ValueError(f"n_workers: got {n_workers} with backend='serial'; use backend='thread' or "
@@ -413,17 +431,16 @@ def optimize(
     opt = Optimizer(space, direction=direction, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
                     n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options,
                     strategy=options.strategy)
+    be = backend_cls(objective, n_workers, backend_options(options, trial_timeout))  # checks its options
 
     owns_storage = not isinstance(storage, Storage)
     store = InMemoryStorage() if storage is None else open_storage(storage, create=True)
-    name = study_name or "default"
     try:
         store.get_or_create_study(name, direction, space.to_dict())
         abandoned = store.fail_abandoned(name)
         if abandoned:
             warnings.warn(f"study {name!r}: trials {abandoned} were left RUNNING by a process that died; "
                           "they are marked FAILED", GpuBoWarning, stacklevel=2)
-        be = backend_cls(objective, n_workers, _backend_options(options, trial_timeout))
         cfg = {"trial_timeout": trial_timeout, "pruner": pruner, "device": dev, "callbacks": callbacks,
                "end": None if timeout is None else time.monotonic() + timeout,
                "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval,
@@ -432,32 +449,35 @@ def optimize(
         run.sync()
         be.start()
         run.open_progress(progress)
-        try:
-            run.loop()
-        except KeyboardInterrupt:
-            run.fail_running("interrupted (KeyboardInterrupt) before it finished")
-            done = sum(t.state != TrialState.RUNNING for t in run.trials.values())
-            warnings.warn(f"study {name!r} interrupted by Ctrl-C; {done} finished trials are saved",
-                          GpuBoWarning, stacklevel=2)
-        except BaseException as e:
-            run.fail_running(f"the run stopped before the trial finished: {type(e).__name__}: {e}")
-            raise
-        finally:
-            be.shutdown(kill=True)
-            if run.bar is not None:
-                run.bar.close()
+        _drive(run)
         return run.study
     finally:
         if owns_storage:
             store.close()
 
 
-def _check_positive_int(label: str, v: Any) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{label}: got {v!r}, expected an int >= 1")
+def _drive(run: _Run) -> None:
+    """Run the loop to its end; on Ctrl-C save what finished and stop (a second Ctrl-C while
+    doing so is ignored), on any other error close the running trials and re-raise."""
+    interrupted = False
+    try:
+        run.loop()
+        run.await_others()
+    except KeyboardInterrupt:
+        interrupted = True
+    except BaseException as e:
+        run.fail_running(f"the run stopped before the trial finished: {type(e).__name__}: {e}")
+        raise
+    finally:
+        with _sigint_ignored() if interrupted else contextlib.nullcontext():
+            if interrupted:
+                run.fail_running("interrupted (KeyboardInterrupt) before it finished")
+            run.backend.shutdown(kill=True)
+            if run.bar is not None:
+                run.bar.close()
+            if interrupted:
+                done = sum(t.state != TrialState.RUNNING for t in run.trials.values())
+                warnings.warn(f"study {run.name!r} interrupted by Ctrl-C; {done} finished trials are saved",
+                              GpuBoWarning, stacklevel=3)
 
 
-def _backend_options(options: RunOptions, trial_timeout: float | None) -> BackendOptions:
-    """What the backend reads, taken from ``optimize()``'s arguments and ``RunOptions``."""
-    return BackendOptions(trial_timeout=trial_timeout, start_method=options.start_method,
-                          worker_threads=options.worker_threads, backend_kwargs=dict(options.backend_kwargs))

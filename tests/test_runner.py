@@ -196,20 +196,21 @@ def test_keyboard_interrupt_stops_cleanly(tmp_path):
     assert [t.state for t in stored.trials] == [TrialState.COMPLETE] * 3
 
 
-def test_callback_error_propagates_after_saving(tmp_path):
+def test_a_raising_callback_warns_once_and_the_study_goes_on(tmp_path):
+    calls = []
+
     def cb(study, trial):
+        calls.append(trial.number)
         raise RuntimeError("callback bug")
 
     url = f"sqlite:///{tmp_path / 'cb.db'}"
-    with pytest.raises(RuntimeError, match="callback bug"):
-        optimize(sleepy, SPACE, 6, backend="thread", n_workers=2, seed=0, progress=False, options=FAST,
-                 callbacks=[cb], storage=url)
-    stored = gb.storage.open_storage(url).load_study()
-    states = _states(stored)
-    assert TrialState.RUNNING not in states  # the other running trial was closed
-    assert states.count(TrialState.COMPLETE) == 1  # the one whose callback raised
-    others = [t for t in stored.trials if t.state != TrialState.COMPLETE]
-    assert others and all("run stopped" in t.error and "callback bug" in t.error for t in others)
+    with pytest.warns(gb.GpuBoWarning, match="callback bug") as record:
+        study = optimize(sleepy, SPACE, 6, backend="thread", n_workers=2, seed=0, progress=False,
+                         options=FAST, callbacks=[cb], storage=url)
+    assert len([w for w in record if "callback" in str(w.message)]) == 1  # warned once
+    assert sorted(calls) == list(range(6))  # still called for every trial
+    assert _states(study) == [TrialState.COMPLETE] * 6
+    assert _states(gb.storage.open_storage(url).load_study()) == [TrialState.COMPLETE] * 6
 
 
 def test_timeout_stops_new_trials():
@@ -356,3 +357,122 @@ def test_system_exit_in_a_worker_is_a_failed_trial(backend):
     study = optimize(exit_high, SPACE, 6, backend=backend, n_workers=2, seed=1, progress=False,
                      options=FAST)
     _check_failed_split(study, 6, "SystemExit")
+
+
+def swallow_exception(p):
+    try:
+        time.sleep(30)
+    except Exception:  # noqa: BLE001 - what a careless objective does
+        pass
+    return 1.0
+
+
+def swallow_everything(p):
+    try:
+        time.sleep(30)
+    except BaseException:  # noqa: BLE001 - even this cannot make an overrun trial COMPLETE
+        pass
+    return 1.0
+
+
+@pytest.mark.parametrize("objective", [swallow_exception, swallow_everything])
+def test_serial_trial_timeout_cannot_be_swallowed(objective):
+    t0 = time.monotonic()
+    study = optimize(objective, SPACE, 2, trial_timeout=0.3, seed=0, progress=False, options=FAST)
+    assert _states(study) == [TrialState.FAILED] * 2
+    assert all("trial_timeout" in t.error for t in study.trials)
+    assert time.monotonic() - t0 < 20  # nobody waited the 30 s sleep
+
+
+def huge_high(p):
+    return 10**400 if p["x"] > 0.5 else quad(p)
+
+
+def sys_exit_high(p):
+    if p["x"] > 0.5:
+        import sys
+
+        sys.exit()
+    return quad(p)
+
+
+@pytest.mark.parametrize("backend", ["serial", *PARALLEL])
+@pytest.mark.parametrize("objective, err", [(huge_high, "expected a finite number"), (sys_exit_high, "SystemExit")])
+def test_an_oversized_int_or_sys_exit_is_one_failed_trial(backend, objective, err):
+    study = optimize(objective, SPACE, 6, backend=backend, n_workers=1 if backend == "serial" else 2,
+                     seed=1, progress=False, options=FAST)
+    _check_failed_split(study, 6, err)
+
+
+@pytest.mark.parametrize("label", ["trial_timeout", "timeout"])
+@pytest.mark.parametrize("bad", [math.inf, 1e10])
+def test_an_endless_or_oversized_timeout_is_refused_before_the_study_starts(tmp_path, label, bad):
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    with pytest.raises(ValueError, match=rf"{label}: got {bad!r}.*(seconds|None)"):
+        optimize(quad, SPACE, 2, progress=False, options=FAST, storage=url, **{label: bad})
+    assert not (tmp_path / "t.db").exists() or not gb.storage.open_storage(url).list_studies()
+
+
+def test_a_bogus_start_method_names_the_parameter_and_starts_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(ValueError, match=r"start_method: got 'bogus'.*fork"):
+        optimize(quad, SPACE, 2, backend="process", progress=False, storage=url,
+                 options=RunOptions(n_initial=10, start_method="bogus"))
+    assert not (tmp_path / "s.db").exists() or not gb.storage.open_storage(url).list_studies()
+
+
+def test_numpy_integers_are_valid_counts():
+    import numpy as np
+
+    study = optimize(quad, SPACE, np.int64(3), backend="thread", n_workers=np.int32(2), seed=np.int64(0),
+                     progress=False, options=FAST)
+    assert len(study.trials) == 3 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    with pytest.raises(ValueError, match=r"n_trials: got .*0.*expected an int >= 1"):
+        optimize(quad, SPACE, np.int64(0), progress=False)
+
+
+def test_an_empty_study_name_is_an_error():
+    with pytest.raises(ValueError, match="study_name: got ''"):
+        optimize(quad, SPACE, 2, study_name="", progress=False, options=FAST)
+    with pytest.raises(TypeError, match="study_name: got 3"):
+        optimize(quad, SPACE, 2, study_name=3, progress=False, options=FAST)
+
+
+def test_the_progress_bar_shows_the_best_value_of_the_trial_that_set_it(capsys):
+    values = iter([5.0, 4.0, 3.0, 2.0])
+
+    def improving(p):
+        time.sleep(0.15)  # past tqdm's 0.1 s refresh interval: every update is drawn
+        return next(values)
+
+    optimize(improving, SPACE, 4, seed=0, progress=True, options=FAST)
+    frames = [f for f in capsys.readouterr().err.replace("\n", "\r").split("\r") if "/4" in f]
+    seen = {}
+    for f in frames:
+        done = int(f.split("/4")[0].split()[-1])
+        best = f.split("best=")[1].split(",")[0].split("]")[0].strip() if "best=" in f else "-"
+        seen.setdefault(done, set()).add(best)
+    assert seen.get(0, {"-"}) <= {"-"}
+    for done in range(1, 5):  # after trial k the bar shows the best of the first k trials
+        assert seen[done] == {f"{6.0 - done:.6g}"}, (done, seen)
+
+
+def test_ten_points_four_workers_evaluate_all_ten_without_a_stopping_warning():
+    import warnings
+
+    space = gb.Space({"k": gb.Integer(0, 9)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gb.GpuBoWarning)
+        study = optimize(lambda p: float((p["k"] - 3) ** 2), space, 10, backend="thread", n_workers=4,
+                         seed=0, progress=False, options=RunOptions(n_initial=4))
+    assert sorted(t.params["k"] for t in study.trials) == list(range(10))
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_an_exhausted_space_finishes_every_point_then_stops_with_one_warning():
+    space = gb.Space({"k": gb.Integer(0, 9)})
+    with pytest.warns(gb.GpuBoWarning, match="stopping") as record:
+        study = optimize(lambda p: float((p["k"] - 3) ** 2), space, 25, backend="thread", n_workers=4,
+                         seed=0, progress=False, options=RunOptions(n_initial=4))
+    assert sorted(t.params["k"] for t in study.trials) == list(range(10))
+    assert len([w for w in record if "stopping" in str(w.message)]) == 1

@@ -35,7 +35,8 @@ SCRIPT = textwrap.dedent("""
         study = optimize(objective, {{"x": (0.0, 1.0), "y": (0.0, 1.0)}}, n_trials, storage=url,
                          study_name="shared", backend=backend, n_workers=n_workers, seed=seed,
                          progress=False, options=RunOptions(n_initial={n_initial}, sync_interval=0.2))
-        print("DONE", len(study.trials), flush=True)
+        states = [t.state.value for t in study.trials]
+        print("DONE", len(study.trials), states.count("COMPLETE"), states.count("RUNNING"), flush=True)
 """)
 
 
@@ -132,7 +133,8 @@ def test_two_processes_share_one_study(tmp_path):
     outs = [p.communicate(timeout=240) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
-        assert out.startswith("DONE 12")
+        # each process returns the whole study: every trial the other one finished, none RUNNING
+        assert out.split() == ["DONE", "12", "12", "0"], (out, err)
     stored = open_storage(url).load_study("shared")
     assert sorted(t.number for t in stored.trials) == list(range(12))
     assert all(t.state == TrialState.COMPLETE for t in stored.trials)
@@ -157,3 +159,104 @@ def test_process_backend_with_spawn():
     assert len(study.trials) == 4
     for t in study.trials:
         assert (t.state == TrialState.FAILED) == (t.params["x"] > 0.5)
+
+
+ORPHAN = textwrap.dedent("""
+    import os, sys, time
+    import gpu_bo as gb
+    from gpu_bo.runner import RunOptions
+
+    def objective(p):
+        with open(os.path.join(sys.argv[1], f"{os.getpid()}.pid"), "w") as f:
+            f.write("started")
+        time.sleep(120)
+        return p["x"]
+
+    if __name__ == "__main__":
+        print("driver", os.getpid(), flush=True)
+        gb.optimize(objective, {"x": (0.0, 1.0)}, 10, backend="process", n_workers=2, progress=False,
+                    options=RunOptions(n_initial=100, start_method=sys.argv[2]))
+""")
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (an orphan's zombie may never be reaped here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("method, sig", [("fork", signal.SIGKILL), ("spawn", signal.SIGKILL),
+                                         ("forkserver", signal.SIGKILL), ("fork", signal.SIGTERM),
+                                         ("spawn", signal.SIGTERM)])
+def test_workers_exit_and_pipes_close_when_the_driver_is_killed(tmp_path, method, sig):
+    script, pids = tmp_path / "orphan.py", tmp_path / "pids"
+    script.write_text(ORPHAN)
+    pids.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, str(script), str(pids), method], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    workers: list[int] = []
+    try:
+        assert _wait_for(lambda: len(list(pids.iterdir())) >= 2 or proc.poll() is not None), "no worker started"
+        assert proc.poll() is None, proc.communicate()
+        workers = [int(f.stem) for f in pids.iterdir()]
+        proc.send_signal(sig)
+        t0 = time.monotonic()
+        proc.wait(5)
+        proc.communicate(timeout=5)  # returns only once every holder of the pipes is gone
+        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=max(0.1, 5 - (time.monotonic() - t0)))
+        assert time.monotonic() - t0 < 5
+    finally:
+        for pid in workers:  # never leave an orphan behind, even when the test failed
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
+SECOND_CTRL_C = textwrap.dedent("""
+    import os, sys, time
+    import gpu_bo as gb
+    from gpu_bo.runner import RunOptions
+
+    def objective(p):
+        open(sys.argv[2], "w").close()
+        time.sleep(0.2)
+        return p["x"]
+
+    def slow_goodbye(study, trial):
+        if trial.error and "interrupted" in trial.error:  # called while the run cleans up
+            open(sys.argv[1], "w").close()
+            time.sleep(3)
+
+    if __name__ == "__main__":
+        study = gb.optimize(objective, {"x": (0.0, 1.0)}, 200, backend="thread", n_workers=2, progress=False,
+                            callbacks=[slow_goodbye], options=RunOptions(n_initial=1000))
+        print("DONE", len(study.trials), flush=True)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_second_ctrl_c_while_stopping_prints_no_traceback(tmp_path):
+    script, cleaning, running = tmp_path / "twice.py", tmp_path / "cleaning", tmp_path / "running"
+    script.write_text(SECOND_CTRL_C)
+    env = dict(os.environ, PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, str(script), str(cleaning), str(running)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert _wait_for(lambda: running.exists() or proc.poll() is not None)
+        proc.send_signal(signal.SIGINT)
+        assert _wait_for(lambda: cleaning.exists() or proc.poll() is not None, timeout=30)
+        proc.send_signal(signal.SIGINT)  # the second Ctrl-C, while the first one is handled
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "interrupted" in err and out.startswith("DONE")

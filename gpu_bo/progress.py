@@ -1,0 +1,53 @@
+"""The progress bar of :func:`gpu_bo.optimize`: trials done, failures, prunings, best value so far.
+
+A thin layer over tqdm, kept out of :mod:`gpu_bo.runner` so the run loop stays one screen of
+bookkeeping. The bar's figures are set before it advances, so the frame drawn after a trial
+already shows the best value that trial set (issue 15: it showed it one trial late).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gpu_bo.study import TrialState
+
+__all__ = ["ProgressBar"]
+
+
+class ProgressBar:
+    """A tqdm bar of a study's trials (total: ``n_trials``).
+
+    Args:
+        total: the study's ``n_trials``.
+        done: trials already finished when the run starts (a resumed study).
+        desc: the label in front of the bar (the study's name).
+    """
+
+    def __init__(self, total: int, done: int, desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar: Any = tqdm(total=total, initial=min(done, total), desc=desc, unit="trial",
+                              dynamic_ncols=True)
+
+    def show(self, trials: Iterable[Any], best: float | None, advance: bool = True) -> None:
+        """Set the figures from ``trials`` and ``best``, then advance by one trial (or redraw).
+
+        Args:
+            trials: every trial of the study (any state).
+            best: the study's best value so far (None while no trial completed).
+            advance: count one more finished trial; False only redraws.
+        """
+        states = [t.state for t in trials]
+        post: dict[str, Any] = {"best": "-" if best is None else f"{best:.6g}",
+                                "failed": states.count(TrialState.FAILED)}
+        pruned = states.count(TrialState.PRUNED)
+        if pruned:
+            post["pruned"] = pruned
+        self._bar.set_postfix(post, refresh=not advance)
+        if advance:
+            self._bar.update(1)  # draws the frame, with the figures just set
+
+    def close(self) -> None:
+        """Draw the last frame and release the terminal line."""
+        self._bar.close()
