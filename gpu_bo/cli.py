@@ -5,7 +5,7 @@
     gpu-bo run mypkg.objectives:train --space space.json --trials 50 --workers 4 \\
         --storage sqlite:///s.db --direction minimize
     gpu-bo show sqlite:///s.db [--study NAME] [--top 10] [--errors]
-    gpu-bo plot sqlite:///s.db --out conv.png [--kind convergence|objective|evaluations]
+    gpu-bo plot sqlite:///s.db --out conv.png [--kind convergence|objective|evaluations] [--params A B]
 
 ``MODULE`` is a dotted module name importable from the current directory, or a path to a
 ``.py`` file. ``--space`` is a JSON file read by :meth:`gpu_bo.space.Space.from_dict` (its
@@ -276,6 +276,17 @@ def _print_study(study: Study, top: int | None, errors: bool = False) -> None:
         print(f"best: trial {best.number}, value {best.value:.6g}, params {json.dumps(best.params, default=str)}")
 
 
+def _plot_params(params: list[str], kind: str, space: Space | None) -> list[str]:
+    """``--params``, checked against the study's space (when it was stored)."""
+    if kind == "convergence":
+        raise CLIError(f"--params: got {params}, but --kind convergence draws no parameter; use it with "
+                       "--kind objective or evaluations")
+    unknown = [p for p in params if space is not None and p not in space.names]
+    if unknown:
+        raise CLIError(f"--params: got {unknown[0]!r}, expected parameters of the study: {space.names}")
+    return params
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     try:
         import matplotlib
@@ -298,13 +309,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
         space = _space_of(store, names[0]) if args.kind != "convergence" else None
     finally:
         store.close()
+    chosen = {} if args.params is None else {"params": _plot_params(args.params, args.kind, space)}
     if args.kind == "convergence":
         ax = plots.plot_convergence(studies, labels=names)
         fig = ax.figure
     elif args.kind == "objective":
-        fig = plots.plot_objective(studies[0], space)[0, 0].figure
+        fig = plots.plot_objective(studies[0], space, **chosen)[0, 0].figure
     else:
-        fig = plots.plot_evaluations(studies[0], space)[0, 0].figure
+        fig = plots.plot_evaluations(studies[0], space, **chosen)[0, 0].figure
     try:
         fig.savefig(out)
     except ValueError as e:  # e.g. an unknown file extension
@@ -378,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
     pl.add_argument("--study", action="append", help="study name; repeat to overlay several convergence curves")
     pl.add_argument("--kind", default="convergence", choices=["convergence", "objective", "evaluations"])
+    pl.add_argument("--params", nargs="+", metavar="NAME",
+                    help="the parameters to draw (objective, evaluations; default: all, or the most important "
+                    "ones of many)")
     pl.set_defaults(func=cmd_plot)
     return p
 

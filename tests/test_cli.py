@@ -435,3 +435,28 @@ def test_ctrl_c_in_process_either_runner_behaviour_exits_130(work, monkeypatch, 
     err = capsys.readouterr().err
     assert rc == 130 and saved == [True]
     assert err.splitlines() == ["gpu-bo: interrupted (Ctrl-C); the finished trials are saved in sqlite:///s.db"]
+
+
+def test_plot_params_selects_the_parameters(work, monkeypatch, capsys):
+    import gpu_bo.plots
+    from gpu_bo.runner import optimize
+
+    monkeypatch.chdir(work)
+    db = f"sqlite:///{work / 'three.db'}"
+    optimize(lambda p: p["x"] ** 2 + p["y"] + p["z"], {"x": (-1.0, 1.0), "y": (0.0, 1.0), "z": (0.0, 1.0)},
+             n_trials=4, storage=db, progress=False, seed=0)
+    asked = []
+    real = gpu_bo.plots.plot_evaluations
+
+    def spy(study, space=None, **kwargs):
+        asked.append(kwargs.get("params"))
+        return real(study, space, **kwargs)
+
+    monkeypatch.setattr(gpu_bo.plots, "plot_evaluations", spy)
+    assert main(["plot", db, "--kind", "evaluations", "--params", "z", "x", "--out", "ev.png"]) == 0
+    assert asked == [["z", "x"]] and Path("ev.png").stat().st_size > 1000
+    line = _assert_one_line_error(_main(capsys, "plot", db, "--kind", "evaluations", "--params", "x", "w",
+                                        "--out", "ev.png"), 2)
+    assert "--params" in line and "'w'" in line and "['x', 'y', 'z']" in line
+    line = _assert_one_line_error(_main(capsys, "plot", db, "--params", "x", "--out", "c.png"), 2)
+    assert "--params" in line and "convergence" in line
