@@ -1,12 +1,14 @@
 """Categorical dimensions and the values they can hold and store: plain choices, their
 identity, their JSON form.
 
-A point is stored as JSON (``Optimizer.state_dict``, the storages), which has no tuple and
-tells ``1`` from ``1.0`` but a list from a tuple not at all. So a categorical choice is one of
-the values JSON gives back exactly (str, int, float, bool, None) or a tuple of them (nested
-tuples too), which comes back as a list and is turned back into a tuple by :func:`from_json`.
-Anything else (a frozenset, an object, a str subclass such as a str Enum) would come back as
-another type or not at all, so :func:`plain_choice` refuses it when the space is built.
+A point is stored as JSON (``Optimizer.state_dict``, the storages), which tells ``1`` from
+``1.0`` but has no tuple. So the choices that storage gives back equal and of the same type are
+str, int, float, bool and None, and tuples of them (nested too): a tuple comes back as a list,
+which :func:`from_json` (and :meth:`Categorical.index`) turn back into the tuple. A value JSON
+would store but give back as another type (a str or int subclass such as a str Enum or an
+IntEnum, a namedtuple) is refused by :func:`plain_choice` when the space is built; numpy
+scalars become plain values. Other hashable values (an estimator, a frozenset) work in memory,
+and a storage refuses them loudly (JSON cannot hold them) rather than changing them.
 
 Glossary: a *choice key* is ``(type, value)``, applied inside tuples too, so that ``1``,
 ``1.0`` and ``True`` (equal in Python) stay three choices, and ``(1,)``, ``(1.0,)``, ``(True,)``
@@ -32,28 +34,36 @@ def _numpy_scalar(v: Any) -> bool:
 
 
 def plain_choice(c: Any, where: str) -> Any:
-    """``c`` as a plain, storable choice (numpy scalars become Python ones), or a SpaceError.
+    """``c`` as a plain choice (numpy scalars become Python ones), or a SpaceError.
 
     Args:
         c: a choice as given by the user.
         where: the dimension, for the error message (``"Categorical 'opt'"``).
 
     Raises:
-        SpaceError: ``c`` (or a value inside it) is not one of :data:`STORABLE`, or is a
-            non-finite float.
+        SpaceError: ``c`` is not hashable, is or holds NaN (never equal to itself), or is or
+            holds a value that storage would give back as another type (a subclass of str,
+            int, float or tuple).
     """
     def plain(v: Any) -> Any:
         if _numpy_scalar(v):
             v = v.item()
         if type(v) is tuple:
             return tuple(plain(x) for x in v)
-        if type(v) not in _SCALARS:
-            inner = "" if v is c else f" holds {v!r}, which"
-            raise SpaceError(f"{where}: choice {c!r}{inner} ({type(v).__name__}) cannot be stored and "
-                             f"read back as the same value; expected {STORABLE}")
-        if type(v) is float and not math.isfinite(v):
-            raise SpaceError(f"{where}: choice {c!r} holds the non-finite float {v!r}; expected "
-                             "finite numbers (JSON storage has no nan/inf)")
+        inner = "" if v is c else f" holds {v!r}, which"
+        base = next((b for b in (str, int, float, tuple) if isinstance(v, b)), None)
+        if base is not None and type(v) not in _SCALARS:
+            raise SpaceError(f"{where}: choice {c!r}{inner} is a {type(v).__name__}, which storage gives "
+                             f"back as a plain {base.__name__}; expected {STORABLE} "
+                             "(for an Enum member, its .value)")
+        if type(v) is float and math.isnan(v):
+            raise SpaceError(f"{where}: choice {c!r}{inner} is nan, which equals nothing; expected a "
+                             "value equal to itself")
+        try:
+            hash(v)
+        except TypeError:
+            raise SpaceError(f"{where}: choice {c!r}{inner} is not hashable ({type(v).__name__}); "
+                             f"expected {STORABLE}") from None
         return v
 
     return plain(c)
@@ -78,12 +88,13 @@ def _named_str(name: str | None) -> str:
 
 
 class Categorical:
-    """A parameter that takes one of ``choices``: str, int, float, bool, None or tuples of them.
+    """A parameter that takes one of ``choices``: str, int, float, bool, None, tuples of them, or
+    another hashable value (kept in memory only).
 
     Choices are matched by type and value (inside tuples too), so ``[1, True]`` are two
-    distinct choices. Only values that JSON storage gives back as the same value and type are
-    accepted (tuples come back as tuples; see :mod:`gpu_bo.categorical`); numpy scalars
-    become plain Python values.
+    distinct choices. A value JSON storage would give back as another type (an Enum member
+    that is a str or int, a namedtuple) is refused; tuples come back as tuples, and numpy
+    scalars become plain Python values (see the module docstring).
     """
 
     kind = "categorical"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import collections
+import enum
 import math
 
 import pytest
@@ -145,14 +147,28 @@ def test_one_identity_key_for_a_point():
 
 
 # -- issue 15 --------------------------------------------------------------------------------
+class _Color(str, enum.Enum):
+    RED = "red"
+
+
+class _Size(enum.IntEnum):
+    S = 1
+
+
+_Pair = collections.namedtuple("_Pair", "a b")
+
+
 @pytest.mark.parametrize("make, words", [
     (lambda: gb.Real(-1e308, 1e308), ["-1e+308", "1e+308", "width"]),
     (lambda: gb.Integer(0, 10**30), ["high=" + str(10**30), "2**53"]),
     (lambda: gb.Real(0.1, 1.0, log="yes"), ["log='yes'", "bool"]),
     (lambda: gb.Integer(1, 5, log=1), ["log=1", "bool"]),
-    (lambda: gb.Categorical([frozenset({1})]), ["frozenset", "str, int, float, bool, None"]),
-    (lambda: gb.Categorical([float("inf")]), ["inf"]),
-    (lambda: gb.Categorical([(1, [2])]), ["[2]"]),
+    (lambda: gb.Categorical([_Color.RED]), ["_Color", "plain str", "str, int, float, bool, None"]),
+    (lambda: gb.Categorical([_Size.S]), ["_Size", "plain int"]),
+    (lambda: gb.Categorical([_Pair(1, 2)]), ["_Pair", "plain tuple"]),
+    (lambda: gb.Categorical([(1, _Color.RED)]), ["_Color", "plain str"]),
+    (lambda: gb.Categorical([(1, float("nan"))]), ["nan"]),
+    (lambda: gb.Categorical([(1, [2])]), ["[2]", "hashable"]),
 ])
 def test_dimensions_that_cannot_work_or_be_stored_are_refused(make, words):
     with pytest.raises(gb.SpaceError) as e:
@@ -201,6 +217,16 @@ def test_tuple_choices_round_trip_through_json_with_their_types():
         stored = json.loads(json.dumps({"h": c}))
         assert s.canonical(stored)["h"] == c and repr(s.canonical(stored)["h"]) == repr(c)
         assert s.key(stored) == s.key({"h": c})
+
+
+def test_other_hashable_choices_work_in_memory_and_inf_round_trips():
+    import json
+
+    obj = object()
+    s = gb.Space({"k": gb.Categorical([obj, frozenset({1}), float("inf")])})
+    assert s.canonical({"k": obj})["k"] is obj
+    back = gb.Space.from_dict(json.loads(json.dumps(gb.Space({"k": [float("inf"), 1]}).to_dict())))
+    assert back.dims["k"].choices == (float("inf"), 1)
 
 
 def test_numpy_scalar_choices_become_plain_values():
