@@ -144,8 +144,7 @@ class Optimizer:
 
     def add_pending(self, params: Mapping[str, Any]) -> None:
         """Mark a point as being evaluated elsewhere (another process, a resumed run)."""
-        self.space.validate(params)
-        self._external_pending.append(dict(params))
+        self._external_pending.append(self.space.canonical(params))
 
     def remove_pending(self, params: Mapping[str, Any]) -> None:
         key = self.space.key(params)

@@ -355,3 +355,11 @@ def test_when_the_search_misses_the_points_left_they_are_enumerated(monkeypatch)
     monkeypatch.setattr(gpu_bo.batch, "maximize", broken)
     with pytest.raises(gb.GpuBoError, match="something else"):
         opt.ask()
+
+
+def test_a_pending_point_read_back_from_json_keeps_its_tuple_choice():
+    opt = gb.Optimizer({"h": gb.Categorical([(64,), (64, 32)]), "x": (0.0, 1.0)}, seed=0)
+    opt.add_pending(json.loads(json.dumps({"h": (64, 32), "x": 0.5})))
+    assert opt.pending == [{"h": (64, 32), "x": 0.5}]
+    t = opt.tell(json.loads(json.dumps({"h": (64,), "x": 0.25})), 1.0)
+    assert t.params == {"h": (64,), "x": 0.25} and type(t.params["h"]) is tuple
