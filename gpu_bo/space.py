@@ -187,8 +187,13 @@ def _check_bounds(dim: Any, label: str) -> None:
     for b, which in ((dim.low, "low"), (dim.high, "high")):
         if not _is_number(b):
             raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not a number")
-        if not isinstance(b, numbers.Integral) and not math.isfinite(float(b)):
-            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not finite; expected a finite bound")
+        try:
+            finite = math.isfinite(float(b))
+        except OverflowError:  # an int past the float64 range
+            finite = False
+        if not finite:
+            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not finite (or past the float64 "
+                             "range); expected a finite bound")
     if not dim.low < dim.high:
         raise SpaceError(
             f"{label}{_named(dim)}: low={dim.low!r} must be < high={dim.high!r}"
@@ -344,6 +349,11 @@ class Space:
         in ``exclude``, found by enumerating every point (so only for spaces of at most
         ``2**16`` points), in an order shuffled by ``seed``.
 
+        Args:
+            exclude: keys of the points taken (evaluated, pending).
+            q: the most points to return.
+            seed: the shuffle's seed.
+
         Raises:
             ValueError: the space is not finite or holds more than ``2**16`` points.
         """
@@ -402,6 +412,9 @@ class Space:
     def canonical(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A valid point as plain Python values in the space's order: floats, ints, and each
         categorical value as its choice itself (a JSON list back as its tuple).
+
+        Args:
+            params: a point, e.g. read back from JSON.
 
         Raises:
             SpaceError: as :meth:`validate`.

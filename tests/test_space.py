@@ -161,6 +161,8 @@ _Pair = collections.namedtuple("_Pair", "a b")
 @pytest.mark.parametrize("make, words", [
     (lambda: gb.Real(-1e308, 1e308), ["-1e+308", "1e+308", "width"]),
     (lambda: gb.Integer(0, 10**30), ["high=" + str(10**30), "2**53"]),
+    (lambda: gb.Integer(0, 10**400), ["high=1000", "float64 range"]),
+    (lambda: gb.Real(0, 10**400), ["high=1000", "float64 range"]),
     (lambda: gb.Real(0.1, 1.0, log="yes"), ["log='yes'", "bool"]),
     (lambda: gb.Integer(1, 5, log=1), ["log=1", "bool"]),
     (lambda: gb.Categorical([_Color.RED]), ["_Color", "plain str", "str, int, float, bool, None"]),
