@@ -347,3 +347,45 @@ def test_the_old_module_is_an_alias_of_both_homes():
     assert alias.GpuBoSearch is ray_tune.GpuBoSearch and alias.convert_tune_space is ray_tune.convert_tune_space
     assert alias.RayBackend is backend.RayBackend and alias.default_resources is backend.default_resources
     assert get_backend("ray") is backend.RayBackend
+
+
+def test_an_objective_whose_module_the_workers_cannot_import_runs(local_ray, tmp_path, monkeypatch):
+    # a package under a temp folder that only the driver has on sys.path (as a notebook's module,
+    # or a file next to a script): Ray workers cannot import it, so it must travel by value
+    pkg = tmp_path / "gpu_bo_driver_only_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def shift():\n    return 0.7\n")
+    (pkg / "objective.py").write_text(
+        "from gpu_bo_driver_only_pkg.helpers import shift\n\n"
+        "def objective(p):\n    return (p['x'] - shift()) ** 2 + (p['y'] + 0.4) ** 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from gpu_bo_driver_only_pkg.objective import objective
+
+    try:
+        study = gb.optimize(objective, SPACE, n_trials=3, n_workers=2, backend="ray", seed=0, progress=False,
+                            options=gb.runner.RunOptions(n_initial=10))
+    finally:
+        for name in [m for m in sys.modules if m.startswith("gpu_bo_driver_only_pkg")]:
+            del sys.modules[name]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3, [t.error for t in study.trials]
+    assert all(t.value == pytest.approx(quad(t.params)) for t in study.trials)
+
+
+def test_modules_to_ship_are_the_objectives_own_not_installed_ones(tmp_path, monkeypatch):
+    import functools
+
+    from gpu_bo.backends.ray import modules_to_ship
+    from gpu_bo.objectives import SklearnCV
+
+    (tmp_path / "gpu_bo_driver_only_mod.py").write_text("def f(p, k=1):\n    return k\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import gpu_bo_driver_only_mod as mod
+
+    try:
+        assert modules_to_ship(mod.f) == [mod]
+        assert modules_to_ship(functools.partial(mod.f, k=2)) == [mod]
+        assert modules_to_ship(math.sqrt) == [] and modules_to_ship(torch.nn.Linear(1, 1)) == []
+        assert modules_to_ship(SklearnCV.__call__) == []  # gpu_bo is installed wherever trials run
+    finally:
+        del sys.modules["gpu_bo_driver_only_mod"]

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
+import sysconfig
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -26,7 +30,7 @@ from gpu_bo.objectives import TrialResult, TrialTask, execute_trial
 if TYPE_CHECKING:  # gpu_bo.backends imports this module; the options type is only for hints
     from gpu_bo.backends import BackendOptions
 
-__all__ = ["RayBackend", "default_resources"]
+__all__ = ["RayBackend", "default_resources", "modules_to_ship"]
 
 _RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
 _BACKEND_KEYS = ("resources_per_trial", "address", "init_kwargs")
@@ -39,6 +43,51 @@ def _run_trial(objective: Callable, task: TrialTask) -> TrialResult:
     # it, and using one would bypass Ray's accounting (and crowd the trials that own it).
     device = "cuda" if ray.get_gpu_ids() else "cpu"
     return execute_trial(objective, dataclasses.replace(task, device=device))
+
+
+def _installed(top: str, module: ModuleType) -> bool:
+    """Whether top-level module ``top`` is one every Ray worker can import by name: the
+    standard library, or code of an installed distribution (editable installs included)."""
+    import importlib.metadata
+
+    if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
+        return True
+    if top in importlib.metadata.packages_distributions():
+        return True
+    origin = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
+    if origin is None:
+        return True  # built into the interpreter
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    origin = os.path.realpath(origin)
+    return any(origin.startswith(os.path.realpath(r) + os.sep) for r in roots)
+
+
+def modules_to_ship(objective: Callable) -> list[ModuleType]:
+    """The top-level modules of ``objective`` (a function, a callable object, a
+    ``functools.partial``, a bound method) that Ray workers may be unable to import: neither
+    the standard library nor an installed distribution, e.g. a test file, a notebook's helper
+    module, or a file next to the script that only the driver has on ``sys.path``. gpu_bo itself
+    and ``__main__`` (which cloudpickle always ships by value) are never among them.
+
+    Args:
+        objective: the objective given to ``optimize``.
+
+    Returns:
+        The modules to register with cloudpickle's ``register_pickle_by_value``.
+    """
+    inner = [objective, type(objective), getattr(objective, "func", None), getattr(objective, "__func__", None)]
+    out: dict[str, ModuleType] = {}
+    for obj in inner:
+        name = getattr(obj, "__module__", None)
+        if not isinstance(name, str):
+            continue
+        top = name.partition(".")[0]
+        module = sys.modules.get(top)
+        if top in ("__main__", "gpu_bo", "builtins") or module is None or top in out:
+            continue
+        if not _installed(top, module):
+            out[top] = module
+    return list(out.values())
 
 
 def default_resources(cluster: Mapping[str, float], n_workers: int) -> dict[str, Any]:
@@ -96,7 +145,13 @@ class RayBackend:
             cluster started on this machine with ``ray start``, or ``RAY_ADDRESS``, else start a
             local Ray; ``"ray://host:10001"``: a remote cluster).
         init_kwargs: more ``ray.init`` arguments (e.g. ``{"runtime_env": {"working_dir": "."}}``
-            so that workers on other nodes can import the objective's module).
+            so that workers on other nodes can import the modules the objective imports).
+
+    The objective's own module is shipped by value when it is neither the standard library nor
+    an installed distribution (see :func:`modules_to_ship`), so an objective defined in a test
+    file, a notebook's module or a file that only the driver has on ``sys.path`` runs on the
+    workers (with the rest of its top-level package); other packages it imports must still be
+    importable there.
     """
 
     def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
@@ -117,6 +172,7 @@ class RayBackend:
         self._running: dict[Any, int] = {}  # ObjectRef -> trial number
         self._remote = None
         self._objective_ref = None
+        self._by_value: list[ModuleType] = []  # registered with cloudpickle by this backend
 
     def start(self) -> None:
         """Connect to (or start) Ray and ship the objective to the object store once."""
@@ -125,6 +181,7 @@ class RayBackend:
         if self.resources is None:
             self.resources = default_resources(ray.cluster_resources(), self.n_workers)
         self._warn_if_infeasible()
+        self._ship_by_value()
         try:
             self._objective_ref = ray.put(self.objective)
         except Exception as e:  # noqa: BLE001 - cloudpickle raises many kinds
@@ -135,6 +192,18 @@ class RayBackend:
         self._remote = ray.remote(_run_trial).options(
             max_retries=0, retry_exceptions=False, name="gpu_bo-trial", **self.resources
         )
+
+    def _ship_by_value(self) -> None:
+        """Pickle the objective's own modules by value when workers may not import them (issue 15:
+        every trial of an objective defined in a test file or a notebook's module failed with
+        ModuleNotFoundError). Until :meth:`shutdown`, for the objective and each trial's task."""
+        from ray import cloudpickle
+
+        known = set(cloudpickle.list_registry_pickle_by_value())
+        for module in modules_to_ship(self.objective):
+            if module.__name__ not in known:
+                cloudpickle.register_pickle_by_value(module)
+                self._by_value.append(module)
 
     def _warn_if_infeasible(self) -> None:
         """Warn when the cluster has less of a resource than one trial asks for (the tasks
@@ -209,4 +278,9 @@ class RayBackend:
                 pass
         self._running.clear()
         self._objective_ref = None
+        from ray import cloudpickle
+
+        for module in self._by_value:
+            cloudpickle.unregister_pickle_by_value(module)
+        self._by_value = []
 
