@@ -479,6 +479,9 @@ class Optimizer:
     def _loaded_trial(self, d: Mapping[str, Any]) -> Trial:
         trial = Trial.from_dict(d)
         trial.params = self._loaded_point(trial.params, f"trial {trial.number}")
+        if trial.state == TrialState.COMPLETE and not (trial.values and all(map(is_valid_value, trial.values))):
+            raise ValueError(f"state: trial {trial.number} is COMPLETE with the values {trial.values!r}; "
+                             "expected finite numbers")
         return trial
 
     def _loaded_point(self, params: Any, what: str) -> dict[str, Any]:

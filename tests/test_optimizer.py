@@ -313,6 +313,9 @@ def test_load_state_dict_rejects_trials_outside_the_space():
         fresh.load_state_dict(state)
     assert "trial 0" in str(e.value) and "'x'" in str(e.value) and "7.0" in str(e.value)
     assert fresh.trials == []  # nothing half-loaded
+    state["trials"][0].update(params={"x": 0.5}, value=None, values=None)
+    with pytest.raises(ValueError, match="trial 0 is COMPLETE"):
+        fresh.load_state_dict(state)
 
 
 def test_tuple_choices_and_every_storable_choice_survive_a_json_state_round_trip():
