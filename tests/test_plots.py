@@ -130,3 +130,186 @@ def test_convergence_label_and_duck_typed_directions():
     with pytest.raises(TypeError, match="study"):
         plots.plot_convergence(SimpleNamespace(trials=[], direction="up"))
     plt.close("all")
+
+
+# -- issue 15, item 13: plots a person can read ------------------------------------------------
+MIXED = gb.Space({"x": gb.Real(-3.0, 3.0), "lr": gb.Real(1e-4, 1e-1, log=True), "n": gb.Integer(1, 3),
+                  "width": gb.Integer(1, 64, log=True), "opt": gb.Categorical(["adam", "sgd", "rmsprop"])})
+
+
+def _g(p):
+    return ((p["x"] - 1.0) ** 2 + 0.5 * (math.log10(p["lr"]) + 2.0) ** 2 + 0.5 * (p["n"] - 2) ** 2
+            + 0.1 * abs(math.log2(p["width"]) - 3) + {"adam": 0.0, "sgd": 1.0, "rmsprop": 2.0}[p["opt"]])
+
+
+def _mixed(direction="minimize", n=20, fail=(3, 11), space=MIXED, f=_g):
+    sign = 1.0 if direction == "minimize" else -1.0
+    trials = []
+    for i, p in enumerate(space.sample_params(n, seed=0)):
+        ok = i not in fail
+        trials.append(gb.Trial(number=i, params=p, value=sign * f(p) if ok else None, end_time=1.0,
+                               state=gb.TrialState.COMPLETE if ok else gb.TrialState.FAILED,
+                               error=None if ok else "ZeroDivisionError: division by zero"))
+    return gb.Study(direction, trials)
+
+
+def _colorbars(fig):
+    """The Colorbar objects of a figure (each colorbar axes knows its Colorbar)."""
+    return [ax._colorbar for ax in fig.axes if getattr(ax, "_colorbar", None) is not None]
+
+
+def _texts(labels):
+    return [t.get_text().replace("\u2212", "-") for t in labels]
+
+
+def _legend_labels(fig):
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    return [t.get_text() for leg in legends for t in leg.get_texts()]
+
+
+def _pair_mappable(ax):
+    """The colored surface of a pair panel: a QuadMesh (cells) or a filled contour set."""
+    from matplotlib.collections import QuadMesh
+    from matplotlib.contour import ContourSet
+
+    found = [c for c in ax.collections if isinstance(c, (QuadMesh, ContourSet))]
+    assert len(found) == 1, ax.collections
+    return found[0]
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_objective_colorbar_legend_and_one_color_meaning(tmp_path, direction):
+    st = _mixed(direction)
+    axes = plots.plot_objective(st, MIXED, n_points=10, n_samples=8)
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    (cb,) = _colorbars(fig)  # one colorbar for every pair panel: they share one scale
+    assert "better" in cb.ax.get_ylabel()
+    labels = _legend_labels(fig)
+    assert "best trial" in labels and any(lab.startswith("evaluated") for lab in labels)
+    # better is the same color in both directions: the best value of the surface gets the
+    # colormap's top color, the worst its bottom one, and the colorbar's top end is "better"
+    mesh = _pair_mappable(axes[1, 0])
+    vals = np.asarray(mesh.get_array() if not hasattr(mesh, "levels") else mesh.levels, dtype=float)
+    good, bad = (vals.min(), vals.max()) if direction == "minimize" else (vals.max(), vals.min())
+    viridis = matplotlib.colormaps["viridis"]
+    np.testing.assert_allclose(mesh.to_rgba(good), viridis(1.0), atol=0.02)  # yellow
+    np.testing.assert_allclose(mesh.to_rgba(bad), viridis(0.0), atol=0.02)  # dark purple
+    lo, hi = cb.ax.get_ylim()
+    assert (lo > hi) == (direction == "minimize")  # minimize: the axis is flipped, low values on top
+    assert cb.mappable.norm.vmin == mesh.norm.vmin and cb.mappable.norm.vmax == mesh.norm.vmax
+    _check_png(fig, tmp_path / f"objective_{direction}.png")
+
+
+def test_objective_integer_ticks_and_categories_as_categories(tmp_path):
+    from matplotlib.contour import ContourSet
+
+    axes = plots.plot_objective(_mixed(), MIXED, n_points=10, n_samples=8)
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    names = MIXED.names
+    n, w, o = names.index("n"), names.index("width"), names.index("opt")
+    for ax, which in ((axes[n, n], "x"), (axes[w, w], "x"), (axes[n, 0], "y"), (axes[w, 0], "y"),
+                      (axes[-1, n], "x"), (axes[-1, w], "x")):
+        ticks = _texts(ax.get_xticklabels() if which == "x" else ax.get_yticklabels())
+        shown = [t for t in ticks if t]
+        assert shown and all(t.lstrip("-").isdigit() for t in shown), (which, ticks)
+    # a categorical axis: its tick labels are the choices, its panels are cells, not contours
+    assert _texts(axes[o, o].get_xticklabels()) == ["adam", "sgd", "rmsprop"]
+    assert _texts(axes[o, 0].get_yticklabels()) == ["adam", "sgd", "rmsprop"]
+    for c in range(o):
+        assert not isinstance(_pair_mappable(axes[o, c]), ContourSet)
+        lo, hi = axes[o, c].get_ylim()
+        assert (lo, hi) == (-0.5, 2.5)
+    # the integer n (3 values) is drawn as 3 cells too, a real pair as a contour
+    mesh = _pair_mappable(axes[n, 0])
+    assert not isinstance(mesh, ContourSet) and len(np.unique(mesh.get_coordinates()[:, 0, 1])) == 4
+    assert isinstance(_pair_mappable(axes[1, 0]), ContourSet)
+    _check_png(fig, tmp_path / "objective_mixed.png")
+
+
+def test_evaluations_colorbar_and_failed_trials(tmp_path):
+    st = _mixed(fail=(3, 11, 12))
+    axes = plots.plot_evaluations(st, MIXED)
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    (cb,) = _colorbars(fig)
+    assert "trial" in cb.ax.get_ylabel()
+    failed = [c for c in axes[1, 0].collections if c.get_label() == "failed"]
+    assert len(failed) == 1 and len(failed[0].get_offsets()) == 3
+    assert "failed" in _legend_labels(fig) and "best trial" in _legend_labels(fig)
+    # the histograms count trials: whole numbers on their count axis, failed ones included
+    assert sum(p.get_height() for p in axes[0, 0].patches) == 20
+    counts = [t for t in _texts(axes[0, 0].get_yticklabels()) if t]
+    assert counts and all(t.isdigit() for t in counts)
+    names = MIXED.names
+    o = names.index("opt")
+    assert _texts(axes[o, o].get_xticklabels()) == ["adam", "sgd", "rmsprop"]
+    ticks = [t for t in _texts(axes[names.index("n"), names.index("n")].get_xticklabels()) if t]
+    assert ticks and all(t.isdigit() for t in ticks)
+    _check_png(fig, tmp_path / "evaluations_failed.png")
+
+
+def test_all_failed_and_empty_studies_say_why(tmp_path):
+    dead = _mixed(n=5, fail=range(5))
+    with pytest.raises(ValueError, match=r"all 5 trials failed.*ZeroDivisionError"):
+        plots.plot_objective(dead, MIXED)
+    with pytest.raises(ValueError, match=r"all 5 trials failed"):
+        plots.plot_convergence(dead)
+    # where the failures happened is still worth seeing: drawn, and the title says so
+    axes = plots.plot_evaluations(dead, MIXED)
+    fig = axes[0, 0].figure
+    assert "all 5 trials failed" in fig._suptitle.get_text()
+    assert len([c for c in axes[1, 0].collections if c.get_label() == "failed"][0].get_offsets()) == 5
+    _check_png(fig, tmp_path / "evaluations_all_failed.png")
+    empty = gb.Study("minimize", [])
+    for fn in (plots.plot_objective, plots.plot_evaluations):
+        with pytest.raises(ValueError, match="no trial"):
+            fn(empty, MIXED)
+    with pytest.raises(ValueError, match="no trial"):
+        plots.plot_convergence(empty)
+    plt.close("all")
+
+
+WIDE = gb.Space({f"p{i:02d}": gb.Real(0.0, 1.0) for i in range(40)})
+
+
+def _wide_f(p):
+    return 5.0 * (p["p07"] - 0.3) ** 2 + 3.0 * (p["p21"] - 0.6) ** 2 + 2.0 * (p["p33"] - 0.5) ** 2
+
+
+def test_many_parameters_draw_a_bounded_number_of_the_important_ones(tmp_path):
+    st = _mixed(n=60, fail=(), space=WIDE, f=_wide_f)
+    axes = plots.plot_objective(st, WIDE, n_points=8, n_samples=8)
+    assert axes.shape == (8, 8)
+    fig = axes[0, 0].figure
+    shown = [axes[i, i].get_xlabel() for i in range(8)]
+    assert {"p07", "p21", "p33"} <= set(shown)
+    assert "8 of 40 parameters" in " ".join(t.get_text() for t in fig.texts)
+    _check_png(fig, tmp_path / "objective_wide.png")
+    axes = plots.plot_evaluations(st, WIDE)
+    assert axes.shape == (8, 8)
+    assert {"p07", "p21", "p33"} <= {axes[i, i].get_xlabel() for i in range(8)}
+    _check_png(axes[0, 0].figure, tmp_path / "evaluations_wide.png")
+    axes = plots.plot_objective(st, WIDE, n_points=8, n_samples=8, max_params=3)
+    assert {axes[i, i].get_xlabel() for i in range(3)} == {"p07", "p21", "p33"}
+    plt.close("all")
+
+
+def test_params_selects_in_the_given_order_and_is_checked(tmp_path):
+    st = _mixed()
+    axes = plots.plot_objective(st, MIXED, n_points=8, n_samples=8, params=["opt", "x"])
+    assert axes.shape == (2, 2) and axes[1, 1].get_xlabel() == "x" and axes[1, 0].get_ylabel() == "x"
+    _check_png(axes[0, 0].figure, tmp_path / "objective_params.png")
+    axes = plots.plot_evaluations(st, MIXED, params=["n"])
+    assert axes.shape == (1, 1) and axes[0, 0].get_xlabel() == "n"
+    assert not _colorbars(axes[0, 0].figure)  # histograms only: no color to explain
+    _check_png(axes[0, 0].figure, tmp_path / "evaluations_params.png")
+    for bad, match in ((["x", "x"], "twice"), ([], "empty"), ("x", "list"), (["nope"], "unknown")):
+        for fn in (plots.plot_objective, plots.plot_evaluations):
+            with pytest.raises((ValueError, TypeError), match=match):
+                fn(st, MIXED, params=bad)
+    for bad in (0, 2.5, True):
+        with pytest.raises((ValueError, TypeError), match="max_params"):
+            plots.plot_objective(st, MIXED, max_params=bad)
+    plt.close("all")

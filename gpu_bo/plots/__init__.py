@@ -1,0 +1,37 @@
+"""Plots of a study: convergence, the GP's partial dependence, and where the search went.
+
+Needs matplotlib (``pip install gpu-bo[plot]``). Every function returns matplotlib Axes (a
+single ``Axes`` or a ``k x k`` numpy array of them) and never calls ``plt.show()``, so the
+caller decides the backend and where the figure goes::
+
+    import matplotlib; matplotlib.use("Agg")
+    from gpu_bo import plots
+    ax = plots.plot_convergence([study_a, study_b], labels=["ei", "ucb"])
+    ax.figure.savefig("convergence.png")
+
+A "study" is a :class:`~gpu_bo.study.Study`, an :class:`~gpu_bo.optimizer.Optimizer` (its
+trials and space), or anything with ``trials`` and ``direction``. The search space is taken
+from the object when it has one (``.space``), from the ``space`` argument, or else inferred
+from the evaluated values (the observed min/max as bounds).
+
+How the figures read:
+
+- One color meaning: on every colored surface the best values are yellow and the worst dark
+  (viridis), whatever the direction; the colorbar is labelled and its top end is "better".
+- Integer axes have integer ticks; a categorical axis shows its choices, and a panel with a
+  categorical (or a few-valued integer) axis is drawn as cells, one value per cell, never as a
+  contour interpolated between categories.
+- A study with no completed trial raises a ``ValueError`` that says how many trials failed and
+  the first error; :func:`plot_evaluations` still draws the failed trials (marked with crosses).
+- With more than ``max_params`` parameters (default 8) only the most important ones are drawn,
+  and the figure says so: those the GP's partial dependence varies most along, a stand-in
+  until ``gb.importance`` exists (issue 20).
+"""
+
+from __future__ import annotations
+
+from gpu_bo.plots.convergence import plot_convergence
+from gpu_bo.plots.evaluations import plot_evaluations
+from gpu_bo.plots.objective import plot_objective
+
+__all__ = ["plot_convergence", "plot_objective", "plot_evaluations"]
