@@ -1,5 +1,6 @@
 """Plot a study: convergence of two acquisition functions, the GP's partial dependence, and
-where the search went. Writes three PNG files (no display needed).
+where the search went. Writes four PNG files (no display needed): the partial dependence once
+for every parameter and once for the two chosen with ``params=``.
 
     python examples/plots.py [--trials 25] [--out-dir .]
 """
@@ -45,10 +46,12 @@ def main(argv: list[str] | None = None) -> list[Path]:
         studies.append(opt)
         print(f"{acq}: best {opt.best['value']:.4f} at {opt.best['params']}")
 
-    paths = [out / "convergence.png", out / "objective.png", out / "evaluations.png"]
+    paths = [out / "convergence.png", out / "objective.png", out / "evaluations.png", out / "objective_xy.png"]
     plots.plot_convergence(studies, labels=["ei", "ucb"]).figure.savefig(paths[0])
+    # yellow is better in every colored panel; the colorbar says "lower is better" here
     plots.plot_objective(studies[0])[0, 0].figure.savefig(paths[1])
     plots.plot_evaluations(studies[0])[0, 0].figure.savefig(paths[2])
+    plots.plot_objective(studies[0], params=["x", "y"])[0, 0].figure.savefig(paths[3])
     for p in paths:
         print(f"wrote {p}")
     return paths

@@ -2,15 +2,17 @@
 
 Needs matplotlib (``pip install gpu-bo[plot]``). Every function returns matplotlib Axes (a
 single ``Axes`` or a ``k x k`` numpy array of them) and never calls ``plt.show()``, so the
-caller decides the backend and where the figure goes::
+caller decides the backend and where the figure goes:
 
-    import matplotlib; matplotlib.use("Agg")
-    from gpu_bo import plots
-    ax = plots.plot_convergence([study_a, study_b], labels=["ei", "ucb"])
-    ax.figure.savefig("convergence.png")
+```python
+import matplotlib; matplotlib.use("Agg")
+from gpu_bo import plots
+ax = plots.plot_convergence([study_a, study_b], labels=["ei", "ucb"])
+ax.figure.savefig("convergence.png")
+```
 
-A "study" is a :class:`~gpu_bo.study.Study`, an :class:`~gpu_bo.optimizer.Optimizer` (its
-trials and space), or anything with ``trials`` and ``direction``. The search space is taken
+A "study" is a `gpu_bo.study.Study`, a `gpu_bo.optimizer.Optimizer` (its trials and space),
+or anything with ``trials`` and ``direction``. The search space is taken
 from the object when it has one (``.space``), from the ``space`` argument, or else inferred
 from the evaluated values (the observed min/max as bounds).
 
