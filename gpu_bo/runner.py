@@ -9,10 +9,12 @@ worker waits for another.
 
 Failures never stop the study: an exception, ``None``/NaN/inf, ``trial_timeout`` (the process
 backend kills and replaces the stuck worker) or a dead worker process make a FAILED trial with
-its error text; Ctrl-C stops the run, marks the running trials FAILED ("interrupted"), and
-returns the study with every finished trial saved. Failed points are never proposed again,
-and with the optimizer's default ``failure_policy="worst"`` the GP sees them as the worst
-value so far, steering the search away from regions that keep failing.
+its error text, and a callback that raises is warned about once. Ctrl-C stops the run, marks
+the running trials FAILED ("interrupted"), and returns the study with every finished trial
+saved (a second Ctrl-C meanwhile is ignored). With a shared storage the run waits for other
+processes' running trials before it returns, so the study holds every trial. Failed points
+are never proposed again, and with the optimizer's default ``failure_policy="worst"`` the GP
+sees them as the worst value so far, steering the search away from regions that keep failing.
 
 Backends (serial, thread, process, Ray and plug-ins) live in :mod:`gpu_bo.backends`, with their
 interface (:class:`~gpu_bo.backends.Backend`) and registry; the runner imports them, never the
@@ -113,6 +115,7 @@ class _Run:
         self.pass_trial = wants_trial(objective)
         self.bar: ProgressBar | None = None
         self.callback_failed = False
+        self.started = time.time()  # wall clock, as the trials' start_time
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
@@ -178,7 +181,7 @@ class _Run:
         """No unseen point is left: run what runs, start nothing new, and say so once."""
         self.stop_new = True
         warnings.warn(f"study {self.name!r}: no new suggestion after {len(self.trials)} of n_trials="
-                      f"{self.n_trials} trials ({e}); stopping", GpuBoWarning, stacklevel=5)
+                      f"{self.n_trials} trials ({e}); stopping", GpuBoWarning, stacklevel=7)
         return []
 
     def _drop_queue(self, points: list[dict[str, Any]] | None = None) -> None:
@@ -279,7 +282,7 @@ class _Run:
                 self.callback_failed = True
                 warnings.warn(f"study {self.name!r}: callback {cb!r} raised {type(e).__name__}: {e} after "
                               f"trial {t.number}; the study goes on (later callback errors are not "
-                              "reported)", GpuBoWarning, stacklevel=2)
+                              "reported)", GpuBoWarning, stacklevel=7)
 
     def on_result(self, r: TrialResult) -> None:
         self.finish(r.number, TrialState(r.state), r.value, r.error, r.intermediate)
@@ -339,14 +342,20 @@ class _Run:
                 self.sync()
 
     def await_others(self) -> None:
-        """Wait until other processes finish their running trials of this study (or die, or
-        ``timeout`` passes), so the study returned holds every trial they finished."""
+        """Wait until other processes finish the trials of this study they started during this
+        run (or die, or ``timeout``, or one ``trial_timeout`` after this run's last trial), so
+        the study returned holds every trial they finished. Trials left RUNNING from before
+        this run (maybe by a process on another host that died) are not waited for."""
+        limit = self.cfg["trial_timeout"]
+        give_up = None if limit is None else time.monotonic() + limit
         while self.cfg["shared"]:
             self.storage.fail_abandoned(self.name)  # a dead process's trials end FAILED
             self.sync()
-            if not any(t.state == TrialState.RUNNING for t in self.trials.values()):
+            if not any(t.state == TrialState.RUNNING and t.start_time >= self.started
+                       for t in self.trials.values()):
                 return
-            if self.cfg["end"] is not None and time.monotonic() >= self.cfg["end"]:
+            now = time.monotonic()
+            if any(x is not None and now >= x for x in (self.cfg["end"], give_up)):
                 return
             time.sleep(self.cfg["sync_interval"])
 
@@ -378,7 +387,8 @@ def optimize(
             ``params``, ``device``, ``report``, ``should_prune``).
         space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
         n_trials: total trials of the study, in any state, counting trials of earlier
-            (resumed) runs and of other processes sharing the storage.
+            (resumed) runs and of other processes sharing the storage. A finite space stops
+            the run early (with a warning) once every point of it is evaluated.
         direction: "minimize" or "maximize"; None: the objective's ``direction`` attribute
             (``SklearnCV`` maximizes) or "minimize".
         n_workers: trials run at once.
@@ -386,9 +396,12 @@ def optimize(
         storage: None (in memory), "sqlite:///path.db" or a :class:`~gpu_bo.storage.Storage`.
         study_name: the study inside the storage (default "default"); rerunning with the same
             storage and name resumes it.
-        timeout: seconds after which no new trial starts (running ones finish).
-        trial_timeout: seconds a trial may run before it is stopped and recorded FAILED.
-        callbacks: called as ``cb(study, trial)`` after each trial of this run finishes.
+        timeout: seconds after which no new trial starts (running ones finish); None or
+            ``0 < timeout <= MAX_TIMEOUT``.
+        trial_timeout: seconds a trial may run before it is stopped and recorded FAILED; None
+            or ``0 < trial_timeout <= MAX_TIMEOUT``.
+        callbacks: called as ``cb(study, trial)`` after each trial of this run finishes; one
+            that raises is reported once with a ``GpuBoWarning`` and the study goes on.
         progress: show a tqdm bar (trials done, failures, best value so far).
         seed: seed of the optimizer.
         acquisition: "ei", "pi", "ucb", "qei", "qpi", "qucb" or "qnei".
