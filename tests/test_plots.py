@@ -213,7 +213,7 @@ def test_objective_integer_ticks_and_categories_as_categories(tmp_path):
                       (axes[-1, n], "x"), (axes[-1, w], "x")):
         ticks = _texts(ax.get_xticklabels() if which == "x" else ax.get_yticklabels())
         shown = [t for t in ticks if t]
-        assert shown and all(t.lstrip("-").isdigit() for t in shown), (which, ticks)
+        assert len(shown) >= 3 and all(t.lstrip("-").isdigit() for t in shown), (which, ticks)
     # a categorical axis: its tick labels are the choices, its panels are cells, not contours
     assert _texts(axes[o, o].get_xticklabels()) == ["adam", "sgd", "rmsprop"]
     assert _texts(axes[o, 0].get_yticklabels()) == ["adam", "sgd", "rmsprop"]

@@ -159,10 +159,25 @@ def cell_edges(dim: Any, values: np.ndarray) -> np.ndarray:
     """Edges (axis units) of the cells centred on the sorted axis ``values`` of a cell dimension."""
     if dim.kind == "categorical":
         return np.arange(dim.n_bins + 1) - 0.5
-    if dim.log:  # halfway in log space, so cells look even on the log axis
-        mids = np.sqrt(values[:-1] * values[1:])
-        return np.concatenate([[values[0] - 0.5], mids, [values[-1] + 0.5]])
+    if dim.log:  # halfway in log space, the end cells as wide as their neighbours' halves
+        t = np.log(values)
+        if len(t) == 1:
+            return np.exp(t[0] + np.asarray([-0.35, 0.35]))
+        mids = (t[:-1] + t[1:]) / 2.0
+        return np.exp(np.concatenate([[2 * t[0] - mids[0]], mids, [2 * t[-1] - mids[-1]]]))
     return np.concatenate([values - 0.5, [values[-1] + 0.5]])
+
+
+def log_integer_ticks(low: int, high: int) -> list[int]:
+    """A few round whole numbers for a log axis: powers of ten, else 1-2-5 steps, else even ones."""
+    decades = [10 ** e for e in range(len(str(high)) + 1)]
+    ticks = [v for v in decades if low <= v <= high]
+    if len(ticks) < 3:
+        ticks = sorted(v * m for v in decades for m in (1, 2, 5) if low <= v * m <= high)
+    if len(ticks) < 3:
+        ticks = sorted({int(round(v)) for v in np.geomspace(low, high, min(5, high - low + 1))})
+    step = -(-len(ticks) // 6)  # at most six
+    return ticks[::step]
 
 
 def continuous_edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -183,7 +198,7 @@ def style_axis(ax: Any, dim: Any, which: str, label: str, pad: bool = False) -> 
         label: the axis label.
         pad: leave a margin beyond the bounds of a continuous axis (points on a bound stay whole).
     """
-    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     set_lim = ax.set_xlim if which == "x" else ax.set_ylim
@@ -193,14 +208,18 @@ def style_axis(ax: Any, dim: Any, which: str, label: str, pad: bool = False) -> 
         axis.set_ticks(range(dim.n_bins), names)
         set_lim(-0.5, dim.n_bins - 0.5)
         if which == "x" and (sum(len(n) for n in names) > 18 or dim.n_bins > 5):
-            ax.tick_params(axis="x", labelrotation=35)
+            many = dim.n_bins > 6  # upright text, smaller: slanted labels would run into each other
+            ax.tick_params(axis="x", labelrotation=90 if many else 35, labelsize=8 if many else None)
             for t in axis.get_ticklabels():
-                t.set_horizontalalignment("right")
+                t.set_horizontalalignment("center" if many else "right")
+        elif dim.n_bins > 10:
+            ax.tick_params(axis=which, labelsize=8)
         return
     log = bool(dim.log)
     if log:
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
-        if dim.kind == "integer":  # powers of ten as plain integers (low >= 1 on a log scale)
+        if dim.kind == "integer":  # a few whole numbers spread evenly on the log axis
+            axis.set_major_locator(FixedLocator(log_integer_ticks(dim.low, dim.high)))
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{round(v):d}"))
             axis.set_minor_formatter(NullFormatter())
     elif dim.kind == "integer":
