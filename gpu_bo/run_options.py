@@ -15,6 +15,7 @@ from typing import Any
 
 from gpu_bo.acquisition import DEFAULT_KAPPA
 from gpu_bo.backends import BackendOptions
+from gpu_bo.backends.local import check_start_method
 
 __all__ = ["RunOptions", "MAX_TIMEOUT", "positive_int", "check_seconds", "check_study_name", "backend_options"]
 
@@ -57,6 +58,12 @@ class RunOptions:
     sync_interval: float = 1.0
     prefetch: bool = False
     backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_start_method(self.start_method)
+        v = self.sync_interval
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v <= MAX_TIMEOUT:
+            raise ValueError(f"sync_interval: got {v!r}, expected a number of seconds > 0 and <= {MAX_TIMEOUT}")
 
 
 def positive_int(label: str, v: Any) -> int:

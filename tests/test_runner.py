@@ -414,11 +414,24 @@ def test_an_endless_or_oversized_timeout_is_refused_before_the_study_starts(tmp_
 
 
 def test_a_bogus_start_method_names_the_parameter_and_starts_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    from gpu_bo.backends import BackendOptions, ProcessBackend
+
     with pytest.raises(ValueError, match=r"start_method: got 'bogus'.*fork"):
-        optimize(quad, SPACE, 2, backend="process", progress=False, storage=url,
-                 options=RunOptions(n_initial=10, start_method="bogus"))
+        RunOptions(n_initial=10, start_method="bogus")
+    with pytest.raises(ValueError, match=r"start_method: got 'bogus'.*fork"):
+        ProcessBackend(quad, 1, BackendOptions(start_method="bogus"))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    bogus = RunOptions(n_initial=10)
+    object.__setattr__(bogus, "start_method", "bogus")  # past the dataclass check: the backend's
+    with pytest.raises(ValueError, match=r"start_method: got 'bogus'.*fork"):
+        optimize(quad, SPACE, 2, backend="process", progress=False, storage=url, options=bogus)
     assert not (tmp_path / "s.db").exists() or not gb.storage.open_storage(url).list_studies()
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.inf, math.nan, "1", True])
+def test_a_bad_sync_interval_is_refused(bad):
+    with pytest.raises(ValueError, match=r"sync_interval: got"):
+        RunOptions(sync_interval=bad)
 
 
 def test_numpy_integers_are_valid_counts():

@@ -254,10 +254,7 @@ class ProcessBackend(_LocalBackend):
 
     def __init__(self, objective: Callable, n_workers: int, options: BackendOptions) -> None:
         super().__init__(objective, n_workers, options)
-        methods = mp.get_all_start_methods()
-        if options.start_method is not None and options.start_method not in methods:
-            raise ValueError(f"start_method: got {options.start_method!r}, expected one of {methods} "
-                             "or None (spawn when CUDA is available, else fork)")
+        check_start_method(options.start_method)
         method = options.start_method or _default_start_method()
         self._ctx = mp.get_context(method)
         if options.worker_threads is not None:
@@ -358,6 +355,21 @@ class ProcessBackend(_LocalBackend):
                 w.process.join(5)
             w.conn.close()
         self._workers = []
+
+
+def check_start_method(method: Any) -> None:
+    """Refuse a multiprocessing start method this platform does not have.
+
+    Args:
+        method: the ``start_method`` given (None: the default, see :class:`ProcessBackend`).
+
+    Raises:
+        ValueError: ``method`` is not None nor one of ``multiprocessing.get_all_start_methods()``.
+    """
+    methods = mp.get_all_start_methods()
+    if method is not None and method not in methods:
+        raise ValueError(f"start_method: got {method!r}, expected one of {methods} or None (spawn when "
+                         "CUDA is available, else fork)")
 
 
 def _default_start_method() -> str:
