@@ -1,4 +1,6 @@
-"""Tests of gpu_bo.plots: each plot renders to a non-empty PNG with the Agg backend."""
+"""Tests of gpu_bo.plots: each plot renders to a non-empty PNG with the Agg backend, and what a
+reader relies on holds: the colorbars, one color meaning in both directions, integer and
+categorical axes, the failed trials, the messages of empty studies and the parameter cap."""
 
 from __future__ import annotations
 
@@ -278,6 +280,7 @@ def _wide_f(p):
     return 5.0 * (p["p07"] - 0.3) ** 2 + 3.0 * (p["p21"] - 0.6) ** 2 + 2.0 * (p["p33"] - 0.5) ** 2
 
 
+@pytest.mark.slow  # three GP fits in 40 dimensions and two 8 x 8 figures
 def test_many_parameters_draw_a_bounded_number_of_the_important_ones(tmp_path):
     st = _mixed(n=60, fail=(), space=WIDE, f=_wide_f)
     axes = plots.plot_objective(st, WIDE, n_points=8, n_samples=8)
