@@ -140,11 +140,16 @@ def is_cells(dim: Any) -> bool:
 
 
 def grid(dim: Any, n: int) -> np.ndarray:
-    """Encoded grid of one dimension: every value of a cell dimension, else ``n`` even points."""
+    """Encoded grid of one dimension, increasing: every value of a cell dimension, up to ``n``
+    distinct whole numbers of a larger integer (evenly spread on its scale), else ``n`` even points."""
     if is_cells(dim):
         values = dim.choices if dim.kind == "categorical" else range(dim.low, dim.high + 1)
-        return np.asarray([dim.encode_value(v, "grid") for v in values], dtype=float)
-    return np.linspace(0.0, 1.0, n)
+    elif dim.kind == "integer":
+        values = np.unique(np.round((np.geomspace if dim.log else np.linspace)(dim.low, dim.high, n)))
+        values = [int(v) for v in values]
+    else:
+        return np.linspace(0.0, 1.0, n)
+    return np.asarray([dim.encode_value(v, "grid") for v in values], dtype=float)
 
 
 def axis_values(dim: Any, enc: np.ndarray) -> np.ndarray:
