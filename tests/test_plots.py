@@ -316,3 +316,13 @@ def test_params_selects_in_the_given_order_and_is_checked(tmp_path):
         with pytest.raises((ValueError, TypeError), match="max_params"):
             plots.plot_objective(st, MIXED, max_params=bad)
     plt.close("all")
+
+
+def test_integer_grids_are_distinct_whole_numbers():
+    from gpu_bo.plots._common import axis_values, grid, log_integer_ticks
+
+    for dim in (gb.Integer(1, 100, log=True), gb.Integer(0, 500), gb.Integer(1, 8, log=True)):
+        vals = axis_values(dim, grid(dim, 20))
+        assert np.all(np.diff(vals) > 0) and np.all(vals == np.round(vals)), (dim, vals)
+        assert vals[0] == dim.low and vals[-1] == dim.high
+    assert log_integer_ticks(1, 8) == [1, 2, 5] and log_integer_ticks(1, 1024) == [1, 10, 100, 1000]
