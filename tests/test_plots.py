@@ -326,3 +326,18 @@ def test_integer_grids_are_distinct_whole_numbers():
         assert np.all(np.diff(vals) > 0) and np.all(vals == np.round(vals)), (dim, vals)
         assert vals[0] == dim.low and vals[-1] == dim.high
     assert log_integer_ticks(1, 8) == [1, 2, 5] and log_integer_ticks(1, 1024) == [1, 10, 100, 1000]
+
+
+def test_the_message_of_failed_trials_names_the_exception_not_the_traceback_header(tmp_path):
+    tb = ('Traceback (most recent call last):\n  File "obj.py", line 3, in f\n    return 1 / 0\n'
+          "ZeroDivisionError: division by zero\n")
+    dead = gb.Study("minimize", [gb.Trial(number=i, params={"x": 0.1 * i}, state=gb.TrialState.FAILED,
+                                          error=tb, end_time=1.0) for i in range(3)])
+    space = {"x": (0.0, 1.0)}
+    with pytest.raises(ValueError, match="all 3 trials failed") as info:
+        plots.plot_objective(dead, space)
+    assert "ZeroDivisionError: division by zero" in str(info.value) and "Traceback" not in str(info.value)
+    fig = plots.plot_evaluations(dead, space)[0, 0].figure
+    title = fig._suptitle.get_text()
+    assert "ZeroDivisionError: division by zero" in title and "Traceback" not in title
+    _check_png(fig, tmp_path / "evaluations_tb.png")

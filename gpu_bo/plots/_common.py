@@ -52,8 +52,8 @@ def nothing_completed(study: Study, needs: str) -> ValueError:
     if not study.trials:
         why = "has no trial yet"
     elif failed and len(failed) == len(study.trials):
-        first = next((t.error for t in failed if t.error), None)
-        why = f"all {len(failed)} trials failed" + (f" (first error: {first.splitlines()[0]})" if first else "")
+        first = next((error_summary(t.error) for t in failed if error_summary(t.error)), "")
+        why = f"all {len(failed)} trials failed" + (f" (first error: {first})" if first else "")
     else:
         done = len(study.completed_trials)
         why = (f"has {done} completed trial(s) of {len(study.trials)} ({len(failed)} failed, "
@@ -311,6 +311,9 @@ def legend(axes: np.ndarray, handles: list) -> None:
         axes[0, -1].legend(handles=handles, loc="center")
 
 
-def first_line(text: str | None) -> str:
-    """The first line of an error text (empty for none)."""
-    return text.strip().splitlines()[0] if text and text.strip() else ""
+def error_summary(text: str | None) -> str:
+    """One line of an error text: the exception line of a traceback, else the first line."""
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]

@@ -111,7 +111,8 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     if ok:
         title = f"Evaluations ({len(trials)} finished trials, {len(bad)} failed)"
     else:
-        first = next((c.first_line(t.error) for t in bad if t.error), "")
+        first = next((c.error_summary(t.error) for t in bad if c.error_summary(t.error)), "")
+        first = first if len(first) <= 80 else first[:77] + "..."  # a title line, not a log
         title = f"Evaluations: all {len(bad)} trials failed" + (f" (first error: {first})" if first else "")
     if k <= 2:
         title = title.replace(" (", "\n(", 1)
