@@ -134,6 +134,8 @@ class _Run:
         """Take in trials written by other processes (and, on start, by earlier runs)."""
         changed, self.seq = self.storage.trials_since(self.name, self.seq)
         for t in changed:
+            with contextlib.suppress(GpuBoError):  # stored JSON -> the space's own values (tuples)
+                t.params = self.space.canonical(t.params)
             if t.number in self.running:
                 continue
             if t.number not in self.trials or t.number not in self.told:

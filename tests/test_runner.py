@@ -257,6 +257,20 @@ def test_resume_continues_to_n_trials(tmp_path):
         optimize(quad, SPACE, 9, storage=url, study_name="st", direction="maximize", progress=False)
 
 
+def test_resumed_tuple_choices_come_back_as_tuples(tmp_path):
+    # issue 15.3: storage keeps params as JSON, where a tuple choice is a list
+    space = {"layers": gb.Categorical([(64,), (64, 32), (128, 64, 32)]), "x": (0.0, 1.0)}
+
+    def f(p):
+        return p["x"] + len(p["layers"])
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    optimize(f, space, 4, storage=url, study_name="t", seed=0, progress=False, options=FAST)
+    again = optimize(f, space, 6, storage=url, study_name="t", seed=0, progress=False, options=FAST)
+    assert len(again.trials) == 6
+    assert all(type(t.params["layers"]) is tuple for t in again.trials), [t.params for t in again.trials]
+
+
 def _pruned_objective(trial):
     # a learning curve: value(step) = final + 1 / (step + 1); bad x -> high final value
     final = quad(trial.params) * 10
