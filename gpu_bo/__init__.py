@@ -13,6 +13,7 @@ from gpu_bo.exceptions import (  # noqa: F401
     StorageError,
     TrialPruned,
 )
+from gpu_bo.importance import importance  # noqa: F401
 from gpu_bo.optimizer import Optimizer, OptimizerOptions  # noqa: F401
 from gpu_bo.runner import optimize  # noqa: F401
 from gpu_bo.space import Categorical, Integer, Real, Space  # noqa: F401
