@@ -341,3 +341,29 @@ def test_the_message_of_failed_trials_names_the_exception_not_the_traceback_head
     title = fig._suptitle.get_text()
     assert "ZeroDivisionError: division by zero" in title and "Traceback" not in title
     _check_png(fig, tmp_path / "evaluations_tb.png")
+
+
+# -- issue 20, item 1: plot_importance ----------------------------------------------------------
+def test_plot_importance_bars_sorted_and_labelled_with_the_shares(tmp_path):
+    st = _mixed(n=30)
+    shares = gb.importance(st, space=MIXED, seed=1)
+    ax = plots.plot_importance(st, space=MIXED, seed=1)
+    widths = [b.get_width() for b in ax.patches]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(widths) == MIXED.d and set(names) == set(MIXED.names)
+    assert widths == sorted(widths) and names[-1] == max(shares, key=shares.get)  # largest on top
+    assert widths == pytest.approx([shares[n] for n in names])
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == [f"{100 * shares[n]:.1f}%" for n in names]
+    assert "28 completed trials" in ax.get_title()
+    _check_png(ax.figure, tmp_path / "importance.png")
+    fig, given = plt.subplots()
+    assert plots.plot_importance(st, space=MIXED, seed=1, ax=given) is given
+    plt.close("all")
+
+
+def test_plot_importance_needs_two_completed_trials():
+    st = _mixed(n=4, fail=(0, 1, 2))
+    with pytest.raises(ValueError, match="at least 2 completed trials"):
+        plots.plot_importance(st, space=MIXED)
+    plt.close("all")

@@ -1,4 +1,4 @@
-"""Plots of a study: convergence, the GP's partial dependence, and where the search went.
+"""Plots of a study: convergence, the GP's partial dependence, where the search went, importance.
 
 Needs matplotlib (``pip install gpu-bo[plot]``). Every function returns matplotlib Axes (a
 single ``Axes`` or a ``k x k`` numpy array of them) and never calls ``plt.show()``, so the
@@ -26,14 +26,15 @@ How the figures read:
 - A study with no completed trial raises a ``ValueError`` that says how many trials failed and
   the first error; :func:`plot_evaluations` still draws the failed trials (marked with crosses).
 - With more than ``max_params`` parameters (default 8) only the most important ones are drawn,
-  and the figure says so: those the GP's partial dependence varies most along, a stand-in
-  until ``gb.importance`` exists (issue 20).
+  and the figure says so: those with the largest share by ``gb.importance`` (the variance of
+  the GP's mean each parameter explains); :func:`plot_importance` draws those shares.
 """
 
 from __future__ import annotations
 
 from gpu_bo.plots.convergence import plot_convergence
 from gpu_bo.plots.evaluations import plot_evaluations
+from gpu_bo.plots.importance import plot_importance
 from gpu_bo.plots.objective import plot_objective
 
-__all__ = ["plot_convergence", "plot_objective", "plot_evaluations"]
+__all__ = ["plot_convergence", "plot_objective", "plot_evaluations", "plot_importance"]

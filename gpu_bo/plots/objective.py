@@ -39,6 +39,7 @@ class Surface:
 
         dev = resolve_device(device)
         self.space = space
+        self.seed = seed
         self.X = space.encode([t.params for t in trials], device=dev, dtype=torch.float64)
         self.sign = Direction.parse(study.direction).sign
         y = torch.tensor([self.sign * t.value for t in trials], device=dev, dtype=torch.float64)
@@ -70,24 +71,23 @@ class Surface:
 
 
 def importance(surface: Surface, n_points: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Stand-in for ``gb.importance`` (issue 20), which will replace this function.
+    """Each parameter's share of the variance of the surface's GP mean (:func:`gpu_bo.importance`).
 
-    A parameter's importance is the range (max - min) of the GP's partial dependence along it,
-    in objective units: how far the plotted curve of that parameter moves.
+    The shares are computed from the GP already fitted for the figure (no second fit): the
+    total-effect Sobol indices of :func:`gpu_bo.importance.total_effects`, normalized.
 
     Args:
         surface: the fitted GP of the study.
-        n_points: grid points per parameter.
+        n_points: unused (kept for callers that passed a grid size to the former ranking).
 
     Returns:
-        ``{name: importance}`` and the partial dependence curves computed on the way
-        (``{name: values on grid(dim, n_points)}``), reused for the diagonal panels.
+        ``{name: share}`` and the partial dependence curves computed on the way (none: the
+        diagonal panels compute their own).
     """
-    scores, curves = {}, {}
-    for col, (name, dim) in enumerate(surface.space.dims.items()):
-        curves[name] = surface.partial([(col, c.grid(dim, n_points))])
-        scores[name] = float(np.ptp(curves[name]))
-    return scores, curves
+    from gpu_bo.importance import shares, total_effects
+
+    del n_points
+    return shares(total_effects(surface.gp, surface.space, seed=surface.seed), surface.space), {}
 
 
 def choose(space: Space, params: list[str] | None, max_params: int,
@@ -111,7 +111,7 @@ def choose(space: Space, params: list[str] | None, max_params: int,
         return space.names[:max_params], c.cap_note(max_params, space.d, "the first ones in space order")
     top = set(sorted(space.names, key=lambda n: -scores[n])[:max_params])
     return [n for n in space.names if n in top], c.cap_note(
-        max_params, space.d, "those the GP's partial dependence varies most along")
+        max_params, space.d, "the most important by gb.importance")
 
 
 def _diagonal(ax: Any, dim: Any, g: np.ndarray, pd: np.ndarray, best: float) -> None:
@@ -141,8 +141,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
         n_samples: points of the space the other coordinates are averaged over.
         params: plot only these parameters, in this order (default: all, up to ``max_params``).
         max_params: without ``params``, a space with more parameters shows only this many: those
-            the GP's partial dependence varies most along (a stand-in until ``gb.importance``
-            exists), with a note on the figure.
+            :func:`gpu_bo.importance` ranks highest, with a note on the figure.
         seed: seeds the GP fit and the averaging sample.
         device: where the GP is fitted and evaluated.
 
