@@ -460,3 +460,62 @@ def test_plot_params_selects_the_parameters(work, monkeypatch, capsys):
     assert "--params" in line and "'w'" in line and "['x', 'y', 'z']" in line
     line = _assert_one_line_error(_main(capsys, "plot", db, "--params", "x", "--out", "c.png"), 2)
     assert "--params" in line and "convergence" in line
+
+
+# -- gpu-bo dashboard and plot --kind importance (issue 20) ------------------------------------
+def _demo_storage(tmp_path):
+    store = open_storage(f"sqlite:///{tmp_path / 'd.db'}", create=True)
+    space = {"x": {"type": "real", "low": -3.0, "high": 3.0, "log": False},
+             "k": {"type": "categorical", "choices": ["a", "b"]}}
+    store.get_or_create_study("default", "minimize", space)
+    for i in range(8):
+        t = store.create_trial("default", {"x": -3.0 + 0.8 * i, "k": "ab"[i % 2]})
+        t.value = (-3.0 + 0.8 * i) ** 2 + 0.5 * (i % 2)
+        t.state = t.state.COMPLETE
+        store.finish_trial("default", t)
+    store.close()
+    return f"sqlite:///{tmp_path / 'd.db'}"
+
+
+def test_dashboard_missing_or_corrupt_storage_is_one_line_exit_1(tmp_path, capsys):
+    (tmp_path / "corrupt.db").write_bytes(b"this is not an sqlite file" * 50)
+    for url in (f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{tmp_path / 'corrupt.db'}"):
+        code = main(["dashboard", url])
+        _assert_one_line_error((code, capsys.readouterr().err), 1)
+
+
+def test_dashboard_serves_loopback_by_default_and_warns_for_another_host(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("uvicorn", reason="the dashboard extra is not installed")
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    url = _demo_storage(tmp_path)
+    assert main(["dashboard", url]) == 0
+    out, err = capsys.readouterr()
+    assert "http://127.0.0.1:8080/" in out and "warning" not in err
+    assert main(["dashboard", url, "--host", "0.0.0.0", "--port", "9001"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("gpu-bo: warning: --host 0.0.0.0") and len(err.strip().splitlines()) == 1
+    assert [(c["host"], c["port"]) for c in calls] == [("127.0.0.1", 8080), ("0.0.0.0", 9001)]
+
+
+def test_dashboard_without_its_extra_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "starlette", None)  # import starlette -> ImportError
+    code = main(["dashboard", _demo_storage(tmp_path)])
+    err = capsys.readouterr().err
+    _assert_one_line_error((code, err), 1)
+    assert "pip install 'gpu-bo[dashboard]'" in err
+
+
+def test_plot_kind_importance_writes_the_bar_chart(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from gpu_bo import plots
+
+    if not hasattr(plots, "plot_importance"):
+        pytest.fail("gpu_bo.plots.plot_importance is missing: plot --kind importance cannot work")
+    out = tmp_path / "imp.png"
+    assert main(["plot", _demo_storage(tmp_path), "--out", str(out), "--kind", "importance"]) == 0, capsys.readouterr()
+    assert out.stat().st_size > 1000 and "wrote" in capsys.readouterr().out
+    code = main(["plot", _demo_storage(tmp_path), "--out", str(out), "--kind", "importance", "--params", "x"])
+    _assert_one_line_error((code, capsys.readouterr().err), 2)
