@@ -25,8 +25,8 @@ Outputs (``--out``, default benchmarks/results/): ``importance.json`` and ``impo
 
 Usage::
 
-    python benchmarks/importance.py               # 10 seeds, quasi-random trials (~1 min on 2 cores)
-    python benchmarks/importance.py --design bo   # the trials of gpu_bo runs instead
+    python benchmarks/importance.py               # 10 seeds, quasi-random trials (under a minute on 2 cores)
+    python benchmarks/importance.py --design bo   # the trials of gpu_bo runs instead (a few minutes)
 """
 
 from __future__ import annotations
