@@ -93,14 +93,24 @@ def page(browser):
     p.close()
 
 
+def _open(page, url: str) -> None:
+    """Go to ``url`` and wait until the page has drawn."""
+    page.goto(url)
+    page.wait_for_function(READY)
+
+
+def _column(page, n: int) -> list[str]:
+    """The texts of column ``n`` (1-based) of the trial table."""
+    return page.locator(f"#trials tr.trial td:nth-child({n})").all_text_contents()
+
+
 def _points(page, chart: str) -> int:
     return int(page.get_attribute(f"#chart-{chart}", "data-points"))
 
 
 def test_study_list_then_study_page_charts_and_a_trial(served, page, tmp_path):
     base, counts, _ = served
-    page.goto(base + "/")
-    page.wait_for_function(READY)
+    _open(page, base + "/")
     names = page.locator("#studies a").all_text_contents()
     assert names == ["demo", "mo"]
     assert "minimize, maximize" in page.locator("#studies tr.study").nth(1).text_content()
@@ -136,24 +146,22 @@ def test_study_list_then_study_page_charts_and_a_trial(served, page, tmp_path):
 
 def test_table_filters_by_state_and_sorts_by_a_column(served, page):
     base, counts, _ = served
-    page.goto(base + "/study/demo")
-    page.wait_for_function(READY)
+    _open(page, base + "/study/demo")
     page.select_option("#state-filter", "FAILED")
-    states = page.locator("#trials tr.trial td:nth-child(2)").all_text_contents()
+    states = _column(page, 2)
     assert states == ["FAILED"] * counts["failed"]
     page.select_option("#state-filter", "COMPLETE")
     page.click("#trials th[data-col='value']")
-    vals = [float(v) for v in page.locator("#trials tr.trial td:nth-child(3)").all_text_contents()]
+    vals = [float(v) for v in _column(page, 3)]
     assert len(vals) == counts["complete"] and vals == sorted(vals)
     page.click("#trials th[data-col='value']")
-    vals = [float(v) for v in page.locator("#trials tr.trial td:nth-child(3)").all_text_contents()]
+    vals = [float(v) for v in _column(page, 3)]
     assert vals == sorted(vals, reverse=True)
 
 
 def test_markup_in_choices_and_errors_renders_as_text(served, page):
     base, _, _ = served
-    page.goto(base + "/study/demo")
-    page.wait_for_function(READY)
+    _open(page, base + "/study/demo")
     page.select_option("#state-filter", "ALL")
     cells = page.locator("#trials td").all_text_contents()
     assert XSS_CHOICE in cells
@@ -180,8 +188,7 @@ WRITER = textwrap.dedent("""
 
 def test_a_trial_written_by_another_process_appears_without_a_reload(served, page):
     base, counts, path = served
-    page.goto(base + "/study/demo")
-    page.wait_for_function(READY)
+    _open(page, base + "/study/demo")
     page.evaluate("() => { window.__sameDocument = true; }")
     subprocess.run([sys.executable, "-c", WRITER, str(path)], check=True, timeout=120)
     page.wait_for_function("() => window.gbDashboard.counts.trials === 31", timeout=15000)
@@ -192,8 +199,7 @@ def test_a_trial_written_by_another_process_appears_without_a_reload(served, pag
 
 def test_two_objectives_show_the_pareto_front_and_hypervolume(served, page):
     base, _, _ = served
-    page.goto(base + "/study/mo")
-    page.wait_for_function(READY)
+    _open(page, base + "/study/mo")
     assert "hypervolume" in page.locator("#chart-history").locator("xpath=..").text_content()
     assert _points(page, "pareto") == 12
     # values (i % 4 minimized, i % 3 maximized), i < 12: trial 8's (0, 2) dominates every other one
