@@ -44,7 +44,7 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
         bins: histogram bins of a continuous parameter.
         params: plot only these parameters, in this order (default: all, up to ``max_params``).
         max_params: without ``params``, a space with more parameters shows only this many: those
-            the GP's partial dependence varies most along (as :func:`plot_objective` chooses them;
+            with the largest shares of :func:`gpu_bo.importance` (as :func:`plot_objective` chooses them;
             the first ones in space order with fewer than two completed trials), with a note.
         seed: seeds the GP fitted to choose parameters.
         device: where that GP is fitted.
