@@ -16,9 +16,9 @@ import math
 from typing import Any
 
 from gpu_bo.storage import Storage
-from gpu_bo.study import Direction, Trial, TrialState
+from gpu_bo.study import Direction, Study, Trial, TrialState
 
-__all__ = ["trial_json", "study_list", "study_view", "updates_view", "importance_view"]
+__all__ = ["trial_json", "study_list", "study_view", "updates_view", "importance_view", "importance_of"]
 
 
 def _num(x: Any) -> float | None:
@@ -121,10 +121,21 @@ def updates_view(store: Storage, name: str, seq: int) -> dict[str, Any]:
 
 
 def importance_view(store: Storage, name: str, objective: int = 0) -> dict[str, Any]:
+    """:func:`importance_of` the study ``name`` of ``store``."""
+    info = store.study_info(name)
+    return importance_of(store.load_study(name), info.space, objective)
+
+
+def importance_of(study: Study, space_spec: dict | None, objective: int = 0) -> dict[str, Any]:
     """``{"available": bool, "shares": {param: share} | None, "reason": str | None}``.
 
     :func:`gpu_bo.importance.importance` is imported here, when asked: the dashboard works
     without it, and the chart says why it is missing.
+
+    Args:
+        study: the study (its trials).
+        space_spec: its search space as ``Space.to_dict()`` (``None``: inferred from the trials).
+        objective: which objective (0-based) of a multi-objective study.
     """
     try:
         from gpu_bo.importance import importance
@@ -132,9 +143,7 @@ def importance_view(store: Storage, name: str, objective: int = 0) -> dict[str, 
         return {"available": False, "shares": None, "reason": f"not available: {e}"}
     from gpu_bo.space import Space
 
-    info = store.study_info(name)
-    study = store.load_study(name)
-    space = None if info.space is None else Space.from_dict(info.space)
+    space = None if space_spec is None else Space.from_dict(space_spec)
     try:
         shares = importance(study, space=space, objective=objective, seed=0)
     except (ValueError, RuntimeError) as e:  # too few completed trials, or a fit that failed

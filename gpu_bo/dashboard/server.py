@@ -65,6 +65,7 @@ def create_app(store: Storage) -> Any:
         raise ImportError(MISSING_EXTRA) from None
 
     lock = threading.Lock()  # one store, requests served from a thread pool
+    fit_lock = threading.Lock()
     importance_cache: dict[tuple[str, int], tuple[int, dict]] = {}
 
     def guarded(view: Any, *args: Any) -> Any:
@@ -101,16 +102,18 @@ def create_app(store: Storage) -> Any:
         if k is None:
             return JSONResponse({"error": "objective: expected an integer >= 0"}, status_code=400)
 
-        def view(st: Storage, name: str, k: int) -> dict:
-            # the GP is refit only when the number of completed trials changed
-            done = sum(t.state.value == "COMPLETE" for t in st.load_study(name).trials)
+        with lock:  # read under the store's lock; the GP is fit outside it, so polls go on meanwhile
+            try:
+                info, st = store.study_info(name), store.load_study(name)
+            except StorageError as e:
+                return JSONResponse({"error": str(e)}, status_code=404, headers=_HEADERS)
+        done = sum(t.state.value == "COMPLETE" for t in st.trials)
+        with fit_lock:  # one fit at a time; refit only when the number of completed trials changed
             hit = importance_cache.get((name, k))
             if hit is None or hit[0] != done:
-                hit = (done, data.importance_view(st, name, k))
+                hit = (done, data.importance_of(st, info.space, k))
                 importance_cache[(name, k)] = hit
-            return hit[1]
-
-        return guarded(view, name, k)
+        return JSONResponse(hit[1], headers=_HEADERS)
 
     class SecurityHeaders(BaseHTTPMiddleware):
         async def dispatch(self, request: Any, call_next: Any) -> Any:
