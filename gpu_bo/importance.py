@@ -34,6 +34,10 @@ from gpu_bo.study import Direction, Trial
 __all__ = ["importance", "shares", "total_effects"]
 
 N_BASE = 2048  # points in each of the two Sobol samples (a power of two keeps Sobol's balance)
+# the GP is fitted on at most this many completed trials (a seeded random subset): an exact GP
+# costs O(n^3), and on 10,000 trials its first fit kept the dashboard's importance chart waiting
+# (benchmarks/results/dashboard_load.md)
+MAX_FIT_TRIALS = 1000
 # effects summing below this (squared standardized units: the data's variance is 1) are a flat mean
 FLAT = 1e-20
 
@@ -106,7 +110,7 @@ def _sign(study: Any, st_direction: str, objective: int) -> float:
 
 
 def importance(study: Any, *, space: Space | Mapping[str, Any] | None = None, objective: int = 0,
-               seed: int = 0) -> dict[str, float]:
+               seed: int = 0, max_trials: int | None = MAX_FIT_TRIALS) -> dict[str, float]:
     """The share of the objective's variance each parameter explains, from the study's fitted GP.
 
     The GP is fitted to the completed trials inside the space (on the CPU), and its posterior
@@ -119,7 +123,10 @@ def importance(study: Any, *, space: Space | Mapping[str, Any] | None = None, ob
         space: its search space (default: the object's ``space``, else inferred from the trials'
             values like :mod:`gpu_bo.plots` does).
         objective: which column of ``trial.values`` to explain (multi-objective studies).
-        seed: seeds the GP fit and the Sobol samples; the same seed gives the same shares.
+        seed: seeds the GP fit, the Sobol samples and the subset of trials; the same seed gives
+            the same shares.
+        max_trials: fit the GP on a seeded random subset of this many completed trials when there
+            are more (None: all of them, however slow).
 
     Returns:
         ``{param: share}`` in the space's parameter order, every share >= 0, summing to 1.
@@ -136,6 +143,12 @@ def importance(study: Any, *, space: Space | Mapping[str, Any] | None = None, ob
     if len(trials) < 2:
         raise c.nothing_completed(st, f"importance needs at least 2 completed trials inside the space "
                                       f"to fit a GP, got {len(trials)}")
+    if max_trials is not None:
+        if isinstance(max_trials, bool) or not isinstance(max_trials, numbers.Integral) or max_trials < 2:
+            raise ValueError(f"max_trials: got {max_trials!r}, expected an int >= 2 or None")
+        if len(trials) > max_trials:
+            keep = torch.randperm(len(trials), generator=torch.Generator().manual_seed(seed))[:max_trials]
+            trials = [trials[i] for i in sorted(keep.tolist())]
     values = _objective_values(trials, objective)
     sign = _sign(study, st.direction, objective)
     X = sp.encode([t.params for t in trials], dtype=torch.float64)

@@ -127,3 +127,24 @@ def test_issue_20_ranking_and_dominant_share_over_ten_seeds():
         dominant.append(abs(s["x1"] - bench.TRUE_SHARES["x1"]))
     assert right >= 9, f"ranking right in {right} of 10 seeds"
     assert max(dominant) < 0.1, dominant
+
+
+def test_a_large_study_is_fitted_on_a_seeded_subset(monkeypatch):
+    import gpu_bo.surrogate as surrogate
+
+    sizes = []
+    real_fit = surrogate.fit_gp
+
+    def counting_fit(X, y, *args, **kwargs):
+        sizes.append(X.shape[0])
+        return real_fit(X, y, *args, **kwargs)
+
+    monkeypatch.setattr(surrogate, "fit_gp", counting_fit)
+    st = _study(MIXED, _mixed_f, 120)
+    a = gb.importance(st, space=MIXED, max_trials=60)
+    b = gb.importance(st, space=MIXED, max_trials=60)
+    full = gb.importance(st, space=MIXED, max_trials=None)
+    assert sizes == [60, 60, 120]
+    assert a == b and max(a, key=a.get) == max(full, key=full.get) == "lr"
+    with pytest.raises(ValueError, match="max_trials"):
+        gb.importance(st, space=MIXED, max_trials=1)
