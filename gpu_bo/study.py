@@ -52,10 +52,23 @@ class Direction(str, enum.Enum):
 
 
 class TrialState(str, enum.Enum):
+    """Where a trial stands.
+
+    RUNNING: being evaluated; COMPLETE, FAILED, PRUNED: finished; WAITING: queued to be re-run
+    with the same params and the same number (its run was interrupted or its owner stopped
+    sending heartbeats); it counts toward ``n_trials`` once, and the optimizer sees it as pending.
+    """
+
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     FAILED = "FAILED"
     PRUNED = "PRUNED"
+    WAITING = "WAITING"
+
+    @property
+    def finished(self) -> bool:
+        """True for COMPLETE, FAILED and PRUNED (not RUNNING, not WAITING)."""
+        return self not in (TrialState.RUNNING, TrialState.WAITING)
 
     @classmethod
     def told(cls, state: Any) -> TrialState | None:
@@ -65,7 +78,7 @@ class TrialState(str, enum.Enum):
             state: a TrialState, its name (any case) or None.
 
         Raises:
-            ValueError: ``state`` is RUNNING (a told trial has finished; a point still being
+            ValueError: ``state`` is RUNNING or WAITING (a told trial has finished; a point still being
                 evaluated is registered with ``Optimizer.add_pending``) or no state at all.
         """
         if state is None:
@@ -74,9 +87,9 @@ class TrialState(str, enum.Enum):
             st = cls(state.upper() if isinstance(state, str) else state)
         except ValueError:
             st = None
-        if st is None or st is cls.RUNNING:
+        if st is None or not st.finished:
             why = ("a told trial has finished; register a point still being evaluated with "
-                   "Optimizer.add_pending" if st is cls.RUNNING else "no such state")
+                   "Optimizer.add_pending" if st is not None else "no such state")
             raise ValueError(f"state: got {state!r} ({why}); expected 'COMPLETE', 'FAILED', "
                              "'PRUNED' or None (COMPLETE or FAILED by the value)")
         return st
@@ -91,10 +104,13 @@ class Trial:
         params: parameter dict of plain Python values.
         values: the outputs of the trial, one float per objective (``None`` while running or
             when it failed). Single-objective studies have one; :attr:`value` is that one.
-        state: RUNNING, COMPLETE, FAILED or PRUNED.
+        state: RUNNING, WAITING, COMPLETE, FAILED or PRUNED.
         error: the error text of a failed trial.
         intermediate: ``{step: value}`` reported by the objective (for pruning).
         user_attrs: free-form JSON-serializable attributes.
+        attempts: earlier attempts of a re-run trial, oldest first, each ``{"owner": str,
+            "start_time": float, "end_time": float, "reason": str}`` (the reason e.g.
+            ``"stale: no heartbeat for 30 s"`` or ``"interrupted"``); empty for a first run.
     """
 
     number: int
@@ -106,12 +122,14 @@ class Trial:
     error: str | None = None
     intermediate: dict[int, float] = field(default_factory=dict)
     user_attrs: dict[str, Any] = field(default_factory=dict)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def __init__(self, number: int, params: dict[str, Any], value: float | None = None,
                  state: TrialState = TrialState.RUNNING, start_time: float | None = None,
                  end_time: float | None = None, error: str | None = None,
                  intermediate: dict[int, float] | None = None, user_attrs: dict[str, Any] | None = None,
-                 values: Sequence[float] | None = None) -> None:
+                 values: Sequence[float] | None = None,
+                 attempts: Sequence[dict[str, Any]] | None = None) -> None:
         if value is not None and values is not None:
             raise ValueError(f"Trial: got value={value!r} and values={values!r}; give one of them")
         self.number = number
@@ -127,6 +145,7 @@ class Trial:
         self.error = error
         self.intermediate = {} if intermediate is None else intermediate
         self.user_attrs = {} if user_attrs is None else user_attrs
+        self.attempts = [] if attempts is None else [dict(a) for a in attempts]
 
     @property
     def value(self) -> float | None:
@@ -157,6 +176,7 @@ class Trial:
             "error": self.error,
             "intermediate": {str(k): v for k, v in self.intermediate.items()},
             "user_attrs": dict(self.user_attrs),
+            "attempts": [dict(a) for a in self.attempts],
         }
 
     @classmethod
@@ -172,6 +192,7 @@ class Trial:
             error=d.get("error"),
             intermediate={int(k): v for k, v in (d.get("intermediate") or {}).items()},
             user_attrs=dict(d.get("user_attrs") or {}),
+            attempts=list(d.get("attempts") or []),
         )
 
 

@@ -95,7 +95,7 @@ def test_study_list_counts_states_best_and_directions(demo):
     d = rows["demo"]
     assert d["directions"] == ["minimize"] and d["n_trials"] == 30
     assert d["states"] == {"RUNNING": 0, "COMPLETE": counts["complete"], "FAILED": counts["failed"],
-                           "PRUNED": counts["pruned"]}
+                           "PRUNED": counts["pruned"], "WAITING": 0}
     best = min(t.value for t in store.load_study("demo").completed_trials)
     assert d["best"] == pytest.approx(best)
     assert d["last_update"] >= max(t.start_time for t in store.load_study("demo").trials)

@@ -8,8 +8,14 @@ out by the store, never by a runner.
 Glossary:
     seq: a change counter per study; it grows with every trial write, so a process sharing the
         study fetches only what changed since it last looked (:meth:`Storage.trials_since`).
-    owner: ``"host:pid"`` of the process running a trial (:func:`process_owner`); used to find
-        trials left RUNNING by a dead process (:meth:`Storage.fail_abandoned`).
+    owner: ``"host:pid"`` of the process running a trial (:func:`process_owner`).
+    heartbeat: the last time (``time.time()``) a trial's owner said it still runs it
+        (:meth:`Storage.heartbeat`); a RUNNING trial whose heartbeat (its start time when it has
+        none) is older than a grace period is stale, whichever host owned it
+        (:meth:`Storage.reclaim_stale`). This replaces the PID check of
+        :meth:`Storage.fail_abandoned`, which only works on the owner's host.
+    attempts: the earlier runs of a re-queued trial (``Trial.attempts``); a trial is re-run once:
+        one that already has an attempt and goes stale again ends FAILED.
 
 The helpers below the classes (``check_same`` and the others) are shared by the stores of this
 package; they are not part of the public API.
@@ -158,6 +164,69 @@ class Storage(abc.ABC):
             The numbers of the trials marked.
         """
 
+    @abc.abstractmethod
+    def heartbeat(self, study: str, numbers: Sequence[int], owner: str) -> None:
+        """Set heartbeat = now on those of ``numbers`` that are RUNNING and owned by ``owner``.
+
+        One transaction; other trials (finished, re-queued, taken over by another owner) are
+        left alone. A heartbeat need not bump the change counter (no reader needs to see it).
+
+        Args:
+            study: the study's name.
+            numbers: the trials the caller is running.
+            owner: the caller's ``"host:pid"``.
+        """
+
+    @abc.abstractmethod
+    def reclaim_stale(self, study: str, grace: float, *, requeue: bool = True) -> list[int]:
+        """Take back every RUNNING trial whose heartbeat is older than ``now - grace``.
+
+        Whoever owns it (any host): a trial with no heartbeat counts from its start time. With
+        ``requeue`` the trial becomes WAITING, its run appended to ``attempts`` (reason
+        ``stale_reason(grace)``); a trial that already has an attempt (it was re-run once), or
+        any trial when ``requeue`` is false, becomes FAILED with the error
+        ``stale_error(grace, owner)`` (and the run appended to ``attempts`` too). One
+        transaction; each trial changed bumps the change counter.
+
+        Args:
+            study: the study's name.
+            grace: seconds without a heartbeat after which a trial is stale.
+            requeue: re-queue stale trials (True) or mark them FAILED (False).
+
+        Returns:
+            The numbers of the trials taken back.
+        """
+
+    @abc.abstractmethod
+    def requeue_trial(self, study: str, number: int, owner: str, reason: str) -> bool:
+        """Turn the RUNNING trial ``number`` owned by ``owner`` into WAITING, its run appended
+        to ``attempts`` with ``reason``; bumps the change counter.
+
+        Args:
+            study: the study's name.
+            number: the trial's number.
+            owner: the ``"host:pid"`` that runs it.
+            reason: why it stopped, e.g. ``"interrupted"``.
+
+        Returns:
+            False (and nothing changed) when the trial is not RUNNING or not owned by ``owner``.
+        """
+
+    @abc.abstractmethod
+    def claim_waiting(self, study: str, owner: str) -> Trial | None:
+        """Atomically take the lowest-numbered WAITING trial: it becomes RUNNING, owned by
+        ``owner``, with start time and heartbeat now; bumps the change counter.
+
+        No two callers (threads, processes, hosts) get the same trial.
+
+        Args:
+            study: the study's name.
+            owner: the caller's ``"host:pid"``.
+
+        Returns:
+            The trial (same number, params and attempts), or None when none is waiting.
+        """
+
     def close(self) -> None:
         """Release the store's resources (the default: nothing to release)."""
 
@@ -188,6 +257,22 @@ def owner_is_dead(owner: str | None) -> bool:
 def abandoned_error(owner: str) -> str:
     """The error text recorded on a trial whose owner died."""
     return f"abandoned: the process running it ({owner}) died before it finished"
+
+
+def stale_reason(grace: float) -> str:
+    """The reason recorded in ``attempts`` for a trial taken back after ``grace`` s without heartbeat."""
+    return f"stale: no heartbeat for {grace:g} s"
+
+
+def stale_error(grace: float, owner: str | None) -> str:
+    """The error text of a stale trial marked FAILED."""
+    return f"{stale_reason(grace)} (owner {owner})"
+
+
+def attempt(owner: str | None, start_time: float | None, end_time: float, reason: str) -> dict[str, Any]:
+    """One entry of ``Trial.attempts``."""
+    return {"owner": owner or "", "start_time": float(start_time or 0.0), "end_time": float(end_time),
+            "reason": reason}
 
 
 def check_same(info: StudyInfo, directions: tuple[str, ...], space: dict | None) -> None:

@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner)
+from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
+                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_error,
+                                 stale_reason)
 from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -30,6 +31,7 @@ class InMemoryStorage(Storage):
         self._trials: dict[str, list[Trial]] = {}
         self._seq: dict[str, list[int]] = {}
         self._owners: dict[str, list[str]] = {}
+        self._beats: dict[str, list[float | None]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -43,6 +45,7 @@ class InMemoryStorage(Storage):
                 self._trials[name] = []
                 self._seq[name] = []
                 self._owners[name] = []
+                self._beats[name] = []
             info = self._studies[name]
         check_same(info, directions, space)
         return info
@@ -74,12 +77,15 @@ class InMemoryStorage(Storage):
             trials.append(t)
             self._seq[study].append(max(self._seq[study], default=0) + 1)
             self._owners[study].append(owner or process_owner())
+            self._beats[study].append(None)
             return _copy(t)
 
     def finish_trial(self, study: str, trial: Trial) -> None:
         trials = self._trials_of(study)
         with self._lock:
-            trials[trial.number] = _copy(trial)
+            new = _copy(trial)
+            new.attempts = trials[trial.number].attempts  # the history is the store's, as in SQLite
+            trials[trial.number] = new
             self._seq[study][trial.number] = max(self._seq[study], default=0) + 1
 
     def trials_since(self, study: str, seq: int) -> tuple[list[Trial], int]:
@@ -101,3 +107,59 @@ class InMemoryStorage(Storage):
                     self._seq[study][t.number] = max(self._seq[study]) + 1
                     marked.append(t.number)
         return marked
+
+    def _bump(self, study: str, number: int) -> None:
+        self._seq[study][number] = max(self._seq[study]) + 1
+
+    def heartbeat(self, study: str, numbers: Sequence[int], owner: str) -> None:
+        trials = self._trials_of(study)
+        now = time.time()
+        with self._lock:
+            for n in numbers:
+                if 0 <= n < len(trials) and trials[n].state == TrialState.RUNNING and self._owners[study][n] == owner:
+                    self._beats[study][n] = now
+
+    def reclaim_stale(self, study: str, grace: float, *, requeue: bool = True) -> list[int]:
+        trials = self._trials_of(study)
+        now = time.time()
+        taken = []
+        with self._lock:
+            for t, owner, beat in zip(trials, self._owners[study], self._beats[study]):
+                last = beat if beat is not None else t.start_time
+                if t.state != TrialState.RUNNING or last >= now - grace:
+                    continue
+                again = bool(t.attempts)
+                t.attempts.append(attempt(owner, t.start_time, now, stale_reason(grace)))
+                if requeue and not again:
+                    t.state = TrialState.WAITING
+                else:
+                    t.state, t.end_time, t.error = TrialState.FAILED, now, stale_error(grace, owner)
+                self._bump(study, t.number)
+                taken.append(t.number)
+        return taken
+
+    def requeue_trial(self, study: str, number: int, owner: str, reason: str) -> bool:
+        trials = self._trials_of(study)
+        with self._lock:
+            if not 0 <= number < len(trials):
+                return False
+            t = trials[number]
+            if t.state != TrialState.RUNNING or self._owners[study][number] != owner:
+                return False
+            t.attempts.append(attempt(owner, t.start_time, time.time(), reason))
+            t.state = TrialState.WAITING
+            self._bump(study, number)
+            return True
+
+    def claim_waiting(self, study: str, owner: str) -> Trial | None:
+        trials = self._trials_of(study)
+        with self._lock:
+            t = next((t for t in trials if t.state == TrialState.WAITING), None)
+            if t is None:
+                return None
+            now = time.time()
+            t.state, t.start_time, t.end_time, t.error = TrialState.RUNNING, now, None, None
+            self._owners[study][t.number] = owner
+            self._beats[study][t.number] = now
+            self._bump(study, t.number)
+            return _copy(t)

@@ -4,12 +4,13 @@ Built on the standard library's ``sqlite3``: WAL journal, one committed transact
 state change, so a process killed at any moment (even with SIGKILL) loses no finished trial, and
 several processes on one machine can share one study file.
 
-Schema (version 2)::
+Schema (version 3)::
 
-    meta(key TEXT PRIMARY KEY, value TEXT)            -- ("format", "gpu_bo"), ("schema_version", "2")
+    meta(key TEXT PRIMARY KEY, value TEXT)            -- ("format", "gpu_bo"), ("schema_version", "3")
     studies(study_id, name UNIQUE, direction, space JSON, created, directions JSON)
     trials(study_id, number, params JSON, value, state, start_time, end_time, error,
-           intermediate JSON, user_attrs JSON, owner, seq, values_json JSON)
+           intermediate JSON, user_attrs JSON, owner, seq, values_json JSON, heartbeat,
+           attempts JSON)
            PRIMARY KEY (study_id, number)
 
 ``direction`` is the (first) objective's; ``directions`` lists one per objective (NULL: just
@@ -17,10 +18,13 @@ Schema (version 2)::
 keeps the single objective's value, so readers of schema 1 and plain SQL still see it (NULL
 ``values_json``, as in rows written under schema 1, means ``[value]``). ``owner`` is
 ``"host:pid"`` of the process running the trial, ``seq`` grows with every write in a study
-(see :mod:`gpu_bo.storage.base`).
+(see :mod:`gpu_bo.storage.base`). ``heartbeat`` is the owner's last sign of life (NULL: none
+yet, its ``start_time`` counts), ``attempts`` the JSON list of a re-queued trial's earlier runs
+(NULL: none).
 
-Schema 1 had neither ``directions`` nor ``values_json``. Opening such a file migrates it in place
-in one transaction (two ``ALTER TABLE ... ADD COLUMN`` and the version bump) when it is
+Schema 1 had neither ``directions`` nor ``values_json``, schema 2 neither ``heartbeat`` nor
+``attempts``. Opening such a file migrates it in place in one transaction (the ``ALTER TABLE ...
+ADD COLUMN`` steps from its version up, and the version bump) when it is
 writable; a file that cannot be written (the file, its folder or the file system is read-only, or
 it is opened with ``read_only=True``) is read as it is, and every write says "read-only".
 
@@ -37,95 +41,22 @@ import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from gpu_bo.exceptions import GpuBoWarning, StorageError
-from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner)
+from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
+                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_error,
+                                 stale_reason)
+from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only,
+                                          _values_of)
 from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION", "FORMAT_TAG"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_TAG = "gpu_bo"
-
-
-def _params_json(params: dict[str, Any]) -> str:
-    try:
-        return json.dumps(params, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise StorageError(
-            f"params {params!r} cannot be stored in SQLite as JSON ({e}); with a storage, "
-            "categorical choices must be str, int, float, bool or None"
-        ) from None
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS studies (
-    study_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT UNIQUE NOT NULL,
-    direction TEXT NOT NULL,
-    space TEXT,
-    created REAL NOT NULL,
-    directions TEXT
-);
-CREATE TABLE IF NOT EXISTS trials (
-    study_id INTEGER NOT NULL REFERENCES studies(study_id),
-    number INTEGER NOT NULL,
-    params TEXT NOT NULL,
-    value REAL,
-    state TEXT NOT NULL,
-    start_time REAL,
-    end_time REAL,
-    error TEXT,
-    intermediate TEXT,
-    user_attrs TEXT,
-    owner TEXT,
-    seq INTEGER NOT NULL,
-    values_json TEXT,
-    PRIMARY KEY (study_id, number)
-);
-CREATE INDEX IF NOT EXISTS trials_seq ON trials (study_id, seq);
-CREATE INDEX IF NOT EXISTS trials_params ON trials (study_id, params);
-"""
-
-
-def _migrate_1_to_2(con: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: a study's directions and a trial's vector of outputs."""
-    con.execute("ALTER TABLE studies ADD COLUMN directions TEXT")
-    con.execute("ALTER TABLE trials ADD COLUMN values_json TEXT")
-
-
-# version v -> the step that turns schema v into v + 1 (run inside one write transaction)
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
-
-
-# SQLITE_READONLY, SQLITE_CANTOPEN (on an existing file: its journal cannot be created beside it)
-_READ_ONLY_CODES = (8, 14)
-
-
-def _says_read_only(e: sqlite3.Error) -> bool:
-    """Whether SQLite refused ``e`` because it may not write the file (not because it is corrupt)."""
-    code = getattr(e, "sqlite_errorcode", None)  # Python >= 3.11; else the message says it
-    if code is not None:
-        return code & 0xFF in _READ_ONLY_CODES
-    text = str(e).lower()
-    return "readonly" in text or "read-only" in text or "unable to open database file" in text
-
-
-def _log_beside(path: str) -> str | None:
-    """The write-ahead log beside ``path`` when it holds something (changes not in ``path`` yet)."""
-    log = path + "-wal"
-    return log if os.path.exists(log) and os.path.getsize(log) > 0 else None
-
-
-def _values_of(values_json: str | None, value: float | None) -> list[float] | None:
-    if values_json is not None:
-        return json.loads(values_json)
-    return None if value is None else [value]
 
 
 class SQLiteStorage(Storage):
@@ -180,7 +111,9 @@ class SQLiteStorage(Storage):
                 self.read_only, self._ro_reason = True, f"SQLite may not write it: {e}"
         # rows written under schema 1 (read as they are when read-only) lack values_json
         values = "values_json" if self._version >= 2 else "NULL"
-        self._cols = f"number, params, value, state, start_time, end_time, error, intermediate, user_attrs, {values}"
+        attempts = "attempts" if self._version >= 3 else "NULL"
+        self._cols = (f"number, params, value, state, start_time, end_time, error, intermediate, user_attrs, "
+                      f"{values}, {attempts}")
         self._study_cols = "study_id, name, direction, space, " + ("directions" if self._version >= 2 else "NULL")
 
     def __repr__(self) -> str:
@@ -327,12 +260,12 @@ class SQLiteStorage(Storage):
 
     @staticmethod
     def _row_to_trial(r: tuple) -> Trial:
-        number, params, value, state, start, end, error, inter, attrs, values = r
+        number, params, value, state, start, end, error, inter, attrs, values, attempts = r
         return Trial(
             number=number, params=json.loads(params), values=_values_of(values, value), state=TrialState(state),
             start_time=start if start is not None else 0.0, end_time=end, error=error,
             intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
-            user_attrs=json.loads(attrs or "{}"),
+            user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"),
         )
 
     @staticmethod
@@ -434,6 +367,70 @@ class SQLiteStorage(Storage):
                     )
                     marked.append(number)
         return marked
+
+    def heartbeat(self, study: str, numbers: Sequence[int], owner: str) -> None:
+        numbers = [int(n) for n in numbers]
+        if not numbers:
+            return
+        sid = self._study_id(study)
+        marks = ", ".join("?" * len(numbers))
+        with self._tx() as con:
+            con.execute(f"UPDATE trials SET heartbeat = ? WHERE study_id = ? AND state = 'RUNNING' AND owner = ? "
+                        f"AND number IN ({marks})", (time.time(), sid, owner, *numbers))
+
+    def reclaim_stale(self, study: str, grace: float, *, requeue: bool = True) -> list[int]:
+        sid = self._study_id(study)
+        if self.read_only:
+            return []
+        stale = "study_id = ? AND state = 'RUNNING' AND COALESCE(heartbeat, start_time, 0) < ?"
+        if not self._read(f"SELECT 1 FROM trials WHERE {stale} LIMIT 1", (sid, time.time() - grace)):
+            return []  # the common case, without taking the write lock
+        taken = []
+        with self._tx() as con:
+            now = time.time()
+            rows = con.execute(f"SELECT number, owner, start_time, attempts FROM trials WHERE {stale} ORDER BY number",
+                               (sid, now - grace)).fetchall()
+            for number, owner, start, attempts in rows:
+                history = json.loads(attempts or "[]")
+                again = bool(history)
+                history.append(attempt(owner, start, now, stale_reason(grace)))
+                state, end, error = (("WAITING", None, None) if requeue and not again
+                                     else ("FAILED", now, stale_error(grace, owner)))
+                con.execute("UPDATE trials SET state = ?, end_time = ?, error = ?, attempts = ?, seq = ? "
+                            "WHERE study_id = ? AND number = ?",
+                            (state, end, error, json.dumps(history), self._next_seq(con, sid), sid, number))
+                taken.append(number)
+        return taken
+
+    def requeue_trial(self, study: str, number: int, owner: str, reason: str) -> bool:
+        sid = self._study_id(study)
+        with self._tx() as con:
+            row = con.execute("SELECT start_time, attempts FROM trials WHERE study_id = ? AND number = ? "
+                              "AND state = 'RUNNING' AND owner = ?", (sid, int(number), owner)).fetchone()
+            if row is None:
+                return False
+            history = json.loads(row[1] or "[]") + [attempt(owner, row[0], time.time(), reason)]
+            con.execute("UPDATE trials SET state = 'WAITING', attempts = ?, seq = ? WHERE study_id = ? AND number = ?",
+                        (json.dumps(history), self._next_seq(con, sid), sid, int(number)))
+        return True
+
+    def claim_waiting(self, study: str, owner: str) -> Trial | None:
+        sid = self._study_id(study)
+        if self.read_only or not self._read("SELECT 1 FROM trials WHERE study_id = ? AND state = 'WAITING' LIMIT 1",
+                                            (sid,)):
+            return None  # the common case, without taking the write lock
+        with self._tx() as con:  # BEGIN IMMEDIATE: no other process reads the row between our read and write
+            row = con.execute("SELECT number FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY number "
+                              "LIMIT 1", (sid,)).fetchone()
+            if row is None:
+                return None
+            now = time.time()
+            con.execute("UPDATE trials SET state = 'RUNNING', owner = ?, start_time = ?, heartbeat = ?, "
+                        "end_time = NULL, error = NULL, seq = ? WHERE study_id = ? AND number = ?",
+                        (owner, now, now, self._next_seq(con, sid), sid, row[0]))
+            got = con.execute(f"SELECT {self._cols} FROM trials WHERE study_id = ? AND number = ?",
+                              (sid, row[0])).fetchone()
+        return self._row_to_trial(got)
 
     def close(self) -> None:
         with self._lock:
