@@ -22,10 +22,13 @@ from gpu_bo.study import Trial, TrialState
 
 SPACE = {"x": {"type": "real", "low": 0.0, "high": 1.0, "log": False}}
 
-# scheme -> (tmp_path -> the URL of a new, empty store)
+# scheme -> (tmp_path, request -> the URL of a new, empty store); PostgreSQL: a new database per
+# test (the postgres_url fixture of conftest.py, from GPU_BO_TEST_POSTGRES_URL)
 URLS = {
-    "memory": lambda tmp: "memory://",
-    "sqlite": lambda tmp: f"sqlite:///{tmp / 'contract.db'}",
+    "memory": lambda tmp, req: "memory://",
+    "sqlite": lambda tmp, req: f"sqlite:///{tmp / 'contract.db'}",
+    "postgresql": lambda tmp, req: req.getfixturevalue("postgres_url"),
+    "postgres": lambda tmp, req: "postgres://" + req.getfixturevalue("postgres_url").partition("://")[2],
 }
 
 
@@ -33,7 +36,7 @@ URLS = {
 def store(request, tmp_path):
     if request.param not in URLS:
         pytest.fail(f"storage scheme {request.param!r} is registered but has no URL in URLS: add one")
-    s = open_storage(URLS[request.param](tmp_path), create=True)
+    s = open_storage(URLS[request.param](tmp_path, request), create=True)
     assert isinstance(s, Storage)
     yield s
     s.close()

@@ -5,12 +5,14 @@
 - ``"sqlite:///rel/path.db"`` (relative to the working directory) or ``"sqlite:////abs/path.db"``
   (four slashes: absolute), SQLAlchemy's convention, or a plain path ending in ``.db``,
   ``.sqlite`` or ``.sqlite3``: :class:`SQLiteStorage` (:mod:`gpu_bo.storage.sqlite`);
-- ``"memory://"``: a new, empty :class:`InMemoryStorage` (:mod:`gpu_bo.storage.memory`).
+- ``"memory://"``: a new, empty :class:`InMemoryStorage` (:mod:`gpu_bo.storage.memory`);
+- ``"postgresql://user:password@host:port/dbname"`` (or ``postgres://``): :class:`PostgresStorage`
+  (:mod:`gpu_bo.storage.postgres`, needs the ``postgres`` extra), shared by many hosts.
 
 The interface every store implements is :class:`Storage` (:mod:`gpu_bo.storage.base`), and one
 contract test module (``tests/test_storage_contract.py``) runs against every registered scheme.
-A new store is one new file plus one :func:`register_storage` call here: a PostgreSQL storage
-will be ``postgres.py`` registered under ``"postgresql"`` (and a param of the contract tests).
+A new store is one new file plus one :func:`register_storage` call here (and a URL in the
+contract tests).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from collections.abc import Callable
 from gpu_bo.exceptions import StorageError
 from gpu_bo.storage.base import DuplicateParams, Storage, StudyInfo, process_owner
 from gpu_bo.storage.memory import InMemoryStorage
+from gpu_bo.storage.postgres import PostgresStorage
 from gpu_bo.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 
-__all__ = ["Storage", "DuplicateParams", "InMemoryStorage", "SQLiteStorage", "StudyInfo", "open_storage",
-           "process_owner", "register_storage", "storage_schemes", "SCHEMA_VERSION"]
+__all__ = ["Storage", "DuplicateParams", "InMemoryStorage", "PostgresStorage", "SQLiteStorage", "StudyInfo",
+           "open_storage", "process_owner", "register_storage", "storage_schemes", "SCHEMA_VERSION"]
 
 StorageFactory = Callable[[str, bool], Storage]
 """``factory(url, create) -> Storage``: opens the store a URL of its scheme names."""
@@ -108,3 +111,7 @@ def _open_memory(url: str, create: bool) -> InMemoryStorage:
 
 register_storage("sqlite", _open_sqlite, "'sqlite:///relative/path.db' or 'sqlite:////absolute/path.db'")
 register_storage("memory", _open_memory, "'memory://'")
+register_storage("postgresql", lambda url, create: PostgresStorage(url, create=create),
+                 "'postgresql://user:password@host:port/dbname' (needs the postgres extra)")
+register_storage("postgres", lambda url, create: PostgresStorage(url, create=create),
+                 "'postgres://user:password@host:port/dbname'")

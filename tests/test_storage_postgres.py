@@ -1,0 +1,194 @@
+"""PostgreSQL-specific behaviour of PostgresStorage (the shared contract is tests/test_storage_contract.py).
+
+Needs a server: the ``postgres_url`` fixture (conftest.py) gives a new database per test from
+GPU_BO_TEST_POSTGRES_URL, which ``.ci/run`` sets; without it these tests skip loudly (fail under CI).
+A server restart needs GPU_BO_TEST_POSTGRES_DATADIR (``.ci/run`` sets it too).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pwd
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+
+import gpu_bo as gb
+from gpu_bo.storage import PostgresStorage, open_storage
+from gpu_bo.storage.postgres import SCHEMA_VERSION, redact_url
+from gpu_bo.study import TrialState
+
+psycopg = pytest.importorskip("psycopg") if not os.environ.get("CI") else __import__("psycopg")
+
+SPACE = {"x": {"type": "real", "low": 0.0, "high": 1.0, "log": False}}
+
+
+def _password(url: str) -> str:
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+
+
+def _with(url: str, **parts: object) -> str:
+    """``url`` with some of user/password/host/port replaced."""
+    u = urllib.parse.urlsplit(url)
+    user, password = parts.get("user", u.username), parts.get("password", u.password)
+    host, port = parts.get("host", u.hostname), parts.get("port", u.port)
+    return u._replace(netloc=f"{user}:{password}@{host}:{port}").geturl()
+
+
+def _terminate_others(url: str) -> int:
+    """Close every other connection to the database of ``url`` from the server side (what a restart does)."""
+    with psycopg.connect(url, autocommit=True) as con:
+        return len(con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
+
+
+def test_redacted_url_repr_and_errors_hide_the_password(postgres_url):
+    pw = _password(postgres_url)
+    assert pw, "the test URL should carry a password"
+    with open_storage(postgres_url, create=True) as s:
+        assert pw not in repr(s) and pw not in s.url
+        assert s.url.startswith("postgresql://") and "@" in s.url
+        with pytest.raises(gb.StorageError) as e:
+            s.load_study("nope")
+        assert pw not in str(e.value)
+    assert redact_url("postgresql://u:p%40ss@h:5/db?sslmode=require") == "postgresql://u@h:5/db"
+    assert redact_url("postgres://h/db") == "postgres://h/db"
+
+
+def test_wrong_password_is_one_clear_line(postgres_url):
+    bad = _with(postgres_url, password="not-the-password")
+    with pytest.raises(gb.StorageError) as e:
+        open_storage(bad, create=True)
+    text = str(e.value)
+    assert "\n" not in text and "not-the-password" not in text
+    assert "cannot connect" in text and "password authentication failed" in text
+
+
+def test_unreachable_host_is_one_clear_line(postgres_url):
+    with pytest.raises(gb.StorageError) as e:
+        PostgresStorage(_with(postgres_url, host="127.0.0.1", port=1), connect_timeout=2)
+    text = str(e.value)
+    assert "\n" not in text and _password(postgres_url) not in text
+    assert "cannot connect" in text and "127.0.0.1:1" in text
+
+
+def test_missing_psycopg_names_the_extra(postgres_url, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(gb.StorageError, match=r"gpu_bo\[postgres\]"):
+        open_storage(postgres_url)
+
+
+def test_schema_created_once_with_version_and_checked(postgres_url):
+    with pytest.raises(gb.StorageError, match="holds no gpu_bo storage"):
+        open_storage(postgres_url, create=False)  # readers (gpu-bo show) create nothing
+
+    def open_one(errors: list) -> None:
+        try:
+            PostgresStorage(postgres_url).close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    errors: list = []
+    threads = [threading.Thread(target=open_one, args=(errors,)) for _ in range(6)]  # all at once: advisory lock
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(postgres_url) as con:
+        assert dict(con.execute("SELECT key, value FROM meta").fetchall()) == {
+            "format": "gpu_bo", "schema_version": str(SCHEMA_VERSION)}
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(gb.StorageError, match="schema version '99'.*upgrade gpu_bo"):
+        open_storage(postgres_url)
+
+
+def test_another_applications_meta_table_is_refused(postgres_url):
+    with psycopg.connect(postgres_url) as con:
+        con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    with pytest.raises(gb.StorageError, match="another application"):
+        open_storage(postgres_url, create=True)
+
+
+def _create_many(url: str, n: int, out) -> None:
+    with PostgresStorage(url) as s:
+        out.put([t.number for t in (s.create_trial("a", {"x": os.getpid() + i / n}, max_trials=90)
+                                    for i in range(n)) if t is not None])
+
+
+def test_processes_get_unique_numbers_and_max_trials_is_exact(postgres_url):
+    with PostgresStorage(postgres_url) as s:
+        s.get_or_create_study("a", "minimize", SPACE)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_create_many, args=(postgres_url, 30, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = [n for _ in procs for n in out.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=60)
+    assert sorted(got) == list(range(90))  # 120 asked, 90 allowed, no number twice
+    with PostgresStorage(postgres_url) as s:
+        assert [t.number for t in s.load_study("a").trials] == list(range(90))
+
+
+def test_connection_killed_mid_study_reconnects(postgres_url):
+    with PostgresStorage(postgres_url) as s:
+        s.get_or_create_study("a", "minimize", SPACE)
+        t = s.create_trial("a", {"x": 0.1})
+        assert _terminate_others(postgres_url) >= 1
+        t.value, t.state, t.end_time = 1.0, TrialState.COMPLETE, t.start_time + 1
+        s.finish_trial("a", t)  # the first statement on the dead connection: retried on a new one
+        assert _terminate_others(postgres_url) >= 1
+        assert s.create_trial("a", {"x": 0.2}).number == 1
+        trials = s.load_study("a").trials
+        assert [(x.number, x.state) for x in trials] == [(0, TrialState.COMPLETE), (1, TrialState.RUNNING)]
+
+
+def test_lost_server_is_a_clear_error_after_retrying(postgres_url):
+    with PostgresStorage(postgres_url, retry_for=1.0) as s:
+        s.get_or_create_study("a", "minimize", SPACE)
+        s._url = _with(postgres_url, host="127.0.0.1", port=1)  # the server is gone for good
+        _terminate_others(postgres_url)
+        with pytest.raises(gb.StorageError) as e:
+            s.create_trial("a", {"x": 0.1})
+    text = str(e.value)
+    assert "failed after retrying for 1 s" in text and _password(postgres_url) not in text
+    with PostgresStorage(postgres_url) as s:
+        assert s.load_study("a").trials == []  # nothing half-written
+
+
+def test_server_restart_mid_study_reconnects(postgres_url):
+    datadir = os.environ.get("GPU_BO_TEST_POSTGRES_DATADIR")
+    if not datadir:
+        if os.environ.get("CI"):
+            pytest.fail("GPU_BO_TEST_POSTGRES_DATADIR is not set under CI (.ci/run sets it)")
+        pytest.skip("GPU_BO_TEST_POSTGRES_DATADIR not set: cannot restart the server")
+    user = pwd.getpwuid(os.stat(datadir).st_uid).pw_name
+    pg_ctl = os.environ.get("GPU_BO_TEST_PG_CTL", "/usr/local/bin/pg_ctl")
+    with PostgresStorage(postgres_url) as s:
+        s.get_or_create_study("a", "minimize", SPACE)
+        first = s.create_trial("a", {"x": 0.1})
+        # -l: the new server must not keep our pipes open
+        cmd = [pg_ctl, "-D", datadir, "-l", os.path.join(datadir, "restart.log"), "-w", "-m", "fast", "restart"]
+        if os.geteuid() == 0 and user != "root":
+            cmd = ["su", "-s", "/bin/sh", user, "-c", " ".join(cmd)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        assert s.create_trial("a", {"x": 0.2}).number == first.number + 1
+        assert len(s.load_study("a").trials) == 2
+
+
+def test_optimize_and_gpu_bo_show_on_postgres(postgres_url, capsys):
+    from gpu_bo.cli import main
+
+    study = gb.optimize(lambda p: (p["x"] - 0.3) ** 2, {"x": (0.0, 1.0)}, n_trials=5, storage=postgres_url,
+                        study_name="pg", seed=0, progress=False)
+    assert len(study.trials) == 5
+    assert main(["show", postgres_url]) == 0
+    out = capsys.readouterr()
+    assert "pg" in out.out and _password(postgres_url) not in out.out + out.err
+    with PostgresStorage(postgres_url) as s:
+        assert [t.state for t in s.load_study("pg").trials] == [TrialState.COMPLETE] * 5
