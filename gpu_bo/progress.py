@@ -1,4 +1,5 @@
-"""The progress bar of :func:`gpu_bo.optimize`: trials done, failures, prunings, best value so far.
+"""The progress bar of :func:`gpu_bo.optimize`: trials done, failures, prunings, re-queued
+trials waiting to be re-run, best value so far.
 
 A thin layer over tqdm, kept out of :mod:`gpu_bo.runner` so the run loop stays one screen of
 bookkeeping. The bar's figures are set before it advances, so the frame drawn after a trial
@@ -41,9 +42,9 @@ class ProgressBar:
         states = [t.state for t in trials]
         post: dict[str, Any] = {"best": "-" if best is None else f"{best:.6g}",
                                 "failed": states.count(TrialState.FAILED)}
-        pruned = states.count(TrialState.PRUNED)
-        if pruned:
-            post["pruned"] = pruned
+        for label, state in (("pruned", TrialState.PRUNED), ("waiting", TrialState.WAITING)):
+            if n := states.count(state):
+                post[label] = n  # waiting: re-queued trials, to be re-run (gpu_bo.heartbeat)
         self._bar.set_postfix(post, refresh=not advance)
         if advance:
             self._bar.update(1)  # draws the frame, with the figures just set

@@ -46,6 +46,15 @@ class RunOptions:
             the serial backend.
         backend_kwargs: options of one backend (e.g. the Ray address and resources, see
             :class:`gpu_bo.backends.ray.RayBackend`), passed on in ``BackendOptions``.
+        heartbeat_interval: seconds between two heartbeats of this process's running trials in
+            a shared storage (a daemon thread sends them; see :mod:`gpu_bo.heartbeat`).
+        stale_after: seconds without a heartbeat after which a RUNNING trial is stale, whichever
+            host runs it (its process died, its host went away); finite and greater than
+            ``heartbeat_interval`` (a few intervals leave room for a busy database).
+        requeue_interrupted: re-queue stale trials and the trials this run stops (Ctrl-C, an
+            error of the run) as WAITING, to be re-run once with the same params and number by
+            the next free worker of any process sharing the study. False: mark them FAILED (the
+            behaviour before heartbeats).
     """
 
     n_initial: int | None = None
@@ -58,12 +67,22 @@ class RunOptions:
     sync_interval: float = 1.0
     prefetch: bool = False
     backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_interval: float = 5.0
+    stale_after: float = 60.0
+    requeue_interrupted: bool = True
 
     def __post_init__(self) -> None:
         check_start_method(self.start_method)
-        v = self.sync_interval
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v <= MAX_TIMEOUT:
-            raise ValueError(f"sync_interval: got {v!r}, expected a number of seconds > 0 and <= {MAX_TIMEOUT}")
+        for label in ("sync_interval", "heartbeat_interval", "stale_after"):
+            v = getattr(self, label)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v <= MAX_TIMEOUT:
+                raise ValueError(f"{label}: got {v!r}, expected a number of seconds > 0 and <= {MAX_TIMEOUT}")
+        if not self.stale_after > self.heartbeat_interval:
+            raise ValueError(f"stale_after: got {self.stale_after!r}, expected more seconds than "
+                             f"heartbeat_interval={self.heartbeat_interval!r} (a live trial sends a heartbeat "
+                             "every heartbeat_interval; a few of them should fit in stale_after)")
+        if not isinstance(self.requeue_interrupted, bool):
+            raise TypeError(f"requeue_interrupted: got {self.requeue_interrupted!r}, expected True or False")
 
 
 def positive_int(label: str, v: Any) -> int:

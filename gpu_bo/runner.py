@@ -9,10 +9,12 @@ worker waits for another.
 
 Failures never stop the study: an exception, ``None``/NaN/inf, ``trial_timeout`` (the process
 backend kills and replaces the stuck worker) or a dead worker process make a FAILED trial with
-its error text, and a callback that raises is warned about once. Ctrl-C stops the run, marks
-the running trials FAILED ("interrupted"), and returns the study with every finished trial
-saved (a second Ctrl-C meanwhile is ignored). With a shared storage the run waits for other
-processes' running trials before it returns, so the study holds every trial. Failed points
+its error text, and a callback that raises is warned about once. Ctrl-C stops the run,
+re-queues the running trials (WAITING, re-run once by the next worker of any process; FAILED
+"interrupted" with ``RunOptions(requeue_interrupted=False)``), and returns the study with every
+finished trial saved (a second Ctrl-C meanwhile is ignored). With a shared storage the run sends
+heartbeats, re-runs other processes' stale trials (:mod:`gpu_bo.heartbeat`) and waits for their
+running trials before it returns, so the study holds every trial. Failed points
 are never proposed again, and with the optimizer's default ``failure_policy="worst"`` the GP
 sees them as the worst value so far, steering the search away from regions that keep failing.
 
@@ -27,11 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import signal
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
@@ -39,6 +39,7 @@ from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point liv
     register_backend,
 )
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceExhausted
+from gpu_bo.heartbeat import Liveness
 from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
 from gpu_bo.progress import ProgressBar
 from gpu_bo.pruners import Pruner
@@ -46,6 +47,7 @@ from gpu_bo.run_options import (  # noqa: F401 - RunOptions' documented home is 
     MAX_TIMEOUT, RunOptions, backend_options, check_seconds, check_study_name, positive_int,
 )
 from gpu_bo.space import Space, as_space
+from gpu_bo.stopping import drive, sigint_held
 from gpu_bo.storage import DuplicateParams, InMemoryStorage, Storage, open_storage, process_owner
 from gpu_bo.study import Direction, Study, Trial, TrialState
 
@@ -55,40 +57,6 @@ __all__ = [
 ]
 
 Callback = Callable[[Study, Trial], None]
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore further Ctrl-C while a first one is being handled (the run saves its trials and
-    stops its workers), so a second Ctrl-C neither prints a traceback nor loses a trial."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) back for the block, delivering it right after.
-
-    A KeyboardInterrupt between storing a new trial as RUNNING and registering it as running
-    left it RUNNING on disk, unseen by ``fail_running`` (test_ctrl_c_stops_cleanly_and_saves
-    failed so under load). Blocking the signal at the OS level defers Python's handler too.
-    Only the main thread receives SIGINT; elsewhere, and where ``pthread_sigmask`` is missing
-    (Windows), the block runs unguarded.
-    """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,6 +84,8 @@ class _Run:
         self.bar: ProgressBar | None = None
         self.callback_failed = False
         self.started = time.time()  # wall clock, as the trials' start_time
+        self.timed_out = False
+        self.live: Liveness = cfg["live"]
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
@@ -142,7 +112,7 @@ class _Run:
                 self.trials[t.number] = t
             if t.number in self.told:
                 continue
-            if t.state == TrialState.RUNNING:
+            if not t.state.finished:  # RUNNING or WAITING: pending, never suggested again
                 if t.number not in self.external:
                     self.opt.add_pending(t.params)
                     self.external.add(t.number)
@@ -195,6 +165,8 @@ class _Run:
     def fill(self) -> None:
         """Ask for as many points as there are free workers and start them."""
         for _ in range(3):  # a retry only after another process took the same point
+            if not self.timed_out:
+                self._claim_waiting()
             free = self.backend.free_slots()
             if self.stop_new:
                 self._drop_queue()
@@ -208,7 +180,7 @@ class _Run:
                 return
             retry = False
             for i, p in enumerate(points):
-                with _sigint_held():  # stored as RUNNING and known as running: both or neither
+                with sigint_held():  # stored as RUNNING and known as running: both or neither
                     try:
                         t = self.storage.create_trial(self.name, p, max_trials=self.n_trials,
                                                       owner=self.owner, unique=True)
@@ -226,6 +198,21 @@ class _Run:
                 self._prefetch()
                 return
             self.sync()
+
+    def _claim_waiting(self) -> None:
+        """Start re-queued (WAITING) trials on free workers, before any new point is asked for."""
+        while self.backend.free_slots() > 0:
+            with sigint_held():  # RUNNING in the store and known as ours: both or neither
+                t = self.storage.claim_waiting(self.name, self.owner)
+                if t is None:
+                    return
+                with contextlib.suppress(GpuBoError):
+                    t.params = self.space.canonical(t.params)
+                if t.number in self.external:
+                    self.external.discard(t.number)  # pending in opt already; tell() removes it
+                else:
+                    self.opt.add_pending(t.params)
+                self._start(t)
 
     def _prefetch(self) -> None:
         """With ``RunOptions(prefetch=True)``: while every worker is busy, suggest the next point
@@ -297,17 +284,28 @@ class _Run:
                 self.finish(number, TrialState.FAILED, None,
                             f"trial_timeout: still running after {self.cfg['trial_timeout']} s; stopped")
 
-    def fail_running(self, why: str) -> None:
+    def stop_running(self, why: str) -> list[int]:
+        """Re-queue (or, when that is off or done once, mark FAILED) the trials this run stops;
+        returns the numbers re-queued."""
+        requeued = []
         for number in list(self.running):
+            t = self.running[number]
             try:
-                self.finish(number, TrialState.FAILED, None, why)
+                if self.live.requeue_stopped(t, why):
+                    self.running.pop(number)
+                    self.deadline.pop(number, None)
+                    requeued.append(number)
+                    self._publish()
+                else:
+                    self.finish(number, TrialState.FAILED, None, why)
             except Exception:  # noqa: BLE001 - best effort while stopping
                 pass
+        return requeued
 
     # -- progress ----------------------------------------------------------------------------
     def open_progress(self, enabled: bool) -> None:
         if enabled:
-            done = sum(t.state != TrialState.RUNNING for t in self.trials.values())
+            done = sum(t.state.finished for t in self.trials.values())
             self.bar = ProgressBar(self.n_trials, done, self.name)
             self._progress(advance=False)
 
@@ -330,7 +328,7 @@ class _Run:
     def loop(self) -> None:
         while True:
             if self.cfg["end"] is not None and time.monotonic() >= self.cfg["end"]:
-                self.stop_new = True
+                self.stop_new = self.timed_out = True
             self.fill()
             if not self.running:
                 if self.stop_new or self.backend.free_slots() <= 0:
@@ -341,25 +339,30 @@ class _Run:
                     self.on_result(r)
             self.check_timeouts()
             if self.cfg["shared"]:
+                self.live.reclaim()
                 self.sync()
 
-    def await_others(self) -> None:
+    def await_others(self) -> bool:
         """Wait until other processes finish the trials of this study they started during this
-        run (or die, or ``timeout``, or one ``trial_timeout`` after this run's last trial), so
-        the study returned holds every trial they finished. Trials left RUNNING from before
-        this run (maybe by a process on another host that died) are not waited for."""
+        run (or go stale, or ``timeout``, or one ``trial_timeout`` after this run's last trial),
+        so the study returned holds every trial they finished. Trials left RUNNING from before
+        this run are not waited for. Returns True when a trial is WAITING to be re-run (the
+        caller runs the loop again), False when done."""
         limit = self.cfg["trial_timeout"]
         give_up = None if limit is None else time.monotonic() + limit
         while self.cfg["shared"]:
-            self.storage.fail_abandoned(self.name)  # a dead process's trials end FAILED
+            self.live.reclaim()  # a dead process's trials go back to the queue (or end FAILED)
             self.sync()
+            if not self.timed_out and any(t.state == TrialState.WAITING for t in self.trials.values()):
+                return True
             if not any(t.state == TrialState.RUNNING and t.start_time >= self.started
                        for t in self.trials.values()):
-                return
+                return False
             now = time.monotonic()
             if any(x is not None and now >= x for x in (self.cfg["end"], give_up)):
-                return
+                return False
             time.sleep(self.cfg["sync_interval"])
+        return False
 
 
 def optimize(
@@ -452,47 +455,24 @@ def optimize(
     store = InMemoryStorage() if storage is None else open_storage(storage, create=True)
     try:
         store.get_or_create_study(name, direction, space.to_dict())
-        abandoned = store.fail_abandoned(name)
-        if abandoned:
-            warnings.warn(f"study {name!r}: trials {abandoned} were left RUNNING by a process that died; "
-                          "they are marked FAILED", GpuBoWarning, stacklevel=2)
-        cfg = {"trial_timeout": trial_timeout, "pruner": pruner, "device": dev, "callbacks": callbacks,
+        live = Liveness(store, name, process_owner(), options.heartbeat_interval, options.stale_after,
+                        options.requeue_interrupted)
+        live.warn_reclaimed(live.reclaim(force=True))
+        cfg = {"live": live, "trial_timeout": trial_timeout, "pruner": pruner, "device": dev, "callbacks": callbacks,
                "end": None if timeout is None else time.monotonic() + timeout,
                "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval,
                "prefetch": options.prefetch}
         run = _Run(objective, space, n_trials, direction, store, name, opt, be, cfg)
         run.sync()
         be.start()
+        if cfg["shared"]:
+            live.start(lambda: list(run.running))
         run.open_progress(progress)
-        _drive(run)
+        try:
+            drive(run)
+        finally:
+            live.stop()
         return run.study
     finally:
         if owns_storage:
             store.close()
-
-
-def _drive(run: _Run) -> None:
-    """Run the loop to its end; on Ctrl-C save what finished and stop (a second Ctrl-C while
-    doing so is ignored), on any other error close the running trials and re-raise."""
-    interrupted = False
-    try:
-        run.loop()
-        run.await_others()
-    except KeyboardInterrupt:
-        interrupted = True
-    except BaseException as e:
-        run.fail_running(f"the run stopped before the trial finished: {type(e).__name__}: {e}")
-        raise
-    finally:
-        with _sigint_ignored() if interrupted else contextlib.nullcontext():
-            if interrupted:
-                run.fail_running("interrupted (KeyboardInterrupt) before it finished")
-            run.backend.shutdown(kill=True)
-            if run.bar is not None:
-                run.bar.close()
-            if interrupted:
-                done = sum(t.state != TrialState.RUNNING for t in run.trials.values())
-                warnings.warn(f"study {run.name!r} interrupted by Ctrl-C; {done} finished trials are saved",
-                              GpuBoWarning, stacklevel=3)
-
-

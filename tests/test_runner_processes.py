@@ -1,10 +1,13 @@
-"""End-to-end runner tests with real processes: SIGKILL then resume, Ctrl-C, two processes on
-one study file, and workers started with "spawn"."""
+"""End-to-end runner tests with real processes: SIGKILL then resume, SIGKILL one of four
+processes sharing a study (its trial is re-run by another after the grace period), Ctrl-C, two
+processes on one study file, and workers started with "spawn"."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,15 +37,15 @@ SCRIPT = textwrap.dedent("""
         url, n_trials, backend, n_workers, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
         study = optimize(objective, {{"x": (0.0, 1.0), "y": (0.0, 1.0)}}, n_trials, storage=url,
                          study_name="shared", backend=backend, n_workers=n_workers, seed=seed,
-                         progress=False, options=RunOptions(n_initial={n_initial}, sync_interval=0.2))
+                         progress=False, options=RunOptions(n_initial={n_initial}, sync_interval=0.2{extra}))
         states = [t.state.value for t in study.trials]
         print("DONE", len(study.trials), states.count("COMPLETE"), states.count("RUNNING"), flush=True)
 """)
 
 
-def _script(tmp_path, sleep: float, n_initial: int = 100):
+def _script(tmp_path, sleep: float, n_initial: int = 100, extra: str = ""):
     path = tmp_path / "run_study.py"
-    path.write_text(SCRIPT.format(sleep=sleep, n_initial=n_initial))
+    path.write_text(SCRIPT.format(sleep=sleep, n_initial=n_initial, extra=extra))
     return path
 
 
@@ -88,17 +91,22 @@ def test_sigkill_then_resume_loses_nothing(tmp_path):
     done_before = {t.number: (t.params, t.value) for t in before.trials if t.state == TrialState.COMPLETE}
     assert len(done_before) >= 4
     assert any(t.state == TrialState.RUNNING for t in before.trials)  # killed mid-trial
+    killed = {t.number: t.params for t in before.trials if t.state == TrialState.RUNNING}
     n_total = len(before.trials) + 3
-    with pytest.warns(gb.GpuBoWarning, match="left RUNNING"):
+    time.sleep(1.2)  # the killed process's trials go stale (stale_after=1.0 below)
+    with pytest.warns(gb.GpuBoWarning, match="left RUNNING with no heartbeat for 1 s.*re-queued"):
         after = optimize(lambda p: (p["x"] - 0.3) ** 2 + p["y"], SPACE, n_total, storage=url,
-                         study_name="shared", progress=False, options=RunOptions(n_initial=100))
-    assert len(after.trials) == n_total
+                         study_name="shared", progress=False,
+                         options=RunOptions(n_initial=100, heartbeat_interval=0.2, stale_after=1.0))
+    assert len(after.trials) == n_total  # the re-run trials count once
     for number, (params, value) in done_before.items():
         t = after.trials[number]
         assert (t.params, t.value, t.state) == (params, value, TrialState.COMPLETE)
-    abandoned = [t for t in after.trials if t.error and "abandoned" in t.error]
-    assert abandoned and all(t.state == TrialState.FAILED for t in abandoned)
-    assert TrialState.RUNNING not in [t.state for t in after.trials]
+    for number, params in killed.items():  # re-run with the same params and number, history kept
+        t = after.trials[number]
+        assert t.state == TrialState.COMPLETE and t.params == params
+        assert [a["owner"] for a in t.attempts] == [f"{socket.gethostname()}:{proc.pid}"]
+    assert [t.state for t in after.trials] == [TrialState.COMPLETE] * n_total
 
 
 @pytest.mark.slow
@@ -236,7 +244,8 @@ SECOND_CTRL_C = textwrap.dedent("""
 
     if __name__ == "__main__":
         study = gb.optimize(objective, {"x": (0.0, 1.0)}, 200, backend="thread", n_workers=2, progress=False,
-                            callbacks=[slow_goodbye], options=RunOptions(n_initial=1000))
+                            callbacks=[slow_goodbye],
+                            options=RunOptions(n_initial=1000, requeue_interrupted=False))
         print("DONE", len(study.trials), flush=True)
 """)
 
@@ -260,3 +269,53 @@ def test_a_second_ctrl_c_while_stopping_prints_no_traceback(tmp_path):
             proc.kill()
     assert proc.returncode == 0 and "Traceback" not in err, err
     assert "interrupted" in err and out.startswith("DONE")
+
+
+def _rows(db, sql, args=()):
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.slow
+def test_sigkill_one_of_four_processes_its_trial_is_rerun_by_another(tmp_path):
+    db = tmp_path / "four.db"
+    url = f"sqlite:///{db}"
+    open_storage(url, create=True).close()
+    n = 40  # enough that the victim still runs trials once the last process started
+    script = _script(tmp_path, 0.4, extra=", heartbeat_interval=0.2, stale_after=1.5")
+    procs = [_launch(script, url, n, seed=i) for i in range(4)]
+    victim, host = procs[0], socket.gethostname()
+    owner = f"{host}:{victim.pid}"
+    try:
+        # every process has started trials (so each waits for the others' trials at its end) ...
+        assert _wait_for(lambda: len(_rows(db, "SELECT DISTINCT owner FROM trials")) == 4), "not all started"
+        seen = time.time()
+        # ... then the victim is killed in the middle of a trial started after that
+        assert _wait_for(lambda: _rows(db, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING' "
+                                           "AND start_time > ?", (owner, seen)))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        number = _rows(db, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING'", (owner,))[0][0]
+        outs = [p.communicate(timeout=240) for p in procs[1:]]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (out, err) in zip(procs[1:], outs):
+        assert p.returncode == 0, err
+        assert out.split() == ["DONE", str(n), str(n), "0"], (out, err)
+    stored = open_storage(url).load_study("shared")
+    assert sorted(t.number for t in stored.trials) == list(range(n))
+    assert [t.state for t in stored.trials] == [TrialState.COMPLETE] * n  # exactly n finished, none lost
+    assert len({tuple(t.params.values()) for t in stored.trials}) == n
+    rerun = stored.trials[number]
+    assert [(a["owner"], a["reason"]) for a in rerun.attempts] == [(owner, "stale: no heartbeat for 1.5 s")]
+    (final_owner, attempts), = _rows(db, "SELECT owner, attempts FROM trials WHERE number = ?", (number,))
+    assert final_owner != owner and json.loads(attempts)[0]["owner"] == owner  # re-run by another process
+    assert [t.number for t in stored.trials if t.attempts] == [number]
