@@ -161,7 +161,33 @@ def test_lost_server_is_a_clear_error_after_retrying(postgres_url):
         assert s.load_study("a").trials == []  # nothing half-written
 
 
-def test_server_restart_mid_study_reconnects(postgres_url):
+def test_a_retry_after_a_lost_reply_writes_nothing_twice(postgres_url):
+    """The commit went through but its reply was lost: the retry finds its own row (its token)."""
+    with PostgresStorage(postgres_url) as s:
+        s.get_or_create_study("a", "minimize", SPACE)
+        real, lost = s._run, []
+
+        def lose_first_reply(what, fn):
+            def once(con):
+                out = fn(con)
+                if what in ("creating a trial", "claiming a waiting trial") and what not in lost:
+                    lost.append(what)
+                    con.close()  # committed; the caller never hears of it
+                    raise psycopg.OperationalError("simulated: the connection dropped before the reply")
+                return out
+            return real(what, once)
+        s._run = lose_first_reply
+        assert s.create_trial("a", {"x": 0.1}, owner="h:1").number == 0
+        assert s.requeue_trial("a", 0, "h:1", "interrupted")
+        claimed = s.claim_waiting("a", "h:2")
+        assert lost == ["creating a trial", "claiming a waiting trial"]
+        assert claimed.number == 0 and claimed.state == TrialState.RUNNING
+        trials = s.load_study("a").trials
+        assert [(t.number, t.state) for t in trials] == [(0, TrialState.RUNNING)]
+        assert [a["reason"] for a in trials[0].attempts] == ["interrupted"]
+
+
+def _restart_server() -> None:
     datadir = os.environ.get("GPU_BO_TEST_POSTGRES_DATADIR")
     if not datadir:
         if os.environ.get("CI"):
@@ -169,16 +195,51 @@ def test_server_restart_mid_study_reconnects(postgres_url):
         pytest.skip("GPU_BO_TEST_POSTGRES_DATADIR not set: cannot restart the server")
     user = pwd.getpwuid(os.stat(datadir).st_uid).pw_name
     pg_ctl = os.environ.get("GPU_BO_TEST_PG_CTL", "/usr/local/bin/pg_ctl")
+    # -l: the new server must not keep our pipes open
+    cmd = [pg_ctl, "-D", datadir, "-l", os.path.join(datadir, "restart.log"), "-w", "-m", "fast", "restart"]
+    if os.geteuid() == 0 and user != "root":
+        cmd = ["su", "-s", "/bin/sh", user, "-c", " ".join(cmd)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def test_server_restart_mid_study_reconnects(postgres_url):
     with PostgresStorage(postgres_url) as s:
         s.get_or_create_study("a", "minimize", SPACE)
         first = s.create_trial("a", {"x": 0.1})
-        # -l: the new server must not keep our pipes open
-        cmd = [pg_ctl, "-D", datadir, "-l", os.path.join(datadir, "restart.log"), "-w", "-m", "fast", "restart"]
-        if os.geteuid() == 0 and user != "root":
-            cmd = ["su", "-s", "/bin/sh", user, "-c", " ".join(cmd)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        _restart_server()
         assert s.create_trial("a", {"x": 0.2}).number == first.number + 1
         assert len(s.load_study("a").trials) == 2
+
+
+_WORKER = """
+import sys, time
+import gpu_bo as gb
+from gpu_bo.run_options import RunOptions
+def objective(p):
+    time.sleep(0.1)
+    return (p["x"] - 0.3) ** 2
+gb.optimize(objective, {"x": (0.0, 1.0)}, n_trials=40, storage=sys.argv[1], study_name="w", seed=int(sys.argv[2]),
+            progress=False, options=RunOptions(n_initial=1000))
+"""
+
+
+def test_workers_survive_a_server_restart_and_complete_the_study(postgres_url, tmp_path):
+    _restart_server()  # skips (or fails under CI) before starting anything when it cannot
+    with PostgresStorage(postgres_url) as s:
+        s.get_or_create_study("w", "minimize", None)
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, postgres_url, str(i)], stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    with PostgresStorage(postgres_url) as s:
+        while len(s.load_study("w").trials) < 8 and all(p.poll() is None for p in procs):
+            threading.Event().wait(0.1)
+        assert all(p.poll() is None for p in procs), "the workers ended before the restart"
+        _restart_server()  # mid-study
+        errs = [p.communicate(timeout=240)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errs
+        trials = s.load_study("w").trials
+    assert [t.number for t in trials] == list(range(40))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert _password(postgres_url) not in "".join(errs)
 
 
 def test_optimize_and_gpu_bo_show_on_postgres(postgres_url, capsys):
