@@ -67,7 +67,7 @@ def test_schema_1_file_is_migrated_in_place_and_keeps_its_trials(tmp_path):
     t.value, t.state, t.end_time = 0.125, TrialState.COMPLETE, t.start_time + 1.0
     s.finish_trial("min", t)
     s.close()
-    again = open_storage(f"sqlite:///{path}")  # already at schema 2: opened as it is
+    again = open_storage(f"sqlite:///{path}")  # already at schema 3: opened as it is
     assert again.load_study("min").trials[5].values == [0.125]
     assert again.load_study("min").best_value == -1.0e-3
     again.close()
@@ -76,6 +76,43 @@ def test_schema_1_file_is_migrated_in_place_and_keeps_its_trials(tmp_path):
         == (0.125, "[0.125]")
     assert con.execute("SELECT values_json FROM trials WHERE number = 0 AND study_id = 1").fetchone() == (None,)
     con.close()
+
+
+def _v2_copy(tmp_path) -> Path:
+    """A schema-2 file: the schema-1 fixture taken through the 1 -> 2 step by hand (as gpu_bo
+    before heartbeats left it)."""
+    path = _v1_copy(tmp_path)
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE studies ADD COLUMN directions TEXT")
+    con.execute("ALTER TABLE trials ADD COLUMN values_json TEXT")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    return path
+
+
+def test_schema_2_file_gets_heartbeat_and_attempts_in_place(tmp_path):
+    path = _v2_copy(tmp_path)
+    s = open_storage(f"sqlite:///{path}")
+    assert _meta(path)["schema_version"] == "3"
+    _assert_v1_content(s)
+    con = sqlite3.connect(path)
+    cols = {r[1] for r in con.execute("PRAGMA table_info(trials)")}
+    con.close()
+    assert {"heartbeat", "attempts", "values_json"} <= cols
+    t = s.create_trial("min", {"lr": 0.003, "layers": 2, "opt": "sgd"}, owner="h:1")
+    assert s.requeue_trial("min", t.number, "h:1", "interrupted")
+    assert s.claim_waiting("min", "h:2").attempts[0]["reason"] == "interrupted"
+    s.close()
+
+
+def test_read_only_schema_2_file_reads_trials_without_attempts(tmp_path):
+    path = _v2_copy(tmp_path)
+    s = SQLiteStorage(str(path), read_only=True)
+    _assert_v1_content(s)
+    assert s.reclaim_stale("min", 1.0) == [] and s.claim_waiting("min", "h:1") is None
+    s.close()
+    assert _meta(path)["schema_version"] == "2"
 
 
 def test_read_only_schema_1_file_loads_without_migrating(tmp_path, monkeypatch):
