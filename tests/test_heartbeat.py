@@ -98,17 +98,18 @@ def test_a_stale_trial_found_at_start_is_rerun_or_failed(tmp_path, requeue):
     with open_storage(url, create=True) as store:
         store.get_or_create_study("default", "minimize", gb.Space(SPACE).to_dict())
         left = store.create_trial("default", {"x": 0.25, "y": 0.5}, owner="gone-host:123")
-    time.sleep(0.4)
-    opts = RunOptions(heartbeat_interval=0.1, stale_after=0.3, requeue_interrupted=requeue, **FAST)
+    time.sleep(1.2)
+    # stale_after well above the heartbeat interval: this run's own trials never look stale
+    opts = RunOptions(heartbeat_interval=0.1, stale_after=1.0, requeue_interrupted=requeue, **FAST)
     what = "re-queued" if requeue else "marked FAILED"
-    with pytest.warns(gb.GpuBoWarning, match=rf"trials \[0\] were left RUNNING with no heartbeat for 0.3 s.*{what}"):
+    with pytest.warns(gb.GpuBoWarning, match=rf"trials \[0\] were left RUNNING with no heartbeat for 1 s.*{what}"):
         study = optimize(quad, SPACE, 3, seed=0, progress=False, storage=url, options=opts)
     t = study.trials[0]
     assert t.params == left.params and t.attempts[0]["owner"] == "gone-host:123"
     if requeue:
         assert t.state == TrialState.COMPLETE and t.value == pytest.approx(quad(left.params))
     else:
-        assert t.state == TrialState.FAILED and t.error == "stale: no heartbeat for 0.3 s (owner gone-host:123)"
+        assert t.state == TrialState.FAILED and t.error == "stale: no heartbeat for 1 s (owner gone-host:123)"
     assert len(study.trials) == 3
 
 
