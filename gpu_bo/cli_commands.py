@@ -32,6 +32,12 @@ class CLIError(Exception):
         self.code = code
 
 
+def _shown(url: str) -> str:
+    """A storage URL as it may be printed (no password): :func:`gpu_bo.storage.display_url`."""
+    from gpu_bo.storage import display_url
+
+    return display_url(url)
+
 def _one_line(text: object) -> str:
     """``text`` with its lines joined by spaces: an error or a warning printed as one line."""
     return " ".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
@@ -161,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"best value: {study.best_value:.6g} (trial {study.best_trial.number})")
     print(f"best params: {json.dumps(study.best_params, default=str)}")
     if args.storage:
-        print(f"saved in {args.storage}")
+        print(f"saved in {_shown(args.storage)}")
     return 0
 
 
@@ -328,7 +334,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     store = _open(args.storage)  # a missing or corrupt file is one StorageError line, exit 1
     try:
         names = store.list_studies()
-        print(f"gpu-bo dashboard: {len(names)} stud{'y' if len(names) == 1 else 'ies'} in {args.storage}; "
+        print(f"gpu-bo dashboard: {len(names)} stud{'y' if len(names) == 1 else 'ies'} in {_shown(args.storage)}; "
               f"open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ "
               "(Ctrl-C stops it)", flush=True)
         serve(store, host=args.host, port=args.port)

@@ -438,3 +438,14 @@ def test_params_that_are_not_json_give_a_storage_error(tmp_path):
         s.create_trial("a", {"x": float("nan")})
     assert s.load_study("a").trials == []
     s.close()
+
+
+def test_printed_storage_urls_never_show_a_password():
+    from gpu_bo.storage import display_url, open_storage
+
+    assert display_url("postgresql://me:s3cret@db.example:5432/hpo") == "postgresql://me@db.example:5432/hpo"
+    for plain in ("sqlite:///study.db", "study.db", "memory://", "postgres://me@host/db"):
+        assert display_url(plain) == plain
+    with pytest.raises(gb.StorageError) as e:  # a typo in the scheme must not echo the password
+        open_storage("postgresq://me:s3cret@host/db")
+    assert "s3cret" not in str(e.value) and "postgresq://me@host/db" in str(e.value)

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from gpu_bo.exceptions import StorageError
 from gpu_bo.storage.base import DuplicateParams, Storage, StudyInfo, process_owner
 from gpu_bo.storage.memory import InMemoryStorage
-from gpu_bo.storage.postgres import PostgresStorage
+from gpu_bo.storage.postgres import PostgresStorage, redact_url
 from gpu_bo.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 
 __all__ = ["Storage", "DuplicateParams", "InMemoryStorage", "PostgresStorage", "SQLiteStorage", "StudyInfo",
-           "open_storage", "process_owner", "register_storage", "storage_schemes", "SCHEMA_VERSION"]
+           "open_storage", "process_owner", "register_storage", "storage_schemes", "SCHEMA_VERSION", "display_url"]
 
 StorageFactory = Callable[[str, bool], Storage]
 """``factory(url, create) -> Storage``: opens the store a URL of its scheme names."""
@@ -91,8 +91,21 @@ def open_storage(url: str | os.PathLike | Storage, *, create: bool = False) -> S
         return SQLiteStorage(url, create=create)
     known = ", ".join(f"{s} ({_EXAMPLES[s]})" for s in _FACTORIES)
     what = f"unknown scheme {scheme!r}" if sep else "no scheme"
-    raise StorageError(f"storage: got {url!r} ({what}); expected a URL of a known scheme: {known}, "
+    raise StorageError(f"storage: got {display_url(url)!r} ({what}); expected a URL of a known scheme: {known}, "
                        f"or a path ending in {', '.join(_PATH_SUFFIXES)}")
+
+
+def display_url(url: str) -> str:
+    """A storage URL as it may be printed: a password in it is left out.
+
+    ``postgresql://user:secret@host/db`` becomes ``postgresql://user@host/db``; a URL or path
+    without credentials is returned as it is.
+
+    Args:
+        url: a storage URL or path.
+    """
+    netloc = url.partition("://")[2].partition("/")[0]
+    return redact_url(url) if "@" in netloc else url
 
 
 def _open_sqlite(url: str, create: bool) -> SQLiteStorage:
