@@ -1,5 +1,6 @@
 """End-to-end runner tests with real processes: SIGKILL then resume, SIGKILL one of four
-processes sharing a study (its trial is re-run by another after the grace period), Ctrl-C, two
+processes sharing a study, on SQLite and PostgreSQL (its trial is re-run by another after the
+grace period), Ctrl-C, two
 processes on one study file, and workers started with "spawn"."""
 
 from __future__ import annotations
@@ -271,21 +272,30 @@ def test_a_second_ctrl_c_while_stopping_prints_no_traceback(tmp_path):
     assert "interrupted" in err and out.startswith("DONE")
 
 
-def _rows(db, sql, args=()):
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+def _rows(url, sql, args=()):
+    """Rows of a plain SQL query on the study's database (SQLite or PostgreSQL; ``?`` placeholders)."""
+    if url.startswith("sqlite:///"):
         try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
-    except sqlite3.Error:
+            con = sqlite3.connect(f"file:{url[len('sqlite:///'):]}?mode=ro", uri=True, timeout=5)
+            try:
+                return con.execute(sql, args).fetchall()
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return []
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as con:
+            return con.execute(sql.replace("?", "%s"), args).fetchall()
+    except psycopg.Error:
         return []
 
 
 @pytest.mark.slow
-def test_sigkill_one_of_four_processes_its_trial_is_rerun_by_another(tmp_path):
-    db = tmp_path / "four.db"
-    url = f"sqlite:///{db}"
+@pytest.mark.parametrize("scheme", ["sqlite", "postgresql"])
+def test_sigkill_one_of_four_processes_its_trial_is_rerun_by_another(tmp_path, request, scheme):
+    url = f"sqlite:///{tmp_path / 'four.db'}" if scheme == "sqlite" else request.getfixturevalue("postgres_url")
     open_storage(url, create=True).close()
     n = 40  # enough that the victim still runs trials once the last process started
     script = _script(tmp_path, 0.4, extra=", heartbeat_interval=0.2, stale_after=1.5")
@@ -294,14 +304,14 @@ def test_sigkill_one_of_four_processes_its_trial_is_rerun_by_another(tmp_path):
     owner = f"{host}:{victim.pid}"
     try:
         # every process has started trials (so each waits for the others' trials at its end) ...
-        assert _wait_for(lambda: len(_rows(db, "SELECT DISTINCT owner FROM trials")) == 4), "not all started"
+        assert _wait_for(lambda: len(_rows(url, "SELECT DISTINCT owner FROM trials")) == 4), "not all started"
         seen = time.time()
         # ... then the victim is killed in the middle of a trial started after that
-        assert _wait_for(lambda: _rows(db, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING' "
+        assert _wait_for(lambda: _rows(url, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING' "
                                            "AND start_time > ?", (owner, seen)))
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
-        number = _rows(db, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING'", (owner,))[0][0]
+        number = _rows(url, "SELECT number FROM trials WHERE owner = ? AND state = 'RUNNING'", (owner,))[0][0]
         outs = [p.communicate(timeout=240) for p in procs[1:]]
     finally:
         for p in procs:
@@ -316,6 +326,6 @@ def test_sigkill_one_of_four_processes_its_trial_is_rerun_by_another(tmp_path):
     assert len({tuple(t.params.values()) for t in stored.trials}) == n
     rerun = stored.trials[number]
     assert [(a["owner"], a["reason"]) for a in rerun.attempts] == [(owner, "stale: no heartbeat for 1.5 s")]
-    (final_owner, attempts), = _rows(db, "SELECT owner, attempts FROM trials WHERE number = ?", (number,))
+    (final_owner, attempts), = _rows(url, "SELECT owner, attempts FROM trials WHERE number = ?", (number,))
     assert final_owner != owner and json.loads(attempts)[0]["owner"] == owner  # re-run by another process
     assert [t.number for t in stored.trials if t.attempts] == [number]
