@@ -1,7 +1,6 @@
 """End-to-end runner tests with real processes: SIGKILL then resume, SIGKILL one of four
-processes sharing a study, on SQLite and PostgreSQL (its trial is re-run by another after the
-grace period), Ctrl-C, two
-processes on one study file, and workers started with "spawn"."""
+processes sharing a study on SQLite and on PostgreSQL (its trial is re-run by another after the
+grace period), Ctrl-C, two processes on one study file, and workers started with "spawn"."""
 
 from __future__ import annotations
 
