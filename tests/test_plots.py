@@ -367,3 +367,11 @@ def test_plot_importance_needs_two_completed_trials():
     with pytest.raises(ValueError, match="at least 2 completed trials"):
         plots.plot_importance(st, space=MIXED)
     plt.close("all")
+
+
+def test_waiting_and_running_trials_are_not_counted_as_finished():
+    st = _study(n=10, fail=())
+    st.trials[-1].state, st.trials[-1].value = gb.TrialState.WAITING, None  # queued to be re-run
+    st.trials[-2].state, st.trials[-2].value = gb.TrialState.RUNNING, None
+    fig = plots.plot_evaluations(st, SPACE)[0, 0].figure
+    assert "(8 finished trials, 0 failed)" in fig._suptitle.get_text()

@@ -47,7 +47,7 @@ def _is_direction(value: Any) -> bool:
 
 def nothing_completed(study: Study, needs: str) -> ValueError:
     """The error of a study without enough completed trials: how many failed and the first error."""
-    finished = [t for t in study.trials if t.state != TrialState.RUNNING]
+    finished = [t for t in study.trials if t.state.finished]
     failed = [t for t in finished if t.state == TrialState.FAILED]
     if not study.trials:
         why = "has no trial yet"
@@ -63,7 +63,7 @@ def nothing_completed(study: Study, needs: str) -> ValueError:
 
 def _infer_space(study: Study) -> Space:
     """Bounds from the observed values of the finished trials (used when no space is given)."""
-    done = [t for t in study.trials if t.state != TrialState.RUNNING]
+    done = [t for t in study.trials if t.state.finished]
     if not done:
         raise nothing_completed(study, "a space cannot be inferred from no trial")
     dims: dict[str, Any] = {}

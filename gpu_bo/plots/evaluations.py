@@ -59,7 +59,7 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     plt = c.plt_module()
     st, sp = c.resolve(study, space)
     asked = c.check_params(params, sp, max_params)
-    trials = [t for t in st.trials if t.state != TrialState.RUNNING and c.inside(sp, t.params)]
+    trials = [t for t in st.trials if t.state.finished and c.inside(sp, t.params)]
     if not trials:
         raise c.nothing_completed(st, "plot_evaluations needs a finished trial inside the space")
     done = c.completed_inside(st, sp)
