@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.exceptions import StorageError
-from gpu_bo.study import Direction, Study, Trial
+from gpu_bo.study import Direction, Study, Trial, TrialState
 
 __all__ = ["Storage", "StudyInfo", "DuplicateParams", "process_owner"]
 
@@ -310,3 +310,36 @@ def pick_name(name: str | None, names: list[str], where: str) -> str:
     if name not in names:
         raise StorageError(f"{where}: has no study named {name!r}; it holds {names}")
     return name
+
+
+# -- the rows of the SQL stores (sqlite.py, postgres.py): one trial/study layout, read in one place
+TRIAL_COLUMNS = ("number, params, value, state, start_time, end_time, error, intermediate, user_attrs, "
+                 "values_json, attempts")
+
+
+def trial_from_row(r: Sequence) -> Trial:
+    """A Trial from a row of :data:`TRIAL_COLUMNS` (JSON text columns decoded; ``values_json``
+    falls back to the single ``value`` of rows written before it existed)."""
+    number, params, value, state, start, end, error, inter, attrs, values, attempts = r[:11]
+    vals = json.loads(values) if values is not None else (None if value is None else [value])
+    return Trial(number=number, params=json.loads(params), values=vals, state=TrialState(state),
+                 start_time=start if start is not None else 0.0, end_time=end, error=error,
+                 intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
+                 user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"))
+
+
+def info_from_row(name: str, direction: str, space: str | None, directions: str | None) -> StudyInfo:
+    """A StudyInfo from a study row's name, direction and JSON space / directions columns."""
+    return StudyInfo(name, direction, None if space is None else json.loads(space),
+                     tuple(json.loads(directions)) if directions is not None else ())
+
+
+def study_from_rows(info: StudyInfo, rows: Sequence[Sequence], where: str) -> Study:
+    """The Study of ``info`` with the trials of ``rows``; a StorageError naming ``where`` and the
+    study when a row is malformed."""
+    try:
+        trials = [trial_from_row(r) for r in rows]
+    except (ValueError, TypeError) as e:
+        raise StorageError(f"{where}: study {info.name!r} holds a malformed trial: {e}") from None
+    return Study(info.direction, trials, name=info.name)
+

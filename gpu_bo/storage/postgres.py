@@ -39,9 +39,9 @@ from typing import Any, TypeVar
 
 from gpu_bo.exceptions import StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_error,
-                                 stale_reason)
-from gpu_bo.study import Study, Trial, TrialState
+                                 info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
+                                 stale_error, stale_reason, study_from_rows, trial_from_row, TRIAL_COLUMNS)
+from gpu_bo.study import Study, Trial
 
 __all__ = ["PostgresStorage", "SCHEMA_VERSION", "redact_url"]
 
@@ -86,8 +86,7 @@ CREATE INDEX IF NOT EXISTS trials_params ON trials (study_id, md5(params));
 CREATE INDEX IF NOT EXISTS trials_state ON trials (study_id, state)
 """
 
-_COLS = ("number, params, value, state, start_time, end_time, error, intermediate, user_attrs, "
-         "values_json, attempts")
+_COLS = TRIAL_COLUMNS
 
 
 def redact_url(url: str) -> str:
@@ -248,18 +247,11 @@ class PostgresStorage(Storage):
     # -- rows ----------------------------------------------------------------------------------
     @staticmethod
     def _row_to_trial(r: Sequence) -> Trial:
-        number, params, value, state, start, end, error, inter, attrs, values, attempts = r[:11]
-        vals = json.loads(values) if values is not None else (None if value is None else [value])
-        return Trial(number=number, params=json.loads(params), values=vals, state=TrialState(state),
-                     start_time=start if start is not None else 0.0, end_time=end, error=error,
-                     intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
-                     user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"))
+        return trial_from_row(r)
 
     @staticmethod
     def _row_to_info(row: Sequence) -> StudyInfo:
-        name, direction, space, directions = row
-        return StudyInfo(name, direction, None if space is None else json.loads(space),
-                         tuple(json.loads(directions)) if directions is not None else ())
+        return info_from_row(*row)
 
     def _trial(self, con: Any, sid: int, number: int) -> Trial:
         return self._row_to_trial(con.execute(f"SELECT {_COLS} FROM trials WHERE study_id = %s AND number = %s",
@@ -294,11 +286,7 @@ class PostgresStorage(Storage):
         info = self.study_info(name)
         rows = self._read(f"SELECT {_COLS} FROM trials JOIN studies USING (study_id) WHERE name = %s "
                           "ORDER BY number", (info.name,))
-        try:
-            trials = [self._row_to_trial(r) for r in rows]
-        except (ValueError, TypeError) as e:
-            raise StorageError(f"storage {self.url}: study {info.name!r} holds a malformed trial: {e}") from None
-        return Study(info.direction, trials, name=info.name)
+        return study_from_rows(info, rows, f"storage {self.url}")
 
     def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
                      owner: str | None = None, unique: bool = False) -> Trial | None:

@@ -47,11 +47,10 @@ from typing import Any
 
 from gpu_bo.exceptions import GpuBoWarning, StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_error,
-                                 stale_reason)
-from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only,
-                                          _values_of)
-from gpu_bo.study import Study, Trial, TrialState
+                                 info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
+                                 stale_error, stale_reason, study_from_rows, trial_from_row)
+from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only)
+from gpu_bo.study import Study, Trial
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION", "FORMAT_TAG"]
 
@@ -260,19 +259,11 @@ class SQLiteStorage(Storage):
 
     @staticmethod
     def _row_to_trial(r: tuple) -> Trial:
-        number, params, value, state, start, end, error, inter, attrs, values, attempts = r
-        return Trial(
-            number=number, params=json.loads(params), values=_values_of(values, value), state=TrialState(state),
-            start_time=start if start is not None else 0.0, end_time=end, error=error,
-            intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
-            user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"),
-        )
+        return trial_from_row(r)
 
     @staticmethod
     def _row_to_info(row: tuple) -> StudyInfo:
-        _, name, direction, space, directions = row
-        return StudyInfo(name, direction, None if space is None else json.loads(space),
-                         tuple(json.loads(directions)) if directions is not None else ())
+        return info_from_row(*row[1:])
 
     # -- the Storage interface ---------------------------------------------------------------
     def get_or_create_study(self, name: str, direction: str | Sequence[str], space: dict | None) -> StudyInfo:
@@ -304,11 +295,7 @@ class SQLiteStorage(Storage):
         info = self.study_info(name)
         sid = self._study_id(info.name)
         rows = self._read(f"SELECT {self._cols} FROM trials WHERE study_id = ? ORDER BY number", (sid,))
-        try:
-            trials = [self._row_to_trial(r) for r in rows]
-        except (ValueError, TypeError) as e:
-            raise StorageError(f"{self.path!r}: study {info.name!r} holds a malformed trial: {e}") from None
-        return Study(info.direction, trials, name=info.name)
+        return study_from_rows(info, rows, repr(self.path))
 
     def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
                      owner: str | None = None, unique: bool = False) -> Trial | None:

@@ -87,9 +87,3 @@ def _log_beside(path: str) -> str | None:
     """The write-ahead log beside ``path`` when it holds something (changes not in ``path`` yet)."""
     log = path + "-wal"
     return log if os.path.exists(log) and os.path.getsize(log) > 0 else None
-
-
-def _values_of(values_json: str | None, value: float | None) -> list[float] | None:
-    if values_json is not None:
-        return json.loads(values_json)
-    return None if value is None else [value]
