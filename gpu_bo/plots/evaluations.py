@@ -65,7 +65,7 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     done = c.completed_inside(st, sp)
     scores = None
     if asked is None and sp.d > max_params and len(done) >= 2:
-        scores, _ = importance(Surface(st, sp, done, 16, seed, device), 12)
+        scores = importance(Surface(st, sp, done, 16, seed, device))
     names, note = choose(sp, asked, max_params, scores)
     ok = [t for t in trials if t.state != TrialState.FAILED]
     bad = [t for t in trials if t.state == TrialState.FAILED]

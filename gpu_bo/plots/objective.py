@@ -70,7 +70,7 @@ class Surface:
         return torch.cat(outs).reshape(G, -1).mean(-1).cpu().numpy()
 
 
-def importance(surface: Surface, n_points: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def importance(surface: Surface) -> dict[str, float]:
     """Each parameter's share of the variance of the surface's GP mean (:func:`gpu_bo.importance`).
 
     The shares are computed from the GP already fitted for the figure (no second fit): the
@@ -78,16 +78,13 @@ def importance(surface: Surface, n_points: int) -> tuple[dict[str, float], dict[
 
     Args:
         surface: the fitted GP of the study.
-        n_points: unused (kept for callers that passed a grid size to the former ranking).
 
     Returns:
-        ``{name: share}`` and the partial dependence curves computed on the way (none: the
-        diagonal panels compute their own).
+        ``{name: share}``.
     """
     from gpu_bo.importance import shares, total_effects
 
-    del n_points
-    return shares(total_effects(surface.gp, surface.space, seed=surface.seed), surface.space), {}
+    return shares(total_effects(surface.gp, surface.space, seed=surface.seed), surface.space)
 
 
 def choose(space: Space, params: list[str] | None, max_params: int,
@@ -160,7 +157,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
         raise c.nothing_completed(st, f"plot_objective needs at least 2 completed trials inside the "
                                       f"space to fit a GP, got {len(trials)}")
     surface = Surface(st, sp, trials, n_samples, seed, device)
-    scores, curves = importance(surface, n_points) if asked is None and sp.d > max_params else (None, {})
+    scores = importance(surface) if asked is None and sp.d > max_params else None
     names, note = choose(sp, asked, max_params, scores)
     direction = Direction.parse(st.direction)
     idx = {n: i for i, n in enumerate(sp.names)}
@@ -174,7 +171,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
     lows, highs = [], []
     for r, name in enumerate(names):
         dim, g = sp.dims[name], c.grid(sp.dims[name], n_points)
-        pd = curves[name] if name in curves else surface.partial([(idx[name], g)])
+        pd = surface.partial([(idx[name], g)])
         lows.append(pd.min())
         highs.append(pd.max())
         _diagonal(axes[r, r], dim, g, pd, c.axis_values(dim, best_enc[idx[name]:idx[name] + 1])[0])
