@@ -192,10 +192,9 @@ _EXCEPTION_NAME = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Exit|Inte
 
 def _headline(error: str) -> str:
     """An error in one line: its first line, or for a Python traceback its last (the exception)."""
-    lines = [ln.strip() for ln in error.splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+    from gpu_bo.plots._common import error_summary
+
+    return error_summary(error)
 
 
 def _error_kind(error: str | None) -> str:
@@ -300,7 +299,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         ax = plots.plot_convergence(studies, labels=names)
         fig = ax.figure
     elif args.kind == "importance":
-        fig = _importance_axes(plots, studies[0], space).figure
+        fig = plots.plot_importance(studies[0], space=space).figure
     elif args.kind == "objective":
         fig = plots.plot_objective(studies[0], space, **chosen)[0, 0].figure
     else:
@@ -312,14 +311,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
     plt.close(fig)
     print(f"wrote {out}")
     return 0
-
-
-def _importance_axes(plots: Any, study: Study, space: Space | None) -> Any:
-    """``plots.plot_importance`` (imported when asked: it lands with gpu_bo.importance)."""
-    plot_importance = getattr(plots, "plot_importance", None)
-    if plot_importance is None:
-        raise CLIError("--kind importance: this gpu_bo has no gpu_bo.plots.plot_importance yet", 1)
-    return plot_importance(study, space=space)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -129,18 +129,14 @@ def importance_view(store: Storage, name: str, objective: int = 0) -> dict[str, 
 def importance_of(study: Study, space_spec: dict | None, objective: int = 0) -> dict[str, Any]:
     """``{"available": bool, "shares": {param: share} | None, "reason": str | None}``.
 
-    :func:`gpu_bo.importance.importance` is imported here, when asked: the dashboard works
-    without it, and the chart says why it is missing.
+    When the importance cannot be computed (e.g. too few completed trials) the chart says why.
 
     Args:
         study: the study (its trials).
         space_spec: its search space as ``Space.to_dict()`` (``None``: inferred from the trials).
         objective: which objective (0-based) of a multi-objective study.
     """
-    try:
-        from gpu_bo.importance import importance
-    except ImportError as e:
-        return {"available": False, "shares": None, "reason": f"not available: {e}"}
+    from gpu_bo.importance import importance
     from gpu_bo.space import Space
 
     space = None if space_spec is None else Space.from_dict(space_spec)
