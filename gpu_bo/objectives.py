@@ -22,7 +22,6 @@ threads, processes, Ray) run it wherever the trial runs.
 from __future__ import annotations
 
 import inspect
-import math
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.exceptions import TrialPruned
+from gpu_bo.study import is_valid_value
 from gpu_bo.pruners import MedianPruner, NopPruner, Pruner  # noqa: F401 - their home is gpu_bo.pruners
 
 __all__ = [
@@ -148,13 +148,9 @@ def wants_trial(objective: Callable) -> bool:
 
 
 def _as_value(raw: Any) -> float | None:
-    if raw is None or isinstance(raw, bool):
-        return None
-    try:
-        v = float(raw)  # numpy scalars and 0-d tensors (on any device) convert here
-    except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError (10**400), a bad __float__
-        return None
-    return v if math.isfinite(v) else None
+    # the one rule of what a COMPLETE value is (a str such as "0.25" is not); numpy scalars and
+    # 0-d tensors (on any device) convert
+    return float(raw) if is_valid_value(raw) else None
 
 
 def _short_repr(raw: Any, limit: int = 200) -> str:

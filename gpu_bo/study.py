@@ -207,7 +207,7 @@ def is_valid_value(value: Any) -> bool:
         return False
     try:
         return math.isfinite(float(value))
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError (10**400), a bad __float__
         return False
 
 

@@ -410,8 +410,13 @@ def sys_exit_high(p):
     return quad(p)
 
 
+def str_high(p):
+    return "0.25" if p["x"] > 0.5 else quad(p)  # a number printed by mistake (issue 15.9)
+
+
 @pytest.mark.parametrize("backend", ["serial", *PARALLEL])
-@pytest.mark.parametrize("objective, err", [(huge_high, "expected a finite number"), (sys_exit_high, "SystemExit")])
+@pytest.mark.parametrize("objective, err", [(huge_high, "expected a finite number"), (sys_exit_high, "SystemExit"),
+                                            (str_high, "expected a finite number")])
 def test_an_oversized_int_or_sys_exit_is_one_failed_trial(backend, objective, err):
     study = optimize(objective, SPACE, 6, backend=backend, n_workers=1 if backend == "serial" else 2,
                      seed=1, progress=False, options=FAST)
