@@ -83,7 +83,10 @@ class _Run:
         self.pass_trial = wants_trial(objective)
         self.bar: ProgressBar | None = None
         self.callback_failed = False
-        self.started = time.time()  # wall clock, as the trials' start_time
+        # other processes' trials seen starting during this run, by sync (not by comparing clocks:
+        # a store may stamp start_time with its server's clock, PostgreSQL does)
+        self.started_here: set[int] = set()
+        self.synced = False
         self.timed_out = False
         self.live: Liveness = cfg["live"]
 
@@ -108,6 +111,8 @@ class _Run:
                 t.params = self.space.canonical(t.params)
             if t.number in self.running:
                 continue
+            if self.synced and t.state == TrialState.RUNNING:
+                self.started_here.add(t.number)
             if t.number not in self.trials or t.number not in self.told:
                 self.trials[t.number] = t
             if t.number in self.told:
@@ -122,6 +127,7 @@ class _Run:
                 self._publish()
                 self._progress()
         self._publish()
+        self.synced = True
 
     # -- submitting --------------------------------------------------------------------------
     def _ask(self, k: int, reserved: int = 0) -> list[dict[str, Any]]:
@@ -355,7 +361,7 @@ class _Run:
             self.sync()
             if not self.timed_out and any(t.state == TrialState.WAITING for t in self.trials.values()):
                 return True
-            if not any(t.state == TrialState.RUNNING and t.start_time >= self.started
+            if not any(t.state == TrialState.RUNNING and t.number in self.started_here
                        for t in self.trials.values()):
                 return False
             now = time.monotonic()
