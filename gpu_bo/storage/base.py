@@ -275,6 +275,28 @@ def attempt(owner: str | None, start_time: float | None, end_time: float, reason
             "reason": reason}
 
 
+def stale_outcome(history: list[dict[str, Any]], owner: str | None, start_time: float | None, now: float,
+                  grace: float, requeue: bool) -> tuple[str, float | None, str | None]:
+    """What becomes of a stale trial, the rule every store applies: re-run once.
+
+    Appends the stale attempt to ``history`` and returns ``(state, end_time, error)``: WAITING
+    (``None, None``) the first time when ``requeue``, else FAILED now with :func:`stale_error`.
+
+    Args:
+        history: the trial's earlier attempts (appended to).
+        owner: who ran it.
+        start_time: when that attempt started.
+        now: the store's clock now.
+        grace: the grace period it overran, in seconds.
+        requeue: re-run stale trials (else fail them at once).
+    """
+    again = bool(history)  # re-run once: a second stale run ends it
+    history.append(attempt(owner, start_time, now, stale_reason(grace)))
+    if requeue and not again:
+        return "WAITING", None, None
+    return "FAILED", now, stale_error(grace, owner)
+
+
 def check_same(info: StudyInfo, directions: tuple[str, ...], space: dict | None) -> None:
     """Raise a StorageError when a stored study differs from the one requested."""
     if info.directions != directions:

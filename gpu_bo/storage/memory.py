@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_error,
-                                 stale_reason)
+                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_outcome)
 from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -128,12 +127,10 @@ class InMemoryStorage(Storage):
                 last = beat if beat is not None else t.start_time
                 if t.state != TrialState.RUNNING or last >= now - grace:
                     continue
-                again = bool(t.attempts)
-                t.attempts.append(attempt(owner, t.start_time, now, stale_reason(grace)))
-                if requeue and not again:
-                    t.state = TrialState.WAITING
-                else:
-                    t.state, t.end_time, t.error = TrialState.FAILED, now, stale_error(grace, owner)
+                state, end, error = stale_outcome(t.attempts, owner, t.start_time, now, grace, requeue)
+                t.state = TrialState(state)
+                if end is not None:
+                    t.end_time, t.error = end, error
                 self._bump(study, t.number)
                 taken.append(t.number)
         return taken

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from gpu_bo.exceptions import StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
                                  info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
-                                 stale_error, stale_reason, study_from_rows, trial_from_row, TRIAL_COLUMNS)
+                                 stale_outcome, study_from_rows, trial_from_row, TRIAL_COLUMNS)
 from gpu_bo.study import Study, Trial
 
 __all__ = ["PostgresStorage", "SCHEMA_VERSION", "redact_url"]
@@ -378,10 +378,7 @@ class PostgresStorage(Storage):
                                (sid, now, float(grace))).fetchall()
             for number, owner, start, attempts in rows:
                 history = json.loads(attempts or "[]")
-                again = bool(history)  # re-run once: a second stale run ends it
-                history.append(attempt(owner, start, now, stale_reason(grace)))
-                state, end, error = (("WAITING", None, None) if requeue and not again
-                                     else ("FAILED", now, stale_error(grace, owner)))
+                state, end, error = stale_outcome(history, owner, start, now, grace, requeue)
                 con.execute("UPDATE trials SET state = %s, end_time = %s, error = %s, attempts = %s, seq = %s "
                             "WHERE study_id = %s AND number = %s",
                             (state, end, error, json.dumps(history), next_seq(), sid, number))

@@ -48,7 +48,7 @@ from typing import Any
 from gpu_bo.exceptions import GpuBoWarning, StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
                                  info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
-                                 stale_error, stale_reason, study_from_rows, trial_from_row)
+                                 stale_outcome, study_from_rows, trial_from_row)
 from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only)
 from gpu_bo.study import Study, Trial
 
@@ -379,10 +379,7 @@ class SQLiteStorage(Storage):
                                (sid, now - grace)).fetchall()
             for number, owner, start, attempts in rows:
                 history = json.loads(attempts or "[]")
-                again = bool(history)
-                history.append(attempt(owner, start, now, stale_reason(grace)))
-                state, end, error = (("WAITING", None, None) if requeue and not again
-                                     else ("FAILED", now, stale_error(grace, owner)))
+                state, end, error = stale_outcome(history, owner, start, now, grace, requeue)
                 con.execute("UPDATE trials SET state = ?, end_time = ?, error = ?, attempts = ?, seq = ? "
                             "WHERE study_id = ? AND number = ?",
                             (state, end, error, json.dumps(history), self._next_seq(con, sid), sid, number))
