@@ -14,7 +14,8 @@ What maps to what:
 
 * ``pbounds`` follows bayes_opt 3.x: two numbers (a tuple *or a list*) are float bounds,
   ``(low, high, int)`` an integer, ``(low, high, float)`` a float, any other sequence a set of
-  categories. gpu_bo dimensions (``gb.Real`` ...) are accepted as well.
+  categories. bayes_opt's ``FloatParameter``/``IntParameter``/``CategoricalParameter`` objects and
+  gpu_bo dimensions (``gb.Real`` ...) are accepted as well.
 * ``UtilityFunction(kind="ucb"|"ei"|"poi", kappa, xi)`` (bayes_opt 1.x) and
   ``acquisition.UpperConfidenceBound / ExpectedImprovement / ProbabilityOfImprovement``
   (bayes_opt 2.x/3.x, ``exploration_decay`` included) select gpu_bo's ``"ucb"``, ``"ei"``,
@@ -26,38 +27,50 @@ What maps to what:
   ``maximize``) is recorded as a failed trial of the underlying optimizer and never reaches the
   GP; ``res`` and ``max`` list completed points only (bayes_opt would corrupt its GP instead).
 * ``suggest()`` does not reserve the point (as in bayes_opt): call ``register`` with its target.
-* ``set_bounds`` rebuilds the optimizer on the new bounds; registered points that fall outside
-  them stay in ``res`` but are not shown to the GP.
-* ``save_state``/``load_state`` write and read JSON (gpu_bo's own format, not bayes_opt's).
-* Not provided: constraints, ``bounds_transformer`` (domain reduction), ``set_gp_params``
-  settings (accepted and ignored with a warning: gpu_bo fits its own GP), loggers/events.
+* ``set_bounds`` ignores unknown keys (as bayes_opt); registered points that fall outside the
+  new bounds stay in ``res`` but are not shown to the GP that makes the suggestions.
+* ``save_state``/``load_state`` write bayes_opt's JSON layout (plus gpu_bo's part) and read files
+  written by bayes_opt's ``save_state`` too.
+* ``constraint=NonlinearConstraint(g, lb, ub)``: each limit becomes an outcome constraint of
+  gpu_bo's ``Optimizer.tell(..., constraints=...)`` (``g - ub <= 0``, ``lb - g <= 0``), modelled by GPs.
+* ``predict``, ``acquisition.ConstantLiar`` (pending points), ``acquisition.GPHedge`` (a portfolio),
+  your own ``AcquisitionFunction`` subclasses (``base_acq`` on gpu_bo's posterior) and
+  ``bounds_transformer=SequentialDomainReductionTransformer(...)`` are supported.
+* Not provided, each an error: ``set_gp_params`` and ``wrap_kernel`` (gpu_bo fits its own GP), a
+  custom ``BayesParameter`` subclass in ``pbounds``, ``acquisition.*.suggest(gp=...)`` with an
+  sklearn GP. See docs/guide/dropin-bayes_opt.md.
 
-The parameter order used by ``probe([...])`` with a list is the order of ``pbounds``' keys.
-
-The modules follow bayes_opt's own layout: ``acquisition`` (the acquisition classes),
-``bayesian_optimization`` (the facade), ``util`` (1.x's ``UtilityFunction``), ``exception``,
-``parameter`` (``pbounds`` rules), ``target_space`` (the ``space`` view) and ``logger`` (the
-printed table).
+The modules follow bayes_opt's own layout: ``acquisition``, ``bayesian_optimization``,
+``constraint``, ``domain_reduction``, ``exception``, ``logger``, ``parameter``, ``target_space``
+and ``util``.
 """
 
 from __future__ import annotations
 
 from gpu_bo.integrations.bayes_opt import acquisition
 from gpu_bo.integrations.bayes_opt.acquisition import (
+    ConstantLiar,
     ExpectedImprovement,
+    GPHedge,
     ProbabilityOfImprovement,
     UpperConfidenceBound,
 )
 from gpu_bo.integrations.bayes_opt.bayesian_optimization import BayesianOptimization
+from gpu_bo.integrations.bayes_opt.constraint import ConstraintModel
+from gpu_bo.integrations.bayes_opt.domain_reduction import (
+    DomainTransformer,
+    SequentialDomainReductionTransformer,
+)
 from gpu_bo.integrations.bayes_opt.exception import NotUniqueError
+from gpu_bo.integrations.bayes_opt.logger import ScreenLogger
+from gpu_bo.integrations.bayes_opt.target_space import TargetSpace
 from gpu_bo.integrations.bayes_opt.util import UtilityFunction
 
 # the private helpers stay importable from here, where they lived before the split
 from gpu_bo.integrations.bayes_opt.acquisition import _Acquisition  # noqa: F401
-from gpu_bo.integrations.bayes_opt.bayesian_optimization import _STATE_FORMAT  # noqa: F401
 from gpu_bo.integrations.bayes_opt.parameter import _dimension, _space_from_pbounds  # noqa: F401
-from gpu_bo.integrations.bayes_opt.target_space import _TargetSpaceView  # noqa: F401
 from gpu_bo.integrations.bayes_opt.util import _is_num, _plain, _seed  # noqa: F401
 
-__all__ = ["BayesianOptimization", "UtilityFunction", "NotUniqueError", "acquisition",
-           "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement"]
+__all__ = ["BayesianOptimization", "UtilityFunction", "NotUniqueError", "acquisition", "ConstraintModel",
+           "SequentialDomainReductionTransformer", "DomainTransformer", "ScreenLogger", "TargetSpace",
+           "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement", "ConstantLiar", "GPHedge"]

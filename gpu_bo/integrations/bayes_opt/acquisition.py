@@ -1,20 +1,38 @@
-"""bayes_opt 2.x/3.x's ``bayes_opt.acquisition``: which gpu_bo acquisition a bayes_opt one selects.
+"""bayes_opt 2.x/3.x's ``bayes_opt.acquisition``: the acquisition classes and what they map to.
 
-``from gpu_bo.integrations.bayes_opt.acquisition import UpperConfidenceBound`` works as
-``from bayes_opt.acquisition import UpperConfidenceBound`` does. The objects do not compute
-anything: they carry the kind (``"ucb"``, ``"ei"``, ``"pi"``), ``kappa``/``xi`` and their
-exploration decay to the :class:`gpu_bo.Optimizer` behind the facade.
+* ``UpperConfidenceBound`` / ``ExpectedImprovement`` / ``ProbabilityOfImprovement`` select
+  gpu_bo's analytic ``"ucb"``, ``"ei"``, ``"pi"`` (same ``kappa``/``xi``, same exploration decay);
+  their ``base_acq(mean, std)`` computes bayes_opt's formula on given numbers.
+* ``ConstantLiar(base)``: every ``suggest()`` stays *pending* in gpu_bo's optimizer until its point
+  is registered, so the next suggestion is chosen with the pending points folded in (gpu_bo's
+  batch machinery: the GP conditioned on them, kriging believer) instead of a constant lie.
+* ``GPHedge([a, b, ...])``: a portfolio: each base acquisition proposes a point through gpu_bo,
+  one is drawn by the softmax of the gains, and every gain grows by the GP's mean at its last
+  proposal (Hoffman et al., 2011).
+* A user's ``AcquisitionFunction`` subclass: its ``base_acq(mean, std)`` is evaluated on gpu_bo's
+  posterior (user units) over a quasi-random candidate set and the best unseen candidate is
+  suggested. A subclass without its own ``base_acq`` is refused (``TypeError``).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from scipy.stats import norm
+
+from gpu_bo.integrations.bayes_opt._convert import ensure_rng
+from gpu_bo.integrations.bayes_opt.exception import (
+    ConstraintNotSupportedError,
+    TargetSpaceEmptyError,
+)
+
 __all__ = ["AcquisitionFunction", "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement",
-           "BAYES_OPT_KAPPA"]
+           "ConstantLiar", "GPHedge", "BAYES_OPT_KAPPA"]
 
 # bayes_opt's own UCB default (3.4's UpperConfidenceBound and BayesianOptimization; 1.x's
 # UtilityFunction and maximize). The facade follows bayes_opt here, not
@@ -22,25 +40,91 @@ __all__ = ["AcquisitionFunction", "UpperConfidenceBound", "ExpectedImprovement",
 BAYES_OPT_KAPPA = 2.576
 
 
-class _Acquisition:
-    """What gpu_bo needs of a bayes_opt acquisition: its kind, kappa/xi and their decay."""
+class AcquisitionFunction:
+    """bayes_opt's base class. Subclass it and define ``base_acq(mean, std)`` for your own.
+
+    Args:
+        random_state: accepted for bayes_opt's signature (gpu_bo's search is seeded by the optimizer).
+    """
+
+    kind: str | None = None  # gpu_bo's acquisition name, None for a user's subclass
+
+    def __init__(self, random_state: Any = None) -> None:
+        self.random_state = random_state
+        self.i = 0  # suggestions made
+        self.y_max: float | None = None
+
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        """The acquisition value at posterior ``mean``/``std`` (larger is better).
+
+        Args:
+            mean: posterior means (user units).
+            std: posterior standard deviations.
+        """
+        raise TypeError(f"{type(self).__name__}: an AcquisitionFunction subclass must define base_acq(mean, std)")
+
+    def update_params(self) -> None:
+        """Called after each suggestion (the built-in classes apply their exploration decay)."""
+        self.i += 1
+
+    def suggest(self, gp: Any = None, target_space: Any = None, n_random: int = 10_000, n_smart: int = 10,
+                fit_gp: bool = True, random_state: Any = None) -> Any:
+        """Not provided on the acquisition: call ``BayesianOptimization.suggest()``.
+
+        Args:
+            gp: bayes_opt's sklearn GP (gpu_bo fits its own).
+            target_space: the target space.
+            n_random: bayes_opt's random search size.
+            n_smart: bayes_opt's L-BFGS-B starts.
+            fit_gp: whether to refit the GP.
+            random_state: the search's random state.
+        """
+        if target_space is not None and len(target_space) == 0:
+            raise TargetSpaceEmptyError("Cannot suggest a point without previous samples. Use "
+                                        "target_space.random_sample() to generate a point.")
+        raise NotImplementedError(f"{type(self).__name__}.suggest(gp=..., target_space=...): gpu_bo's facade "
+                                  "does not search with an sklearn GP; use BayesianOptimization.suggest(), which "
+                                  "runs this acquisition on gpu_bo's GP")
+
+    def get_acquisition_params(self) -> dict[str, Any]:
+        """The state to save (a custom subclass defines its own)."""
+        raise NotImplementedError("Custom AcquisitionFunction subclasses must implement their own "
+                                  "get_acquisition_params method.")
+
+    def set_acquisition_params(self, params: Mapping[str, Any]) -> None:
+        """Restore a saved state (a custom subclass defines its own).
+
+        Args:
+            params: what :meth:`get_acquisition_params` returned.
+        """
+        raise NotImplementedError("Custom AcquisitionFunction subclasses must implement their own "
+                                  "set_acquisition_params method.")
+
+
+def _check_decay(decay: Any, delay: Any) -> None:
+    if decay is not None and not (isinstance(decay, numbers.Real) and 0 < decay <= 1):
+        raise ValueError(f"exploration_decay: got {decay!r}; exploration_decay must be greater than 0 and "
+                         "less than or equal to 1.")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or delay < 0):
+        raise ValueError(f"exploration_decay_delay: got {delay!r}; exploration_decay_delay must be an integer "
+                         "greater than or equal to 0.")
+
+
+class _Acquisition(AcquisitionFunction):
+    """A built-in acquisition: gpu_bo's kind, ``kappa``/``xi`` and their exploration decay."""
 
     kind = "ucb"
 
     def __init__(self, kappa: float = BAYES_OPT_KAPPA, xi: float = 0.0, exploration_decay: float | None = None,
-                 exploration_decay_delay: int | None = None) -> None:
+                 exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
+        super().__init__(random_state)
         for label, v in (("kappa", kappa), ("xi", xi)):
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{label}: got {v!r}, expected a finite number >= 0")
-        if exploration_decay is not None and not 0 < exploration_decay <= 1:
-            raise ValueError(f"exploration_decay: got {exploration_decay!r}, expected a number in (0, 1]")
-        if exploration_decay_delay is not None and (not isinstance(exploration_decay_delay, int)
-                                                    or exploration_decay_delay < 0):
-            raise ValueError(f"exploration_decay_delay: got {exploration_decay_delay!r}, expected an int >= 0")
+                raise ValueError(f"{label}: got {v!r}; {label} must be greater than or equal to 0.")
+        _check_decay(exploration_decay, exploration_decay_delay)
         self.kappa, self.xi = float(kappa), float(xi)
         self.exploration_decay = exploration_decay
         self.exploration_decay_delay = exploration_decay_delay
-        self.i = 0  # suggestions made (bayes_opt's counter for the decay)
 
     def update_params(self) -> None:
         """Apply the exploration decay after a suggestion (bayes_opt semantics)."""
@@ -57,46 +141,229 @@ class _Acquisition:
                 "exploration_decay_delay": self.exploration_decay_delay}
 
     def set_acquisition_params(self, params: Mapping[str, Any]) -> None:
-        """Restore a state written by :meth:`get_acquisition_params`."""
-        self.kappa, self.xi, self.i = float(params["kappa"]), float(params["xi"]), int(params.get("i", 0))
-        self.exploration_decay = params.get("exploration_decay")
-        self.exploration_decay_delay = params.get("exploration_decay_delay")
+        """Restore a state written by :meth:`get_acquisition_params` (or by bayes_opt's).
+
+        Args:
+            params: the saved state.
+        """
+        self.kappa = float(params.get("kappa", self.kappa))
+        self.xi = float(params.get("xi", self.xi))
+        self.i = int(params.get("i", 0))
+        self.exploration_decay = params.get("exploration_decay", self.exploration_decay)
+        self.exploration_decay_delay = params.get("exploration_decay_delay", self.exploration_decay_delay)
+
+    def _y_max(self) -> float:
+        if self.y_max is None:
+            raise ValueError("y_max is not set. If you are calling this method outside of suggest(), "
+                             "set y_max (the best target so far) first.")
+        return float(self.y_max)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kappa={self.kappa}, xi={self.xi})"
 
 
-# bayes_opt's name for the base class
-AcquisitionFunction = _Acquisition
-
-
 class UpperConfidenceBound(_Acquisition):
-    """bayes_opt 2.x/3.x ``acquisition.UpperConfidenceBound``: ``mu + kappa * sigma``."""
+    """bayes_opt's ``UpperConfidenceBound``: ``mean + kappa * std``.
+
+    Args:
+        kappa: the exploration weight (>= 0).
+        exploration_decay: multiply ``kappa`` by this after each suggestion (in (0, 1]).
+        exploration_decay_delay: start the decay after this many suggestions.
+        random_state: accepted for bayes_opt's signature.
+    """
 
     kind = "ucb"
 
     def __init__(self, kappa: float = BAYES_OPT_KAPPA, exploration_decay: float | None = None,
                  exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
         super().__init__(kappa=kappa, exploration_decay=exploration_decay,
-                         exploration_decay_delay=exploration_decay_delay)
+                         exploration_decay_delay=exploration_decay_delay, random_state=random_state)
+
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        return np.asarray(mean) + self.kappa * np.asarray(std)
 
 
 class _ImprovementAcquisition(_Acquisition):
-    """EI and PI: an improvement margin ``xi`` (bayes_opt's own classes ask for it; 0.01 here)."""
+    """EI and PI: an improvement margin ``xi``."""
 
     def __init__(self, xi: float = 0.01, exploration_decay: float | None = None,
                  exploration_decay_delay: int | None = None, random_state: Any = None) -> None:
         super().__init__(xi=xi, exploration_decay=exploration_decay,
-                         exploration_decay_delay=exploration_decay_delay)
+                         exploration_decay_delay=exploration_decay_delay, random_state=random_state)
 
 
 class ExpectedImprovement(_ImprovementAcquisition):
-    """bayes_opt 2.x/3.x ``acquisition.ExpectedImprovement``: ``E[max(f - f* - xi, 0)]``."""
+    """bayes_opt's ``ExpectedImprovement``: ``E[max(f - y_max - xi, 0)]``.
+
+    Args:
+        xi: the improvement margin (>= 0).
+        exploration_decay: multiply ``xi`` by this after each suggestion (in (0, 1]).
+        exploration_decay_delay: start the decay after this many suggestions.
+        random_state: accepted for bayes_opt's signature.
+    """
 
     kind = "ei"
 
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        a = mean - self._y_max() - self.xi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = a / std
+        return a * norm.cdf(z) + std * norm.pdf(z)
+
 
 class ProbabilityOfImprovement(_ImprovementAcquisition):
-    """bayes_opt 2.x/3.x ``acquisition.ProbabilityOfImprovement``: ``P(f > f* + xi)``."""
+    """bayes_opt's ``ProbabilityOfImprovement``: ``P(f > y_max + xi)``.
+
+    Args:
+        xi: the improvement margin (>= 0).
+        exploration_decay: multiply ``xi`` by this after each suggestion (in (0, 1]).
+        exploration_decay_delay: start the decay after this many suggestions.
+        random_state: accepted for bayes_opt's signature.
+    """
 
     kind = "pi"
+
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return norm.cdf((mean - self._y_max() - self.xi) / std)
+
+
+class ConstantLiar(AcquisitionFunction):
+    """bayes_opt's ``ConstantLiar``: parallel suggestions; here gpu_bo's pending points.
+
+    Each ``suggest()`` stays pending (``dummies``) until its point is registered (matched within
+    ``atol``/``rtol``); suggestions are chosen with the pending points folded in by gpu_bo's batch
+    machinery, which conditions the GP on them (its own fantasy rule, not ``strategy``'s
+    constant: a ``strategy`` other than ``"max"`` is accepted with a warning saying so).
+
+    Args:
+        base_acquisition: the acquisition that ranks the points (a built-in one).
+        strategy: bayes_opt's lie: ``"min"``, ``"mean"``, ``"max"`` or a number.
+        random_state: accepted for bayes_opt's signature.
+        atol: absolute tolerance matching a registered point to a pending one.
+        rtol: relative tolerance of that match.
+    """
+
+    def __init__(self, base_acquisition: AcquisitionFunction, strategy: Any = "max", random_state: Any = None,
+                 atol: float = 1e-5, rtol: float = 1e-8) -> None:
+        super().__init__(random_state)
+        if not (strategy in ("min", "mean", "max") or isinstance(strategy, numbers.Real)
+                and not isinstance(strategy, bool)):
+            raise ValueError(f"strategy: got {strategy!r}, expected 'min', 'mean', 'max' or a number")
+        if not isinstance(base_acquisition, _Acquisition):
+            raise TypeError(f"base_acquisition: got {base_acquisition!r}; expected UpperConfidenceBound, "
+                            "ExpectedImprovement or ProbabilityOfImprovement (an instance)")
+        if strategy != "max":
+            warnings.warn(f"ConstantLiar(strategy={strategy!r}): gpu_bo conditions its GP on the pending points "
+                          "with its own fantasy rule (the posterior mean), not a constant lie", stacklevel=2)
+        self.base_acquisition = base_acquisition
+        self.strategy, self.atol, self.rtol = strategy, float(atol), float(rtol)
+        self.dummies: list[dict[str, Any]] = []
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.base_acquisition.kind
+
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        return self.base_acquisition.base_acq(mean, std)
+
+    def update_params(self) -> None:
+        super().update_params()
+        self.base_acquisition.update_params()
+
+    def get_acquisition_params(self) -> dict[str, Any]:
+        """The state to save: the base acquisition's, the pending points and the settings."""
+        return {"kind": "constant_liar", "base": self.base_acquisition.get_acquisition_params(),
+                "dummies": [dict(d) for d in self.dummies], "strategy": self.strategy, "i": self.i,
+                "atol": self.atol, "rtol": self.rtol}
+
+    def set_acquisition_params(self, params: Mapping[str, Any]) -> None:
+        """Restore a saved state.
+
+        Args:
+            params: what :meth:`get_acquisition_params` returned.
+        """
+        self.base_acquisition.set_acquisition_params(params.get("base", {}))
+        self.dummies = [dict(d) for d in params.get("dummies", [])]
+        self.i = int(params.get("i", 0))
+
+    def _check_space(self, target_space: Any) -> None:
+        if len(target_space) == 0:
+            raise TargetSpaceEmptyError("Cannot suggest a point without previous samples.")
+        if target_space.constraint is not None:
+            raise ConstraintNotSupportedError("ConstantLiar: constrained optimization is not supported")
+
+
+class GPHedge(AcquisitionFunction):
+    """bayes_opt's ``GPHedge``: a portfolio of acquisitions, one drawn per suggestion.
+
+    Args:
+        base_acquisitions: the built-in acquisitions of the portfolio.
+        random_state: an int, a numpy ``RandomState`` or None: the softmax draws.
+    """
+
+    kind = "hedge"
+
+    def __init__(self, base_acquisitions: Sequence[AcquisitionFunction], random_state: Any = None) -> None:
+        super().__init__(random_state)
+        self.base_acquisitions = list(base_acquisitions)
+        bad = [a for a in self.base_acquisitions if not isinstance(a, _Acquisition)]
+        if not self.base_acquisitions or bad:
+            raise TypeError(f"base_acquisitions: got {bad or base_acquisitions!r}; expected a non-empty list of "
+                            "UpperConfidenceBound / ExpectedImprovement / ProbabilityOfImprovement instances")
+        self.n_acq = len(self.base_acquisitions)
+        self.gains = np.zeros(self.n_acq)
+        self.previous_candidates: list[dict[str, Any]] | None = None
+        self._rng = ensure_rng(random_state)
+
+    def base_acq(self, mean: Any, std: Any) -> Any:
+        raise TypeError("GPHedge base acquisition function is ambiguous. You may use self.base_acquisitions[i]"
+                        ".base_acq(mean, std) to get the base acquisition function for the i-th acquisition.")
+
+    def update_gains(self, means: Sequence[float]) -> None:
+        """Add the GP's mean at each base acquisition's last proposal to its gain.
+
+        Args:
+            means: one posterior mean per base acquisition.
+        """
+        self.gains = self.gains + np.asarray(means, dtype=float)
+
+    def sample_index(self) -> int:
+        """Draw a base acquisition by the softmax of the gains."""
+        g = self.gains - np.max(self.gains)
+        p = np.exp(g) / np.sum(np.exp(g))
+        return int(self._rng.choice(self.n_acq, p=p))
+
+    def get_acquisition_params(self) -> dict[str, Any]:
+        """The state to save: every base acquisition's, the gains and the draw generator."""
+        st = self._rng.get_state()
+        return {"kind": "gp_hedge", "base": [a.get_acquisition_params() for a in self.base_acquisitions],
+                "gains": self.gains.tolist(), "i": self.i,
+                "rng": [st[0], st[1].tolist(), int(st[2]), int(st[3]), float(st[4])]}
+
+    def set_acquisition_params(self, params: Mapping[str, Any]) -> None:
+        """Restore a saved state.
+
+        Args:
+            params: what :meth:`get_acquisition_params` returned.
+        """
+        for a, p in zip(self.base_acquisitions, params.get("base", [])):
+            a.set_acquisition_params(p)
+        self.gains = np.asarray(params.get("gains", self.gains), dtype=float)
+        self.i = int(params.get("i", 0))
+        if params.get("rng"):
+            r = params["rng"]
+            self._rng.set_state((r[0], np.asarray(r[1], dtype=np.uint32), r[2], r[3], r[4]))
+
+
+def _is_custom(acq: AcquisitionFunction) -> bool:
+    """A user's subclass (no gpu_bo kind): it must define its own ``base_acq``."""
+    if isinstance(acq, (_Acquisition, ConstantLiar, GPHedge)):
+        return False
+    if type(acq).base_acq is AcquisitionFunction.base_acq:
+        raise TypeError(f"acquisition_function: {type(acq).__name__} defines no base_acq(mean, std); gpu_bo "
+                        "evaluates a custom AcquisitionFunction through its base_acq")
+    return True
+

@@ -1,19 +1,20 @@
 """bayes_opt's ``bayes_opt.bayesian_optimization``: ``BayesianOptimization`` on gpu_bo's Optimizer.
 
-See :mod:`gpu_bo.integrations.bayes_opt` for what maps to what. The facade keeps every
-registered point (``res``), the queue of lazy probes and the quasi-random stream position, and
-hands the points inside the current bounds to a :class:`gpu_bo.Optimizer` (always maximizing,
-as bayes_opt does).
+The points live in a :class:`~gpu_bo.integrations.bayes_opt.target_space.TargetSpace` (bayes_opt's
+float representation); the suggestions come from a :class:`gpu_bo.Optimizer` (always maximizing)
+that is told the points inside the current bounds, rebuilt when the bounds change. See
+:mod:`gpu_bo.integrations.bayes_opt` for what maps to what.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import numbers
 import traceback
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -21,24 +22,28 @@ from typing import Any
 import numpy as np
 
 from gpu_bo.exceptions import GpuBoError
+from gpu_bo.integrations.bayes_opt import _posterior
+from gpu_bo.integrations.bayes_opt._convert import _seed, ensure_rng
 from gpu_bo.integrations.bayes_opt.acquisition import (
     BAYES_OPT_KAPPA,
+    AcquisitionFunction,
+    ConstantLiar,
     ExpectedImprovement,
-    ProbabilityOfImprovement,
+    GPHedge,
     UpperConfidenceBound,
-    _Acquisition,
+    _is_custom,
 )
-from gpu_bo.integrations.bayes_opt.exception import NotUniqueError
-from gpu_bo.integrations.bayes_opt.logger import _ScreenLogger
-from gpu_bo.integrations.bayes_opt.parameter import _dimension, _space_from_pbounds
-from gpu_bo.integrations.bayes_opt.target_space import _TargetSpaceView
-from gpu_bo.integrations.bayes_opt.util import UtilityFunction, _is_num, _plain, _seed
-from gpu_bo.space import Space
-from gpu_bo.study import is_valid_value
+from gpu_bo.integrations.bayes_opt.constraint import ConstraintModel
+from gpu_bo.integrations.bayes_opt.domain_reduction import DomainTransformer
+from gpu_bo.integrations.bayes_opt.logger import ScreenLogger
+from gpu_bo.integrations.bayes_opt.persistence import load_into, state_of
+from gpu_bo.integrations.bayes_opt.target_space import TargetSpace
+from gpu_bo.integrations.bayes_opt.util import UtilityFunction
+from gpu_bo.space import SpaceError
 
 __all__ = ["BayesianOptimization"]
 
-_STATE_FORMAT = "gpu_bo.bayes_opt/1"
+_N_CANDIDATES = 2048  # the candidate set a custom acquisition's base_acq is evaluated on
 
 
 class BayesianOptimization:
@@ -47,150 +52,184 @@ class BayesianOptimization:
     Args:
         f: the function to maximize, called as ``f(**params)``; None when only
             ``suggest``/``register`` are used.
-        pbounds: ``{name: bounds}`` (the accepted forms: :mod:`gpu_bo.integrations.bayes_opt.parameter`).
-        acquisition_function: an ``acquisition.*`` object or a ``UtilityFunction``
-            (default ``UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)``, bayes_opt's default).
-        constraint: not supported; must be None.
-        bounds_transformer: not supported; must be None.
-        random_state: int, numpy ``RandomState`` or None: seeds the optimizer.
+        pbounds: ``{name: bounds}`` (the forms of :mod:`gpu_bo.integrations.bayes_opt.parameter`).
+        acquisition_function: an ``acquisition.*`` object, a ``UtilityFunction`` or your own
+            ``AcquisitionFunction`` subclass (default UCB with ``kappa=2.576``; EI with
+            ``xi=0.01`` when constrained, as bayes_opt).
+        constraint: a scipy ``NonlinearConstraint`` (or a ``ConstraintModel``): points are
+            feasible iff ``lb <= constraint.fun(**params) <= ub``.
+        random_state: int, numpy ``RandomState`` or None: seeds the random points and gpu_bo.
         verbose: 0 silent, 1 prints new maxima, 2 prints every probe.
+        bounds_transformer: a ``DomainTransformer`` such as ``SequentialDomainReductionTransformer``.
         allow_duplicate_points: register the same point more than once without an error.
         device: where gpu_bo fits the GP: "auto", "cpu", "cuda" (not a bayes_opt argument).
     """
 
     def __init__(self, f: Callable[..., float] | None, pbounds: Mapping[str, Any],
-                 acquisition_function: _Acquisition | None = None, constraint: Any = None,
-                 random_state: Any = None, verbose: int = 2, bounds_transformer: Any = None,
+                 acquisition_function: AcquisitionFunction | None = None, constraint: Any = None,
+                 random_state: Any = None, verbose: int = 2, bounds_transformer: DomainTransformer | None = None,
                  allow_duplicate_points: bool = False, device: str = "auto") -> None:
         if f is not None and not callable(f):
             raise TypeError(f"f: got {type(f).__name__}, expected a callable or None")
-        if constraint is not None:
-            raise NotImplementedError("constraint: gpu_bo's bayes_opt facade does not support constraints; "
-                                      "return a failed value (None/NaN) from f for infeasible points instead")
-        if bounds_transformer is not None:
-            raise NotImplementedError("bounds_transformer: domain reduction is not supported by gpu_bo's facade")
-        if acquisition_function is not None and not isinstance(acquisition_function, _Acquisition):
+        if acquisition_function is not None and not isinstance(acquisition_function, AcquisitionFunction):
             raise TypeError(
-                f"acquisition_function: got {type(acquisition_function).__name__}; expected one of "
-                "acquisition.UpperConfidenceBound/ExpectedImprovement/ProbabilityOfImprovement or a "
-                "UtilityFunction from gpu_bo.integrations.bayes_opt"
-            )
+                f"acquisition_function: got {type(acquisition_function).__name__}; expected an "
+                "acquisition.AcquisitionFunction (UpperConfidenceBound, ExpectedImprovement, ..., or your subclass)")
+        if acquisition_function is not None:
+            _is_custom(acquisition_function)  # a subclass without base_acq is refused now, not ignored
+        model = self._constraint_model(constraint)
+        self.is_constrained = model is not None
+        self._random_state = ensure_rng(random_state)
+        self._seed = _seed(self._random_state.randint(0, 2**31 - 1))
+        self._acq = acquisition_function or (ExpectedImprovement(xi=0.01) if model is not None
+                                             else UpperConfidenceBound(kappa=BAYES_OPT_KAPPA))
+        if model is not None and isinstance(self._acq, ConstantLiar):
+            self._acq._check_space(type("S", (), {"__len__": lambda s: 1, "constraint": model})())
         self.f = f
-        self._space = _space_from_pbounds(pbounds)
-        self._acq = acquisition_function or UpperConfidenceBound(kappa=BAYES_OPT_KAPPA)
-        self._seed = _seed(random_state)
-        self._logger = _ScreenLogger(verbose)
         self._allow_duplicate_points = bool(allow_duplicate_points)
+        self._space = TargetSpace(f, pbounds, constraint=model, random_state=self._random_state,
+                                  allow_duplicate_points=allow_duplicate_points)
+        self._global_space = self._space.gpu_space()  # refuses a custom BayesParameter subclass
         self._device = device
-        self._queue: deque[dict[str, Any]] = deque()
-        self._records: list[dict[str, Any]] = []  # every registered point, in order
-        self._n_random = 0  # random points drawn so far (the Sobol stream position)
-        self._opt = self._new_optimizer(self._space)
+        self._verbose = verbose
+        self._queue: deque[Any] = deque()
+        self._opt = None
+        self._opt_key: bytes | None = None
+        self._n_told = 0
+        self._n_builds = 0
+        self._gp = None  # the last gpu_bo GP predict() fitted
+        if bounds_transformer is not None and not isinstance(bounds_transformer, DomainTransformer):
+            raise TypeError(f"bounds_transformer: got {type(bounds_transformer).__name__}; The transformer must "
+                            "be an instance of DomainTransformer")
+        self._bounds_transformer = bounds_transformer
+        if bounds_transformer is not None:
+            bounds_transformer.initialize(self._space)
+        self.logger = ScreenLogger(verbose=verbose, is_constrained=self.is_constrained)
 
-    # -- internals -------------------------------------------------------------------------------
-    def _new_optimizer(self, space: Space):
+    @staticmethod
+    def _constraint_model(constraint: Any) -> ConstraintModel | None:
+        if constraint is None:
+            return None
         from gpu_bo.optimizer import Optimizer
 
-        # n_initial=1: the quasi-random phase is driven by maximize(init_points=...), as in bayes_opt
-        return Optimizer(space, direction="maximize", acquisition=self._acq.kind, xi=self._acq.xi,
-                         kappa=self._acq.kappa, n_initial=1, seed=self._seed, device=self._device)
+        if "constraints" not in inspect.signature(Optimizer.tell).parameters:
+            raise NotImplementedError("constraint: this gpu_bo has no outcome constraints in Optimizer.tell yet")
+        if isinstance(constraint, ConstraintModel):
+            return constraint
+        if all(hasattr(constraint, a) for a in ("fun", "lb", "ub")):
+            return ConstraintModel(constraint.fun, constraint.lb, constraint.ub)
+        raise TypeError(f"constraint: got {type(constraint).__name__}; expected a scipy.optimize.NonlinearConstraint")
 
-    def _as_params(self, params: Any) -> dict[str, Any]:
-        keys = self._space.names
-        if isinstance(params, Mapping):
-            if set(params) != set(keys):
-                raise ValueError(f"params: got keys {sorted(params)}, expected exactly {sorted(keys)}")
-            p = {k: _plain(params[k]) for k in keys}
-        else:
-            vals = list(np.asarray(params, dtype=object).ravel()) if not isinstance(params, list) else params
-            if len(vals) != len(keys):
-                raise ValueError(f"params: got {len(vals)} values, expected {len(keys)} (in the order {keys})")
-            p = {k: _plain(v) for k, v in zip(keys, vals)}
-        for k, dim in self._space.dims.items():  # bayes_opt rounds int parameters given as floats
-            if dim.kind == "integer" and _is_num(p[k]) and float(p[k]).is_integer():
-                p[k] = int(p[k])
-            elif dim.kind == "real" and _is_num(p[k]):
-                p[k] = float(p[k])
-        return p
+    # -- the gpu_bo optimizer ----------------------------------------------------------------------
+    def _optimizer(self):
+        """The gpu_bo Optimizer of the current bounds, told every point registered since the last call."""
+        from gpu_bo.optimizer import Optimizer
 
-    def _seen(self, p: Mapping[str, Any]) -> bool:
-        return any(r["params"] == p for r in self._records)
+        key = self._space.bounds.tobytes()
+        log = self._space._log
+        if self._opt is None or key != self._opt_key or self._n_told > len(log):
+            kind = self._acq.kind if self._acq.kind in ("ucb", "ei", "pi") else "ucb"
+            self._opt = Optimizer(self._space.gpu_space(), direction="maximize", acquisition=kind, n_initial=1,
+                                  seed=(self._seed or 0) + 7919 * self._n_builds, device=self._device)
+            self._opt_key, self._n_told = key, 0
+            self._n_builds += 1
+            for d in getattr(self._acq, "dummies", []):
+                self._tell_pending(d)
+        for p, target, cv, err in log[self._n_told:]:
+            try:
+                self._opt.space.validate(p)
+            except (SpaceError, ValueError):
+                continue  # outside the current bounds: not shown to the GP
+            kw = {} if cv is None or target is None else {"constraints": self._space.constraint.outcome_constraints(cv)}
+            self._opt.tell(p, target, error=err, **kw)
+        self._n_told = len(log)
+        return self._opt
 
-    def _sync_acquisition(self) -> None:
-        self._opt.acquisition, self._opt.xi, self._opt.kappa = self._acq.kind, self._acq.xi, self._acq.kappa
-
-    def _record(self, p: dict[str, Any], target: Any, error: str | None = None) -> None:
-        ok = is_valid_value(target)
-        rec = {"target": float(target) if ok else None, "params": dict(p)}
-        if error:
-            rec["error"] = error
-        self._records.append(rec)
-        if self._inside(p):
-            self._opt.tell(p, float(target) if ok else None, error=error)
-        self._logger.log(self._records, self._space.names)
-
-    def _inside(self, p: Mapping[str, Any]) -> bool:
+    def _tell_pending(self, p: Mapping[str, Any]) -> None:
         try:
-            self._space.validate(p)
-            return True
-        except ValueError:
-            return False
+            self._opt.add_pending(p)
+        except (SpaceError, ValueError):
+            pass  # a pending point outside the current bounds has no place in the search
 
-    # -- bayes_opt API ---------------------------------------------------------------------------
+    def _set_kind(self, opt: Any, acq: Any) -> None:
+        opt.acquisition, opt.xi, opt.kappa = acq.kind, acq.xi, acq.kappa
+
+    # -- bayes_opt API -----------------------------------------------------------------------------
     @property
-    def space(self) -> _TargetSpaceView:
-        return _TargetSpaceView(self)
+    def space(self) -> TargetSpace:
+        """The ``TargetSpace`` holding the bounds and every registered point."""
+        return self._space
 
     @property
-    def acquisition_function(self) -> _Acquisition:
+    def acquisition_function(self) -> AcquisitionFunction:
+        """The acquisition function in use."""
         return self._acq
+
+    @property
+    def constraint(self) -> ConstraintModel | None:
+        """The constraint model, or None."""
+        return self._space.constraint
 
     @property
     def optimizer(self):
         """The underlying :class:`gpu_bo.Optimizer` (not part of bayes_opt's API)."""
-        return self._opt
+        return self._optimizer()
 
     @property
     def res(self) -> list[dict[str, Any]]:
-        """Every completed probe/registration: ``[{"target": float, "params": {...}}, ...]``."""
-        return [{"target": r["target"], "params": dict(r["params"])} for r in self._records
-                if r["target"] is not None]
+        """Every registered point: ``[{"target", "params"(, "constraint", "allowed")}, ...]``."""
+        return self._space.res()
 
     @property
     def max(self) -> dict[str, Any] | None:
-        """``{"target": best value, "params": its parameters}``, or None before any success."""
-        done = [r for r in self._records if r["target"] is not None and self._inside(r["params"])]
-        if not done:
-            return None
-        best = max(done, key=lambda r: r["target"])
-        return {"target": best["target"], "params": dict(best["params"])}
+        """The best (feasible) point inside the current bounds, or None."""
+        return self._space.max()
 
     def register(self, params: Any, target: float, constraint_value: Any = None) -> None:
-        """Record an observation made elsewhere."""
-        if constraint_value is not None:
-            raise NotImplementedError("constraint_value: constraints are not supported")
-        p = self._as_params(params)
-        if not self._allow_duplicate_points and self._seen(p):
-            raise NotUniqueError(f"Data point {p} is not unique. You can set "
-                                 "allow_duplicate_points=True to avoid this error")
-        self._record(p, target)
+        """Record an observation made elsewhere.
+
+        Args:
+            params: a dict, or the values in the order of ``pbounds``.
+            target: its value (None/NaN/inf: a failed point).
+            constraint_value: the constraint function's value at the point (constrained only).
+        """
+        self._register(params, target, constraint_value)
+
+    def _register(self, params: Any, target: Any, cv: Any, error: str | None = None) -> None:
+        self._space.register(params, target, cv, error=error)
+        self._forget_dummy(self._space._log[-1][0])
+        last = self._space._log[-1]
+        shown = self._space.res()[-1] if last[1] is not None else {"target": None, "params": last[0]}
+        self.logger.log_optimization_step(self._space.keys, shown, self._space.params_config, self.max)
+
+    def _forget_dummy(self, p: Mapping[str, Any]) -> None:
+        dummies = getattr(self._acq, "dummies", None)
+        if not dummies:
+            return
+        row = self._space.params_to_array(p)
+        for d in list(dummies):
+            if np.allclose(self._space.params_to_array(d), row, atol=self._acq.atol, rtol=self._acq.rtol):
+                dummies.remove(d)
+                if self._opt is not None:
+                    self._opt.remove_pending(d) if d in self._opt.pending else None
+                break
 
     def probe(self, params: Any, lazy: bool = True) -> None:
-        """Evaluate ``f`` at ``params`` now (``lazy=False``) or at the start of the next ``maximize``."""
-        p = self._as_params(params)
-        if lazy:
-            self._queue.append(p)
-            return
-        self._evaluate(p)
+        """Evaluate ``f`` at ``params`` now (``lazy=False``) or at the start of the next ``maximize``.
 
-    def _evaluate(self, p: dict[str, Any]) -> None:
-        if self.f is None:
-            raise ValueError("f is None: this optimizer can only suggest() and register(); "
-                             "pass a function to evaluate")
-        if not self._allow_duplicate_points and self._seen(p):
-            warnings.warn(f"point {p} was already probed; skipped (allow_duplicate_points=False)",
-                          stacklevel=3)
+        Args:
+            params: a dict, or the values in the order of ``pbounds``.
+            lazy: queue the point instead of evaluating it now.
+        """
+        if lazy:
+            self._queue.append(params)
             return
+        self._evaluate(params)
+
+    def _evaluate(self, params: Any) -> None:
+        if self.f is None:
+            raise ValueError("f is None: this optimizer can only suggest() and register(); pass a function")
+        p = self._space.array_to_params(self._space._as_array(params))
         try:
             target, err = self.f(**p), None
         except (KeyboardInterrupt, SystemExit):
@@ -199,35 +238,143 @@ class BayesianOptimization:
             target, err = None, traceback.format_exc()
             warnings.warn(f"f raised {type(e).__name__}: {e} at {p}; recorded as a failed trial",
                           RuntimeWarning, stacklevel=3)
-        self._record(p, target, err)
+        cv = self._space.constraint.eval(**p) if self.is_constrained and err is None else None
+        self._register(p, target, cv, error=err)
 
     def random_sample(self, n: int = 1) -> list[dict[str, Any]]:
-        """``n`` quasi-random points of the space (a scrambled Sobol stream of this seed)."""
-        seed = None if self._seed is None else self._seed + 7919 * (self._n_random + 1)
-        self._n_random += n
-        return self._space.sample_params(n, seed=seed)
+        """``n`` uniform random points of the current bounds (bayes_opt's RandomState stream).
 
-    def suggest(self, utility_function: _Acquisition | None = None) -> dict[str, Any]:
-        """The next point to probe (``utility_function``: bayes_opt 1.x's per-call acquisition)."""
+        Args:
+            n: how many points.
+        """
+        return [self._space.array_to_params(self._space.random_sample(random_state=self._random_state))
+                for _ in range(n)]
+
+    def suggest(self, utility_function: AcquisitionFunction | None = None) -> dict[str, Any]:
+        """The next point to probe.
+
+        Args:
+            utility_function: bayes_opt 1.x's per-call acquisition (replaces the current one).
+        """
         if utility_function is not None:
-            if not isinstance(utility_function, _Acquisition):
+            if not isinstance(utility_function, AcquisitionFunction):
                 raise TypeError(f"utility_function: got {type(utility_function).__name__}, expected a "
                                 "UtilityFunction or an acquisition.* object")
+            _is_custom(utility_function)
             self._acq = utility_function
-        if not self.res:
+        if len(self._space) == 0:
             return self.random_sample(1)[0]
-        self._sync_acquisition()
-        p = self._opt.ask()
-        self._opt.remove_pending(p)  # bayes_opt's suggest reserves nothing
-        self._acq.update_params()
+        acq = self._acq
+        acq.y_max = float(np.max(self._space.target))
+        if isinstance(acq, GPHedge):
+            p = self._hedge_suggest(acq)
+        elif _is_custom(acq):
+            p = self._custom_suggest(acq)
+        else:
+            opt = self._optimizer()
+            self._set_kind(opt, acq.base_acquisition if isinstance(acq, ConstantLiar) else acq)
+            p = opt.ask()
+            if isinstance(acq, ConstantLiar):
+                acq.dummies.append(dict(p))  # stays pending until registered
+            else:
+                opt.remove_pending(p)  # bayes_opt's suggest reserves nothing
+        acq.update_params()
         return p
 
-    def maximize(self, init_points: int = 5, n_iter: int = 25, acquisition_function: _Acquisition | None = None,
+    def _hedge_suggest(self, acq: GPHedge) -> dict[str, Any]:
+        opt = self._optimizer()
+        if acq.previous_candidates:  # gains: the GP's mean at each base acquisition's last proposal
+            gp = self._fit_gp()
+            X = self._global_space.encode([self._global_space.canonical(c) for c in acq.previous_candidates],
+                                          dtype=_posterior._DTYPE)
+            acq.update_gains(_posterior.posterior(gp, X)[0])
+        props = []
+        for base in acq.base_acquisitions:
+            base.y_max = acq.y_max
+            self._set_kind(opt, base)
+            props.append(opt.ask())
+            opt.remove_pending(props[-1])
+            base.update_params()
+        acq.previous_candidates = [dict(p) for p in props]
+        return dict(props[acq.sample_index()])
+
+    def _custom_suggest(self, acq: AcquisitionFunction) -> dict[str, Any]:
+        space = self._optimizer().space
+        gp = self._fit_gp(space)
+        X = _posterior.candidates(space, _N_CANDIDATES, (self._seed or 0) + 104729 * (acq.i + 1))
+        mean, std = _posterior.posterior(gp, X)
+        values = np.asarray(acq.base_acq(mean, std), dtype=float).reshape(-1)
+        if values.shape != mean.shape:
+            raise ValueError(f"{type(acq).__name__}.base_acq: returned shape {values.shape}, expected "
+                             f"{mean.shape} (one value per candidate)")
+        seen = {tuple(np.round(r, 12)) for r in self._space.params}
+        for i in np.argsort(-np.nan_to_num(values, nan=-np.inf)):
+            p = space.decode(X[i:i + 1])[0]
+            if tuple(np.round(self._space.params_to_array(p), 12)) not in seen:
+                return p
+        raise GpuBoError(f"{type(acq).__name__}: every candidate was already registered")
+
+    def _fit_gp(self, space: Any = None):
+        """A gpu_bo GP on the completed points inside ``space`` (default: the original pbounds)."""
+        space = space or self._global_space
+        pts, ys = [], []
+        for row, y in zip(self._space.params, self._space.target):
+            p = self._space.array_to_params(row)
+            try:
+                space.validate(p)
+            except (SpaceError, ValueError):
+                continue
+            pts.append(p)
+            ys.append(y)
+        self._gp = _posterior.fit(space, pts, ys, self._seed or 0) if pts else None
+        return self._gp
+
+    def predict(self, params: Mapping[str, Any] | Iterable[Mapping[str, Any]], return_std: bool = False,
+                return_cov: bool = False, fit_gp: bool = True) -> Any:
+        """gpu_bo's GP prediction of the target at ``params`` (bayes_opt's shapes: a dict -> scalars).
+
+        Args:
+            params: a dict, or an iterable of dicts.
+            return_std: also return the posterior standard deviation(s).
+            return_cov: also return the posterior covariance matrix.
+            fit_gp: refit the GP on the registered points first (else the last fit, or the prior).
+        """
+        if isinstance(params, Mapping):
+            points, single = [params], True
+        elif isinstance(params, Iterable) and not isinstance(params, (str, bytes)):
+            points, single = list(params), False
+        else:
+            raise TypeError(f"params must be a dict or iterable of dicts, got {type(params).__name__}")
+        if return_std and return_cov:
+            raise ValueError("return_std and return_cov cannot both be True")
+        if fit_gp:
+            if len(self._space) == 0:
+                raise RuntimeError("The Gaussian Process model cannot be fitted with zero observations. To use "
+                                   "predict() without fitting the GP, set fit_gp=False (the GP prior is used).")
+            self._fit_gp()
+        gs = self._global_space
+        rows = [self._space.array_to_params(self._space.params_to_array(p)) for p in points]
+        X = gs.encode([gs.canonical(p) for p in rows], dtype=_posterior._DTYPE)
+        mean, spread = _posterior.posterior(self._gp, X, full_cov=return_cov)
+        if single:
+            mean = np.asarray(mean[0])
+            spread = spread if return_cov else np.asarray(spread[0])
+        return (mean, spread) if (return_std or return_cov) else mean
+
+    def _prime_queue(self, init_points: int) -> None:
+        if not self._queue and self._space.empty:
+            init_points = max(init_points, 1)
+        self._queue.extend(self.random_sample(init_points))
+
+    def maximize(self, init_points: int = 5, n_iter: int = 25, acquisition_function: Any = None,
                  **legacy: Any) -> None:
         """Probe the queue, ``init_points`` random points, then ``n_iter`` suggested points.
 
-        ``acquisition_function`` and the 1.x keywords ``acq``, ``kappa``, ``xi`` select the
-        acquisition for this and later calls; other keywords (GP settings) are ignored.
+        Args:
+            init_points: random points to probe first.
+            n_iter: suggested points to probe after them.
+            acquisition_function: bayes_opt 1.x: the acquisition for this and later calls.
+            **legacy: bayes_opt 1.x's ``acq``, ``kappa``, ``xi`` (others are refused).
         """
         for label, v in (("init_points", init_points), ("n_iter", n_iter)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
@@ -238,67 +385,57 @@ class BayesianOptimization:
         legacy = {k: v for k, v in legacy.items() if k not in ("acq", "kappa", "xi")}
         if legacy:
             warnings.warn(f"maximize: ignoring {sorted(legacy)}: gpu_bo fits its own GP", stacklevel=2)
-        if not self._queue and not self._records:
-            init_points = max(init_points, 1)
-        self._queue.extend(self.random_sample(init_points) if init_points else [])
-        self._logger.header(self._space.names)
-        while self._queue:
-            self._evaluate(self._queue.popleft())
-        for _ in range(n_iter):
-            self._evaluate_suggestion()
-        self._logger.footer(self._space.names)
-
-    def _evaluate_suggestion(self) -> None:
-        if not self.res:  # nothing succeeded yet: keep exploring at random
-            self._evaluate(self.random_sample(1)[0])
-            return
-        self._sync_acquisition()
-        try:
-            p = self._opt.ask()
-        except GpuBoError as err:  # e.g. every point of a small discrete space was evaluated
-            warnings.warn(f"maximize: stopping early: {err}", stacklevel=3)
-            return
-        self._acq.update_params()
-        self._opt.remove_pending(p)
-        self._evaluate(p)
+        self.logger.log_optimization_start(self._space.keys)
+        self._prime_queue(init_points)
+        iteration = 0
+        while self._queue or iteration < n_iter:
+            if self._queue:
+                x = self._queue.popleft()
+            else:
+                try:
+                    x = self.suggest()
+                except GpuBoError as err:  # e.g. every point of a small discrete space was evaluated
+                    warnings.warn(f"maximize: stopping early: {err}", stacklevel=2)
+                    break
+                iteration += 1
+            self.probe(x, lazy=False)
+            if self._bounds_transformer is not None and iteration > 0:
+                self.set_bounds(self._bounds_transformer.transform(self._space))
+        self.logger.log_optimization_end()
 
     def set_bounds(self, new_bounds: Mapping[str, Any]) -> None:
-        """Change the bounds of some parameters; the GP keeps the points that are still inside."""
-        unknown = [k for k in new_bounds if k not in self._space.dims]
-        if unknown:
-            raise ValueError(f"new_bounds: unknown parameter(s) {unknown}; the space has {self._space.names}")
-        dims = dict(self._space.dims)
-        dims.update({k: _dimension(k, b) for k, b in new_bounds.items()})
-        self._space = Space(dims)
-        self._opt = self._new_optimizer(self._space)
-        for r in self._records:
-            if self._inside(r["params"]):
-                self._opt.tell(r["params"], r["target"], error=r.get("error"))
+        """Change the bounds of some parameters (unknown keys ignored, as bayes_opt does).
+
+        Args:
+            new_bounds: ``{name: (low, high)}``.
+        """
+        self._space.set_bounds(new_bounds)
 
     def set_gp_params(self, **params: Any) -> None:
-        """Accepted for compatibility; gpu_bo fits its own GP hyperparameters."""
-        warnings.warn(f"set_gp_params: ignoring {sorted(params)}: gpu_bo fits its own GP", stacklevel=2)
+        """Not provided: gpu_bo fits its own GP (Matern-5/2 with fitted hyperparameters).
 
-    # -- persistence -----------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        return {
-            "format": _STATE_FORMAT,
-            "space": self._space.to_dict(),
-            "records": self._records,
-            "queue": list(self._queue),
-            "n_random": self._n_random,
-            "seed": self._seed,
-            "acquisition": self._acq.get_acquisition_params(),
-            "optimizer": self._opt.state_dict(),
-        }
+        Args:
+            **params: sklearn ``GaussianProcessRegressor`` settings.
+        """
+        raise NotImplementedError(f"set_gp_params({', '.join(sorted(params))}): gpu_bo's facade fits gpu_bo's "
+                                  "own GP, not sklearn's; its settings are gpu_bo.OptimizerOptions")
 
+    # -- persistence -------------------------------------------------------------------------------
     def save_state(self, path: str | PathLike[str]) -> None:
-        """Write every registered point, the queue and the optimizer state to a JSON file."""
+        """Write the state as JSON in bayes_opt's layout, plus gpu_bo's own under ``"gpu_bo"``.
+
+        Args:
+            path: the file to write.
+        """
         with Path(path).open("w") as fh:
-            json.dump(self._state(), fh, indent=1)
+            json.dump(state_of(self), fh, indent=1)
 
     def load_state(self, path: str | PathLike[str]) -> None:
-        """Restore a state written by :meth:`save_state` into an optimizer built with the same pbounds."""
+        """Restore a state saved by this facade's or by bayes_opt's ``save_state``.
+
+        Args:
+            path: the JSON file.
+        """
         try:
             with Path(path).open() as fh:
                 state = json.load(fh)
@@ -306,18 +443,4 @@ class BayesianOptimization:
             raise FileNotFoundError(f"load_state: no state file at {str(path)!r}") from None
         except json.JSONDecodeError as err:
             raise ValueError(f"load_state: {str(path)!r} is not JSON ({err})") from None
-        if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-            raise ValueError(f"load_state: {str(path)!r} is not a state saved by gpu_bo's BayesianOptimization "
-                             f"(expected format {_STATE_FORMAT!r})")
-        if state["space"] != self._space.to_dict():
-            raise ValueError(f"load_state: the saved pbounds {state['space']} differ from this optimizer's "
-                             f"{self._space.to_dict()}")
-        self._records = [dict(r) for r in state["records"]]
-        self._queue = deque(dict(p) for p in state["queue"])
-        self._n_random = int(state["n_random"])
-        a = state["acquisition"]
-        if a.get("kind") != self._acq.kind:
-            self._acq = {"ucb": UpperConfidenceBound, "ei": ExpectedImprovement,
-                         "pi": ProbabilityOfImprovement}[a["kind"]]()
-        self._acq.set_acquisition_params(a)
-        self._opt.load_state_dict(state["optimizer"])
+        load_into(self, state, str(path))

@@ -1,4 +1,4 @@
-"""bayes_opt 1.x's ``bayes_opt.util``: ``UtilityFunction``, and the small conversions the facade shares.
+"""bayes_opt's ``bayes_opt.util``: ``ensure_rng``, and 1.x's ``UtilityFunction``.
 
 ``UtilityFunction`` lived in ``bayes_opt.util`` (re-exported by ``bayes_opt``) until bayes_opt 2.0
 replaced it by the classes of :mod:`gpu_bo.integrations.bayes_opt.acquisition`; both are accepted.
@@ -6,14 +6,12 @@ replaced it by the classes of :mod:`gpu_bo.integrations.bayes_opt.acquisition`; 
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-import numpy as np
-
+from gpu_bo.integrations.bayes_opt._convert import _is_num, _plain, _seed, ensure_rng  # noqa: F401
 from gpu_bo.integrations.bayes_opt.acquisition import BAYES_OPT_KAPPA, _Acquisition
 
-__all__ = ["UtilityFunction"]
+__all__ = ["UtilityFunction", "ensure_rng"]
 
 
 class UtilityFunction(_Acquisition):
@@ -34,24 +32,3 @@ class UtilityFunction(_Acquisition):
         xi = self.xi
         super().update_params()
         self.xi = xi
-
-
-def _is_num(v: Any) -> bool:
-    """A real number (Python or numpy), not a bool."""
-    return isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_))
-
-
-def _seed(random_state: Any) -> int | None:
-    """bayes_opt's ``random_state`` (int, numpy ``RandomState`` or None) -> the optimizer's int seed."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    raise ValueError(f"random_state: got {random_state!r}, expected an int, a numpy RandomState or None")
-
-
-def _plain(v: Any) -> Any:
-    """A numpy scalar -> the Python value; anything else unchanged."""
-    return v.item() if isinstance(v, np.generic) else v
