@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.exceptions import TrialPruned
+from gpu_bo.outcome import Outcome, parse_outcome, short_repr
 from gpu_bo.study import is_valid_value
 from gpu_bo.pruners import MedianPruner, NopPruner, Pruner  # noqa: F401 - their home is gpu_bo.pruners
 
@@ -57,12 +58,13 @@ class TrialTask:
         number: the trial number in the study.
         params: the parameter dict.
         device: the torch device string the trial should train on (``trial.device``).
-        direction: "minimize" or "maximize" (for the pruner).
+        direction: "minimize" or "maximize" (for the pruner; the first objective's).
         pruner: the pruner, or ``None``.
         reference: intermediate values of the study's finished trials (for the pruner).
         timeout: seconds the trial may run (enforced by the runner; serial runs use it in-call).
         pass_trial: call the objective with a :class:`TrialHandle` (``None``: decide with
             :func:`wants_trial`).
+        n_objectives: how many values the objective returns (one per objective).
     """
 
     number: int
@@ -73,11 +75,16 @@ class TrialTask:
     reference: list[dict[int, float]] = field(default_factory=list)
     timeout: float | None = None
     pass_trial: bool | None = None
+    n_objectives: int = 1
 
 
 @dataclass
 class TrialResult:
-    """The outcome of one trial (picklable). ``state`` is "COMPLETE", "FAILED" or "PRUNED"."""
+    """The outcome of one trial (picklable). ``state`` is "COMPLETE", "FAILED" or "PRUNED".
+
+    ``value`` is the single objective's value (``values[0]``); ``values`` has one per objective,
+    ``constraints`` the outcome constraint values the objective returned (None: none).
+    """
 
     number: int
     state: str
@@ -85,6 +92,12 @@ class TrialResult:
     error: str | None = None
     intermediate: dict[int, float] = field(default_factory=dict)
     end_time: float = field(default_factory=time.time)
+    values: list[float] | None = None
+    constraints: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.values is None and self.value is not None:
+            self.values = [float(self.value)]
 
 
 class TrialHandle:
@@ -153,14 +166,6 @@ def _as_value(raw: Any) -> float | None:
     return float(raw) if is_valid_value(raw) else None
 
 
-def _short_repr(raw: Any, limit: int = 200) -> str:
-    try:
-        text = repr(raw)
-    except Exception as e:  # noqa: BLE001 - a broken __repr__ (or an int past Python's digit limit)
-        text = f"<{type(raw).__name__}: repr failed: {e}>"
-    return text if len(text) <= limit else f"{text[:limit]}... ({type(raw).__name__}, {len(text)} chars)"
-
-
 def _last(intermediate: Mapping[int, float]) -> float | None:
     return intermediate[max(intermediate)] if intermediate else None
 
@@ -187,12 +192,14 @@ def execute_trial(objective: Callable, task: TrialTask) -> TrialResult:
     except (Exception, SystemExit):  # noqa: BLE001 - any objective error becomes a FAILED trial
         return TrialResult(task.number, "FAILED", None, error=traceback.format_exc(),
                            intermediate=handle.intermediate)
-    value = _as_value(raw)
-    if value is None:
-        return TrialResult(task.number, "FAILED", None,
-                           error=f"objective returned {_short_repr(raw)}; expected a finite number",
-                           intermediate=handle.intermediate)
-    return TrialResult(task.number, "COMPLETE", value, intermediate=handle.intermediate)
+    try:  # the one rule of what a value is (gpu_bo.outcome): a wrong shape is a FAILED trial here
+        out = parse_outcome(raw, n_objectives=task.n_objectives)
+    except ValueError as e:
+        out = Outcome(None, None, f"objective returned {short_repr(raw)}: {e}")
+    if not out.ok:
+        return TrialResult(task.number, "FAILED", None, error=out.error, intermediate=handle.intermediate)
+    return TrialResult(task.number, "COMPLETE", out.values[0] if len(out.values) == 1 else None,
+                       intermediate=handle.intermediate, values=out.values, constraints=out.constraints)
 
 
 # --------------------------------------------------------------------------------------------

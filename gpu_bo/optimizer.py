@@ -21,11 +21,15 @@ import torch
 
 from gpu_bo import acquisition as acq_mod
 from gpu_bo import batch
+from gpu_bo.direction import parse_directions
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceError, SpaceExhausted
+from gpu_bo.initial_design import initial_points, unseen_or_raise
 from gpu_bo.maximize import MaximizeOptions, Region
 from gpu_bo.optimizer_options import OptimizerOptions
-from gpu_bo.space import Space, as_space, point_key, row_key
+from gpu_bo.multi_output import MultiOutputData, MultiOutputSuggester, SuggestContext
+from gpu_bo.records import Records
+from gpu_bo.space import Space, as_space
 from gpu_bo.study import Direction, Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, FittedGP, RefitSchedule
 from gpu_bo.trust_region import local_data
@@ -45,6 +49,9 @@ class Optimizer:
     Args:
         space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
         direction: "minimize" or "maximize".
+        directions: one direction per objective for a multi-objective study (2-4 entries;
+            overrides ``direction``): ``tell`` then takes one value per objective, and
+            :attr:`pareto` holds the feasible non-dominated trials.
         acquisition: "ei", "pi", "ucb" (analytic) or "qei", "qpi", "qucb", "qnei" (Monte Carlo).
         xi: exploration margin of EI/PI, in objective units (EI of f - f* - xi); default 0.
             None: 1% of the observed values' standard deviation, as scikit-optimize's xi=0.01
@@ -71,14 +78,18 @@ class Optimizer:
         >>> for _ in range(20):
         ...     p = opt.ask()
         ...     opt.tell(p, (p["x"] - 1.0) ** 2)
+
+    Outcome constraints: ``opt.tell(p, value, constraints=[c1, ...])``, feasible iff every
+    ``c <= 0``; :attr:`best` is then the best feasible trial (docs/guide/multi-objective.md).
     """
 
     def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize", acquisition: str = "ei",
                  xi: float | None = 0.0, kappa: float = acq_mod.DEFAULT_KAPPA, n_initial: int | None = None, seed: int | None = None,
                  device: str | torch.device = "auto", options: OptimizerOptions | None = None,
-                 strategy: str = "auto") -> None:
+                 strategy: str = "auto", directions: Sequence[str] | None = None) -> None:
         self.space = as_space(space)
-        self._direction = Direction.parse(direction)
+        self._directions = [Direction(d) for d in parse_directions(
+            direction if directions is None else directions, "direction" if directions is None else "directions", 4)]
         self.acquisition = acq_mod.check_name(acquisition)
         for label, v in (("xi", 0.0 if xi is None else xi), ("kappa", kappa)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -105,78 +116,97 @@ class Optimizer:
             raise ValueError(f"strategy: got {strategy!r}, expected one of {list(_STRATEGIES)}")
         self.strategy = strategy
         self._last_strategy: str | None = None
-        self._trials: list[Trial] = []
-        self._external_pending: list[dict[str, Any]] = []
+        self._records = Records(self.space, self._directions)
         self._n_asks = 0
         o = self.options
+        if o.ref_point is not None and len(o.ref_point) != len(self._directions):
+            raise ValueError(f"options.ref_point: got {o.ref_point!r}, expected {len(self._directions)} values "
+                             "(one per objective, in the objectives' units)")
         self._schedule = RefitSchedule(o.full_refit_every, o.refit_min_n, o.refit_growth)
-        self._enc_cache: dict[int, list[float]] = {}  # trial number -> encoded row
-        self._key_cache: dict[int, tuple] = {}  # trial number -> point_key of its row
+        self._multi = MultiOutputSuggester(o)  # several objectives or constraints
         self.last_suggestion_info: dict[str, Any] = {}
 
     # -- records -------------------------------------------------------------------------------
     @property
     def direction(self) -> str:
-        """``"minimize"`` or ``"maximize"`` (signs go through a :class:`~gpu_bo.study.Direction`)."""
-        return self._direction.value
+        """``"minimize"`` or ``"maximize"``: the (first) objective's (signs go through a
+        :class:`~gpu_bo.study.Direction`)."""
+        return self._directions[0].value
 
     @direction.setter
     def direction(self, value: str) -> None:
-        self._direction = Direction.parse(value)
+        if len(self._directions) > 1:
+            raise ValueError(f"direction: this optimizer has {len(self._directions)} objectives; its "
+                             "directions are fixed when it is made")
+        self._directions[0] = Direction.parse(value)
+
+    @property
+    def directions(self) -> list[str]:
+        """One direction per objective."""
+        return [d.value for d in self._directions]
+
+    @property
+    def n_constraints(self) -> int | None:
+        """How many constraint values each tell gives (None until one gives them)."""
+        return self._records.n_constraints
 
     @property
     def trials(self) -> list[Trial]:
-        return list(self._trials)
+        return list(self._records.trials)
 
     @property
     def pending(self) -> list[dict[str, Any]]:
         """Asked-but-not-told points plus those registered with :meth:`add_pending`."""
-        return [dict(t.params) for t in self._trials if t.state == TrialState.RUNNING] + [
-            dict(p) for p in self._external_pending]
+        return self._records.pending()
 
     @property
     def best(self) -> dict[str, Any] | None:
-        done = [t for t in self._trials if t.state == TrialState.COMPLETE]
-        if not done:
-            return None
-        t = self._direction.best(done, key=lambda t: t.value)
-        return {"params": dict(t.params), "value": t.value}
+        """The best feasible COMPLETE trial, ``{"params", "value"}`` (None while there is none).
+
+        Raises:
+            ValueError: the optimizer is multi-objective (use :attr:`pareto`).
+        """
+        return self._records.best()
+
+    @property
+    def pareto(self) -> list[dict[str, Any]]:
+        """The feasible, non-dominated COMPLETE trials, by number: ``{"params", "values",
+        "constraints"}`` each (one objective: the trials with the best value)."""
+        return self._records.pareto()
 
     def add_pending(self, params: Mapping[str, Any]) -> None:
         """Mark a point as being evaluated elsewhere (another process, a resumed run)."""
-        self._external_pending.append(self.space.canonical(params))
+        self._records.external_pending.append(self.space.canonical(params))
 
     def remove_pending(self, params: Mapping[str, Any]) -> None:
-        key = self.space.key(params)
-        for i, p in enumerate(self._external_pending):
-            if self.space.key(p) == key:
-                del self._external_pending[i]
-                return
-        for t in self._trials:
-            if t.state == TrialState.RUNNING and self.space.key(t.params) == key:
-                self._trials.remove(t)
-                self._enc_cache.pop(t.number, None)
-                self._key_cache.pop(t.number, None)
-                return
+        """Forget a pending point (an external one, or an asked one that will not be told)."""
+        self._records.remove_pending(params)
 
     # -- tell ----------------------------------------------------------------------------------
     def tell(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], value: Any,
-             error: str | None = None, state: TrialState | str | None = None) -> Trial | list[Trial]:
+             error: str | None = None, state: TrialState | str | None = None,
+             constraints: Sequence[float] | Sequence[Sequence[float]] | None = None) -> Trial | list[Trial]:
         """Record the outcome of one point, or of a list of points with a list of values.
 
         A value that is None, NaN, infinite or not a number (a str such as ``"0.25"`` included)
         makes the trial FAILED (the error text, when given, is stored); it never reaches the GP.
+        The same holds for each value of a multi-objective trial and each constraint value.
         A list is told atomically: every point and value is checked first, and one bad entry
         records none of them.
 
         Args:
             params: a point (dict), or a list of points.
-            value: its value, or a list of values (one per point).
+            value: its value (a list of one value per objective when multi-objective, or a
+                mapping ``{"value": ..., "constraints": [...]}``), or a list of values (one
+                per point).
             error: the error text of a failed trial.
             state: None (COMPLETE or FAILED by the value), ``"COMPLETE"`` (the value must be a
                 finite number), ``"FAILED"`` (recorded FAILED whatever the value; the GP never
                 sees it) or ``"PRUNED"`` (a pruned trial with its last value). ``"RUNNING"``
                 is refused: a point still being evaluated is registered with :meth:`add_pending`.
+            constraints: the outcome constraint values of the point (feasible iff every one
+                is ``<= 0``), or a list of such lists (one per point); None: no constraints.
+                The first tell that gives constraints fixes how many there are.
 
         Returns:
             The recorded trial, or the list of them.
@@ -184,11 +214,15 @@ class Optimizer:
         Raises:
             TypeError: ``params`` is neither a dict nor a list of dicts.
             ValueError: a point is outside the space (a SpaceError), the lengths differ, the
-                state is unknown or RUNNING, or ``state="COMPLETE"`` comes with a non-number.
+                state is unknown or RUNNING, ``state="COMPLETE"`` comes with a non-number, or
+                the value / constraints do not have the study's shape (the message says what
+                was expected).
         """
         st = TrialState.told(state)
+        rec = self._records
         if isinstance(params, Mapping):
-            return self._record(self._checked(params, value, st), value, error, st)
+            canon, outcome = self._checked(params, value, constraints, st)
+            return rec.record(canon, outcome, st, error)
         if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
             raise TypeError(f"params: got {params!r} ({type(params).__name__}); expected a dict of "
                             "parameter name -> value, or a list of such dicts with a list of values")
@@ -197,43 +231,29 @@ class Optimizer:
             raise ValueError(f"value: a list of {len(plist)} params needs a list of values, got {value!r}")
         if len(plist) != len(value):
             raise ValueError(f"value: got {len(value)} values for {len(plist)} params; expected equal lengths")
-        checked = [self._checked(p, v, st) for p, v in zip(plist, value)]  # all, before recording any
-        return [self._record(p, v, error, st) for p, v in zip(checked, value)]
+        cons = [None] * len(plist) if constraints is None else list(constraints)
+        if len(cons) != len(plist):
+            raise ValueError(f"constraints: got {len(cons)} constraint lists for {len(plist)} params; "
+                             "expected one list per point")
+        checked = []  # all, before recording any
+        n_before = rec.n_constraints
+        try:
+            for p, v, c in zip(plist, value, cons):
+                checked.append(self._checked(p, v, c, st))
+                rec.commit(checked[-1][1])  # later entries must match the first one's constraints
+        finally:
+            rec.n_constraints = n_before
+        return [rec.record(canon, outcome, st, error) for canon, outcome in checked]
 
-    def _checked(self, params: Any, value: Any, st: TrialState | None) -> dict[str, Any]:
-        """``params`` as the space's plain values, once point and value are known to be recordable."""
+    def _checked(self, params: Any, value: Any, constraints: Any, st: TrialState | None) -> tuple:
+        """``params`` as the space's plain values and the parsed outcome, once both are known to
+        be recordable."""
         canon = self.space.canonical(params)
-        if st == TrialState.COMPLETE and not is_valid_value(value):
+        outcome = self._records.parse(value, constraints, st)
+        if st == TrialState.COMPLETE and not outcome.ok:
             raise ValueError(f"value: got {value!r} with state='COMPLETE'; expected a finite number "
                              "(state=None records a non-number as FAILED)")
-        return canon
-
-    def _record(self, params: dict[str, Any], value: Any, error: str | None, st: TrialState | None) -> Trial:
-        key = self.space.key(params)
-        trial = next((t for t in self._trials if t.state == TrialState.RUNNING
-                      and self.space.key(t.params) == key), None)
-        for i, p in enumerate(self._external_pending):
-            if self.space.key(p) == key:
-                del self._external_pending[i]
-                break
-        if trial is None:
-            trial = Trial(number=self._new_number(), params=params)
-            self._trials.append(trial)
-        trial.end_time = time.time()
-        if st == TrialState.PRUNED:
-            trial.state = TrialState.PRUNED
-            trial.value = float(value) if is_valid_value(value) else None
-        elif st == TrialState.FAILED:
-            trial.state, trial.value = TrialState.FAILED, None
-            trial.error = f"told state=FAILED with the value {value!r}"
-        elif is_valid_value(value):
-            trial.state, trial.value = TrialState.COMPLETE, float(value)
-        else:
-            trial.state, trial.value = TrialState.FAILED, None
-            trial.error = f"objective returned {value!r} ({type(value).__name__}); expected a finite number"
-        if error is not None:
-            trial.error = error
-        return trial
+        return canon, outcome
 
     # -- ask -----------------------------------------------------------------------------------
     def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
@@ -262,19 +282,15 @@ class Optimizer:
         self._n_asks += 1
         out = []
         for p in points:
-            self._trials.append(Trial(number=self._new_number(), params=p))
+            self._records.add_running(p)
             out.append(dict(p))
         self.last_suggestion_info["seconds"] = time.perf_counter() - t0
         return out[0] if n is None else out
 
-    def _completed(self) -> list[Trial]:
-        return [t for t in self._trials if t.state == TrialState.COMPLETE]
-
     def _suggest(self, q: int, n: int | None) -> list[dict[str, Any]]:
-        done = self._completed()
+        done = self._records.completed()
         seed = (self.seed * 1_000_003 + self._n_asks) % (2**31 - 1)
-        exclude = {self._key(t) for t in self._trials}
-        exclude |= {point_key(self.space.encode(p)) for p in self._external_pending}
+        exclude = self._records.exclude_keys()
         size = self.space.n_points
         if size is not None:  # a finite space: what is left of it bounds q
             left = size - len(exclude)
@@ -284,7 +300,7 @@ class Optimizer:
             if left <= q and size <= 2**16:  # all that is left: no search needed
                 return self.space.decode(self.space.unseen(exclude, q, seed))
             q = min(q, left)
-        n_issued = len(self._trials)
+        n_issued = len(self._records.trials)
         if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
             return self._initial_points(q, exclude)
         try:
@@ -295,7 +311,7 @@ class Optimizer:
                 torch.cuda.empty_cache()
                 return self._bo_points(q, exclude, seed, torch.device("cpu"))
             if isinstance(err, SpaceExhausted):  # the search missed the few points left
-                return self._unseen_or_raise(q, exclude, seed, err)
+                return unseen_or_raise(self.space, q, exclude, seed, err)
             if isinstance(err, GpuBoError):
                 raise
             warnings.warn(f"the BO step failed ({type(err).__name__}: {err}); suggesting quasi-random "
@@ -303,72 +319,13 @@ class Optimizer:
             return self._initial_points(q, exclude)
 
     def _initial_points(self, q: int, exclude: set) -> list[dict[str, Any]]:
-        # the Sobol sequence of this seed, skipping points already issued
-        X = self.space.sample(max(64, 2 * (len(self._trials) + q)), seed=self.seed)
-        out = []
-        for attempt in range(20):
-            for x in X:
-                k = point_key(x)
-                if k not in exclude:
-                    exclude.add(k)
-                    out.append(x)
-                    if len(out) == q:
-                        return self.space.decode(torch.stack(out))
-            X = self.space.sample(256, seed=self.seed + 104729 * (attempt + 1) + self._n_asks)
-        err = SpaceExhausted("every point of the search space has already been evaluated or is pending")
-        found = self.space.decode(torch.stack(out)) if out else []
-        return found + self._unseen_or_raise(q - len(out), exclude, 0, err)
+        return initial_points(self.space, q, exclude, self.seed, len(self._records.trials), self._n_asks)
 
-    def _unseen_or_raise(self, q: int, exclude: set, seed: int, err: GpuBoError) -> list[dict[str, Any]]:
-        """The sampled search missed the unseen points of a small finite space: enumerate them."""
-        size = self.space.n_points
-        if size is None or size > 2**16:
-            raise err
-        X = self.space.unseen(exclude, q, seed)
-        if X.shape[0] == 0:
-            raise SpaceExhausted(str(err)) from err
-        exclude.update(point_key(x) for x in X)
-        return self.space.decode(X)
-
-    def _new_number(self) -> int:
-        # unique even after remove_pending() dropped a trial (the encoding cache is keyed by it)
-        return self._trials[-1].number + 1 if self._trials else 0
-
-    def _row(self, trial: Trial) -> list[float]:
-        """The encoded point of a trial, cached (encoding is Python work per value)."""
-        row = self._enc_cache.get(trial.number)
-        if row is None:
-            row = self._enc_cache[trial.number] = self.space.encode(trial.params).tolist()
-        return row
-
-    def _key(self, trial: Trial) -> tuple:
-        """``point_key`` of a trial's encoded row, cached: rebuilding every key from tensors at
-        every ask made long studies slow (benchmarks/results/scaling.md, large n)."""
-        key = self._key_cache.get(trial.number)
-        if key is None:
-            key = self._key_cache[trial.number] = row_key(self._row(trial))
-        return key
-
-    def _training_data(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """``X`` (``n x d``) and ``Y`` (``n x m``, one column per output, larger is better).
-
-        Rows: the completed trials in order, then (failure policy "worst") the failed ones,
-        shown as the worst value seen per column. ``m`` is 1 while only one objective exists.
-        """
-        done = self._completed()
-        sign = self._direction.sign
-        rows = [self._row(t) for t in done]
-        values = [[sign * v for v in t.values] for t in done]
-        m = len(values[0]) if values else 1
-        if self.options.failure_policy == "worst":
-            failed = [self._row(t) for t in self._trials if t.state == TrialState.FAILED]
-            if failed:
-                worst = [min(col) for col in zip(*values)]
-                rows += failed
-                values += [list(worst) for _ in failed]
-        X = torch.tensor(rows, device=device, dtype=dtype).reshape(len(rows), self.space.d)
-        Y = torch.tensor(values, device=device, dtype=dtype).reshape(len(values), m)
-        return X, Y
+    def _training_data(self, device: torch.device, dtype: torch.dtype
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``X`` (``n x d``), ``Y`` (``n x m``, larger is better), ``C`` (``n x k`` or None):
+        :meth:`gpu_bo.records.Records.training_data`."""
+        return self._records.training_data(device, dtype, self.options.failure_policy)
 
     def _pick_strategy(self, n_done: int, device: torch.device) -> str:
         if self.strategy != "auto":
@@ -388,7 +345,7 @@ class Optimizer:
         """The best observed value, or the GP's best mean at an observed point when higher (raw
         units). Why the mean: a smoothing GP otherwise sees "improvement" at points it already
         sampled, and EI kept proposing the same boundary point on flat objectives."""
-        best_f = max(self._direction.sign * t.value for t in self._completed())
+        best_f = max(self._directions[0].sign * t.value for t in self._records.completed())
         with torch.no_grad():
             return max(best_f, gp.from_std(float(gp.mean_var(X_obs)[0].max())))
 
@@ -404,7 +361,7 @@ class Optimizer:
         if strategy != "trust_region":
             return X, y, None, None
         ls = None if self._schedule.params is None else self._schedule.params.lengthscale
-        values = [self._direction.sign * t.value for t in self._completed()]
+        values = [self._directions[0].sign * t.value for t in self._records.completed()]
         return local_data(X, y, values, n_initial=self.n_initial, lengthscale=ls, opts=self.options.trust_region)
 
     def _pending_rows(self, device: torch.device) -> torch.Tensor | None:
@@ -414,8 +371,10 @@ class Optimizer:
     def _bo_points(self, q: int, exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
         """One BO suggestion of ``q`` points: training data -> strategy and region -> fit ->
         acquisition spec (incumbent) -> batch selection -> decode."""
-        X, Y = self._training_data(device, self.dtype)
-        n_done = len(self._completed())
+        X, Y, C = self._training_data(device, self.dtype)
+        n_done = len(self._records.completed())
+        if Y.shape[1] > 1 or C is not None:
+            return self._multi_points(X, Y, C, n_done, q, exclude, seed, device)
         X_obs, y_obs = X[:n_done], Y[:n_done, 0]  # one objective: its column
         strategy = self._pick_strategy(n_done, device)
         X_fit, y_fit, region, tr_length = self._region(X, Y[:, 0], strategy)
@@ -432,6 +391,25 @@ class Optimizer:
                                      "strategy": strategy, "region_length": tr_length}
         return self.space.decode(chosen)
 
+    def _multi_points(self, X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor | None, n_done: int, q: int,
+                      exclude: set, seed: int, device: torch.device) -> list[dict[str, Any]]:
+        """Several objectives or constraints: :class:`gpu_bo.multi_output.MultiOutputSuggester`
+        (over the whole space: the trust region is single-objective)."""
+        ref = self.options.ref_point
+        ref_t = None if ref is None else torch.tensor([d.sign * float(r) for d, r in zip(self._directions, ref)],
+                                                      device=device, dtype=self.dtype)
+        data = MultiOutputData(X=X, Y=Y, C=C, n_complete=n_done, ref_point=ref_t,
+                               cat_columns=tuple(self.space.cat_columns))
+        search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
+                              device, self.dtype, X[:n_done], None, None)
+        ctx = SuggestContext(acquisition=self.acquisition, xi=self.xi, kappa=self.kappa, options=self.options,
+                             search=search, seed=seed, exclude=exclude, X_pending=self._pending_rows(device),
+                             device=device, dtype=self.dtype)
+        with cpu_threads(device, X.shape[0], self.options.cpu_threads):
+            chosen, info = self._multi.select(data, q, ctx)
+        self.last_suggestion_info = {"n": int(X.shape[0]), "device": str(device), "strategy": "global", **info}
+        return self.space.decode(chosen)
+
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serializable snapshot: config, every trial and the fit's warm start."""
@@ -439,6 +417,7 @@ class Optimizer:
             "version": _STATE_VERSION,
             "space": self.space.to_dict(),
             "direction": self.direction,
+            "directions": self.directions,
             "acquisition": self.acquisition,
             "strategy": self.strategy,
             "xi": self.xi,
@@ -447,8 +426,9 @@ class Optimizer:
             "seed": self.seed,
             "n_asks": self._n_asks,
             **self._schedule.state_dict(),  # n_fits, last_fit_n, gp_params
-            "trials": [t.to_dict() for t in self._trials],
-            "external_pending": [dict(p) for p in self._external_pending],
+            "multi_output": self._multi.state_dict(),
+            "trials": [t.to_dict() for t in self._records.trials],
+            "external_pending": [dict(p) for p in self._records.external_pending],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -463,7 +443,10 @@ class Optimizer:
                              f"{self.space.to_dict()!r}")
         trials = [self._loaded_trial(t) for t in state["trials"]]  # all checked before any is kept
         external = [self._loaded_point(p, "an external pending point") for p in state.get("external_pending", [])]
-        self.direction = state["direction"]
+        directions = state.get("directions") or [state["direction"]]
+        if list(directions) != self.directions:
+            raise ValueError(f"state: its directions {list(directions)} differ from this optimizer's "
+                             f"{self.directions}")
         self.acquisition = acq_mod.check_name(state["acquisition"])
         self.strategy = state.get("strategy", self.strategy)
         self.xi = None if state["xi"] is None else float(state["xi"])
@@ -471,17 +454,17 @@ class Optimizer:
         self.n_initial, self.seed = int(state["n_initial"]), int(state["seed"])
         self._n_asks = int(state["n_asks"])
         self._schedule.load_state_dict(state)
-        self._trials = trials
-        self._enc_cache = {}
-        self._key_cache = {}
-        self._external_pending = external
+        self._records.reset(trials, external)
+        self._multi.load_state_dict(state.get("multi_output") or {})
 
     def _loaded_trial(self, d: Mapping[str, Any]) -> Trial:
         trial = Trial.from_dict(d)
         trial.params = self._loaded_point(trial.params, f"trial {trial.number}")
-        if trial.state == TrialState.COMPLETE and not (trial.values and all(map(is_valid_value, trial.values))):
+        m = len(self._directions)
+        if trial.state == TrialState.COMPLETE and not (trial.values and len(trial.values) == m
+                                                       and all(map(is_valid_value, trial.values))):
             raise ValueError(f"state: trial {trial.number} is COMPLETE with the values {trial.values!r}; "
-                             "expected finite numbers")
+                             f"expected {m} finite number(s)")
         return trial
 
     def _loaded_point(self, params: Any, what: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Its own module so that optimizer.py holds ask/tell/state only; ``gpu_bo.optimize
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from gpu_bo.maximize import MaximizeOptions
@@ -44,6 +45,9 @@ class OptimizerOptions:
             the trust region's time per suggestion against n, CPU and H200).
             Not by dimension by default: with the dimension-scaled lengthscale prior the global
             GP had the lowest regret at d = 100 (benchmarks/results/quality_highdim.md).
+        ref_point: a multi-objective study's reference point for the hypervolume, in the
+            objectives' own units, one value per objective (each slightly worse than the worst
+            value worth having); None: inferred from the data (:mod:`gpu_bo.multi_output`).
     """
 
     failure_policy: str = "worst"
@@ -59,3 +63,15 @@ class OptimizerOptions:
     auto_tr_min_dim: int | None = None
     auto_tr_min_n_cpu: int = 1500
     auto_tr_min_n_cuda: int = 10000
+    ref_point: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.ref_point is not None:
+            try:
+                ref = tuple(float(r) for r in self.ref_point)
+            except (TypeError, ValueError):
+                ref = ()
+            if not ref or not all(map(math.isfinite, ref)):
+                raise ValueError(f"ref_point: got {self.ref_point!r}, expected a list of finite numbers "
+                                 "(one per objective) or None")
+            object.__setattr__(self, "ref_point", ref)

@@ -31,23 +31,37 @@ class ProgressBar:
         self._bar: Any = tqdm(total=total, initial=min(done, total), desc=desc, unit="trial",
                               dynamic_ncols=True)
 
-    def show(self, trials: Iterable[Any], best: float | None, advance: bool = True) -> None:
+    def show(self, trials: Iterable[Any], best: float | int | None, advance: bool = True,
+             label: str = "best") -> None:
         """Set the figures from ``trials`` and ``best``, then advance by one trial (or redraw).
 
         Args:
             trials: every trial of the study (any state).
-            best: the study's best value so far (None while no trial completed).
+            best: the study's best feasible value so far (None while there is none), or, with
+                ``label="pareto"``, how many trials are on the Pareto front.
             advance: count one more finished trial; False only redraws.
+            label: the name ``best`` is shown under ("best" or "pareto").
         """
+        trials = list(trials)
         states = [t.state for t in trials]
-        post: dict[str, Any] = {"best": "-" if best is None else f"{best:.6g}",
-                                "failed": states.count(TrialState.FAILED)}
+        shown = "-" if best is None else (str(best) if label == "pareto" else f"{best:.6g}")
+        post: dict[str, Any] = {label: shown, "failed": states.count(TrialState.FAILED)}
+        if n := sum(t.state == TrialState.COMPLETE and not t.feasible for t in trials):
+            post["infeasible"] = n
         for label, state in (("pruned", TrialState.PRUNED), ("waiting", TrialState.WAITING)):
             if n := states.count(state):
                 post[label] = n  # waiting: re-queued trials, to be re-run (gpu_bo.heartbeat)
         self._bar.set_postfix(post, refresh=not advance)
         if advance:
             self._bar.update(1)  # draws the frame, with the figures just set
+
+    def show_study(self, study: Any, trials: Iterable[Any], advance: bool = True) -> None:
+        """:meth:`show` with the study's best value, or its Pareto set's size when it is
+        multi-objective."""
+        if study.is_multi_objective:
+            self.show(trials, len(study.best_trials), advance=advance, label="pareto")
+        else:
+            self.show(trials, study.best_value, advance=advance)
 
     def close(self) -> None:
         """Draw the last frame and release the terminal line."""

@@ -31,7 +31,7 @@ import contextlib
 import numbers
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from gpu_bo.backends import (  # noqa: F401 - re-exported: the plug-in point lives in runner's namespace too
@@ -49,7 +49,8 @@ from gpu_bo.run_options import (  # noqa: F401 - RunOptions' documented home is 
 from gpu_bo.space import Space, as_space
 from gpu_bo.stopping import drive, sigint_held
 from gpu_bo.storage import DuplicateParams, InMemoryStorage, Storage, open_storage, process_owner
-from gpu_bo.study import Direction, Study, Trial, TrialState
+from gpu_bo.direction import parse_directions
+from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = [
     "optimize", "RunOptions", "Backend", "BackendOptions", "SerialBackend", "ThreadBackend",
@@ -65,12 +66,12 @@ Callback = Callable[[Study, Trial], None]
 class _Run:
     """State of one :func:`optimize` call (kept in one place so each step stays small)."""
 
-    def __init__(self, objective: Callable, space: Space, n_trials: int, direction: str,
+    def __init__(self, objective: Callable, space: Space, n_trials: int, directions: tuple[str, ...],
                  storage: Storage, name: str, opt: Any, backend: Backend, cfg: dict[str, Any]) -> None:
         self.objective, self.space, self.n_trials = objective, space, n_trials
-        self.direction, self.storage, self.name, self.opt = direction, storage, name, opt
+        self.direction, self.storage, self.name, self.opt = directions[0], storage, name, opt
         self.backend, self.cfg = backend, cfg
-        self.study = Study(direction, [], name=name)
+        self.study = Study(directions=directions, name=name)
         self.trials: dict[int, Trial] = {}
         self.running: dict[int, Trial] = {}      # ours
         self.deadline: dict[int, float] = {}
@@ -96,7 +97,7 @@ class _Run:
 
     def _tell(self, t: Trial) -> None:
         if t.state == TrialState.COMPLETE:
-            self.opt.tell(t.params, t.value)
+            self.opt.tell(t.params, t.values if len(t.values) > 1 else t.values[0], constraints=t.constraints)
         elif t.state == TrialState.PRUNED:
             self.opt.tell(t.params, t.value, state="PRUNED")
         else:
@@ -237,7 +238,7 @@ class _Run:
                      if x.state in (TrialState.COMPLETE, TrialState.PRUNED) and x.intermediate]
         task = TrialTask(t.number, dict(t.params), device=self._trial_device(t.number),
                          direction=self.direction, pruner=self.cfg["pruner"], reference=reference,
-                         timeout=timeout, pass_trial=self.pass_trial)
+                         timeout=timeout, pass_trial=self.pass_trial, n_objectives=len(self.study.directions))
         self.backend.submit(task)
         self._publish()
 
@@ -252,11 +253,18 @@ class _Run:
 
     # -- finishing ---------------------------------------------------------------------------
     def finish(self, number: int, state: TrialState, value: float | None, error: str | None,
-               intermediate: Mapping[int, float] | None = None) -> None:
+               intermediate: Mapping[int, float] | None = None, result: TrialResult | None = None) -> None:
         t = self.running.get(number)
         if t is None:
             return
         t.state, t.value, t.error, t.end_time = state, value, error, time.time()
+        if result is not None and state == TrialState.COMPLETE:
+            t.values, t.constraints = result.values, result.constraints
+            k = self.opt.n_constraints
+            if t.constraints is not None and k is not None and len(t.constraints) != k:
+                t.state, t.values, t.constraints = TrialState.FAILED, None, None
+                t.error = (f"objective returned {len(result.constraints)} constraint values; expected {k} "
+                           "(as the study's earlier trials)")
         if intermediate:
             t.intermediate = dict(intermediate)
         self.storage.finish_trial(self.name, t)  # first on disk, then forgotten as running
@@ -280,7 +288,7 @@ class _Run:
                               "reported)", GpuBoWarning, stacklevel=7)
 
     def on_result(self, r: TrialResult) -> None:
-        self.finish(r.number, TrialState(r.state), r.value, r.error, r.intermediate)
+        self.finish(r.number, TrialState(r.state), r.value, r.error, r.intermediate, result=r)
 
     def check_timeouts(self) -> None:
         now = time.monotonic()
@@ -317,7 +325,7 @@ class _Run:
 
     def _progress(self, advance: bool = True) -> None:
         if self.bar is not None:
-            self.bar.show(self.trials.values(), self.study.best_value, advance=advance)
+            self.bar.show_study(self.study, self.trials.values(), advance=advance)
 
     # -- main ----------------------------------------------------------------------------------
     def wait_timeout(self) -> float | None:
@@ -389,12 +397,15 @@ def optimize(
     device: str = "auto",
     pruner: Pruner | None = None,
     options: RunOptions | None = None,
+    directions: Sequence[str] | None = None,
 ) -> Study:
     """Optimize ``objective`` over ``space`` and return the :class:`~gpu_bo.study.Study`.
 
     Args:
         objective: ``objective(params) -> float``, or ``objective(trial) -> float`` when its
-            parameter is named ``trial`` (a :class:`~gpu_bo.objectives.TrialHandle` with
+            parameter is named ``trial``; with several objectives it returns one value per
+            objective, and it may return ``{"value": ..., "constraints": [c1, ...]}`` (feasible
+            iff every ``c <= 0``). Its parameter named ``trial`` (a :class:`~gpu_bo.objectives.TrialHandle` with
             ``params``, ``device``, ``report``, ``should_prune``).
         space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
         n_trials: total trials of the study, in any state, counting trials of earlier
@@ -419,6 +430,8 @@ def optimize(
         device: where the optimizer computes and ``trial.device`` points: "auto", "cpu", "cuda".
         pruner: e.g. :class:`~gpu_bo.pruners.MedianPruner` for objectives that report.
         options: :class:`RunOptions` for the rarer knobs.
+        directions: one direction per objective for a multi-objective study (overrides
+            ``direction``); ``study.best_trials`` is then its Pareto set.
 
     Returns:
         The study with every trial (including resumed ones): ``best_params``,
@@ -435,7 +448,8 @@ def optimize(
     n_workers = positive_int("n_workers", n_workers)
     if direction is None:
         direction = getattr(objective, "direction", None) or "minimize"
-    direction = Direction.parse(direction, "direction").value
+    dirs = parse_directions(direction if directions is None else directions,
+                            "direction" if directions is None else "directions", 4)
     for label, v in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         check_seconds(label, v)
     name = check_study_name(study_name)
@@ -452,7 +466,7 @@ def optimize(
         if not callable(cb):
             raise TypeError(f"callbacks: got {cb!r}, expected callables cb(study, trial)")
     dev = resolve_device(device)
-    opt = Optimizer(space, direction=direction, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
+    opt = Optimizer(space, directions=dirs, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
                     n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options,
                     strategy=options.strategy)
     be = backend_cls(objective, n_workers, backend_options(options, trial_timeout))  # checks its options
@@ -460,7 +474,7 @@ def optimize(
     owns_storage = not isinstance(storage, Storage)
     store = InMemoryStorage() if storage is None else open_storage(storage, create=True)
     try:
-        store.get_or_create_study(name, direction, space.to_dict())
+        store.get_or_create_study(name, dirs, space.to_dict())
         live = Liveness(store, name, process_owner(), options.heartbeat_interval, options.stale_after,
                         options.requeue_interrupted)
         live.warn_reclaimed(live.reclaim(force=True))
@@ -468,7 +482,7 @@ def optimize(
                "end": None if timeout is None else time.monotonic() + timeout,
                "shared": not isinstance(store, InMemoryStorage), "sync_interval": options.sync_interval,
                "prefetch": options.prefetch}
-        run = _Run(objective, space, n_trials, direction, store, name, opt, be, cfg)
+        run = _Run(objective, space, n_trials, dirs, store, name, opt, be, cfg)
         run.sync()
         be.start()
         if cfg["shared"]:

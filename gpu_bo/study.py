@@ -9,46 +9,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpu_bo.direction import Direction
+from gpu_bo.pareto import pareto_mask
+
 __all__ = ["Direction", "TrialState", "Trial", "Study", "is_valid_value"]
-
-
-class Direction(str, enum.Enum):
-    """Which way an objective is optimized: the one place where signs are flipped.
-
-    Internally every objective is maximized: ``direction.sign * value`` is the value the GP and
-    the acquisition see, and ``direction.sign * internal`` turns it back (the sign is its own
-    inverse). Multiplying by +-1.0 is exact, so no rounding comes from it.
-    """
-
-    MINIMIZE = "minimize"
-    MAXIMIZE = "maximize"
-
-    @classmethod
-    def parse(cls, value: Any, label: str = "direction") -> Direction:
-        """``"minimize"``/``"maximize"`` (or a Direction) -> Direction; else a ValueError naming ``label``."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"{label}: got {value!r}, expected 'minimize' or 'maximize'") from None
-
-    @property
-    def sign(self) -> float:
-        """+1.0 for maximize, -1.0 for minimize: ``sign * value`` is to be maximized."""
-        return 1.0 if self is Direction.MAXIMIZE else -1.0
-
-    def better(self, a: float, b: float) -> bool:
-        """True when ``a`` is strictly better than ``b`` in this direction."""
-        return a > b if self is Direction.MAXIMIZE else a < b
-
-    def best(self, items: Iterable[Any], key: Any = None) -> Any:
-        """The best of ``items`` (by ``key(item)`` when given): ``max`` or ``min``."""
-        pick = max if self is Direction.MAXIMIZE else min
-        return pick(items, key=key) if key is not None else pick(items)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class TrialState(str, enum.Enum):
@@ -108,6 +72,8 @@ class Trial:
         error: the error text of a failed trial.
         intermediate: ``{step: value}`` reported by the objective (for pruning).
         user_attrs: free-form JSON-serializable attributes.
+        constraints: the trial's outcome constraint values (feasible iff every one is ``<= 0``),
+            or ``None`` when none were given.
         attempts: earlier attempts of a re-run trial, oldest first, each ``{"owner": str,
             "start_time": float, "end_time": float, "reason": str}`` (the reason e.g.
             ``"stale: no heartbeat for 30 s"`` or ``"interrupted"``); empty for a first run.
@@ -123,13 +89,15 @@ class Trial:
     intermediate: dict[int, float] = field(default_factory=dict)
     user_attrs: dict[str, Any] = field(default_factory=dict)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    constraints: list[float] | None = None
 
     def __init__(self, number: int, params: dict[str, Any], value: float | None = None,
                  state: TrialState = TrialState.RUNNING, start_time: float | None = None,
                  end_time: float | None = None, error: str | None = None,
                  intermediate: dict[int, float] | None = None, user_attrs: dict[str, Any] | None = None,
                  values: Sequence[float] | None = None,
-                 attempts: Sequence[dict[str, Any]] | None = None) -> None:
+                 attempts: Sequence[dict[str, Any]] | None = None,
+                 constraints: Sequence[float] | None = None) -> None:
         if value is not None and values is not None:
             raise ValueError(f"Trial: got value={value!r} and values={values!r}; give one of them")
         self.number = number
@@ -146,6 +114,7 @@ class Trial:
         self.intermediate = {} if intermediate is None else intermediate
         self.user_attrs = {} if user_attrs is None else user_attrs
         self.attempts = [] if attempts is None else [dict(a) for a in attempts]
+        self.constraints = None if constraints is None else [float(c) for c in constraints]
 
     @property
     def value(self) -> float | None:
@@ -159,6 +128,11 @@ class Trial:
     @value.setter
     def value(self, v: float | None) -> None:
         self.values = None if v is None else [float(v)]
+
+    @property
+    def feasible(self) -> bool:
+        """True when the trial has no constraints or every constraint value is ``<= 0``."""
+        return self.constraints is None or all(c <= 0 for c in self.constraints)
 
     @property
     def duration(self) -> float | None:
@@ -177,6 +151,7 @@ class Trial:
             "intermediate": {str(k): v for k, v in self.intermediate.items()},
             "user_attrs": dict(self.user_attrs),
             "attempts": [dict(a) for a in self.attempts],
+            "constraints": None if self.constraints is None else list(self.constraints),
         }
 
     @classmethod
@@ -193,6 +168,7 @@ class Trial:
             intermediate={int(k): v for k, v in (d.get("intermediate") or {}).items()},
             user_attrs=dict(d.get("user_attrs") or {}),
             attempts=list(d.get("attempts") or []),
+            constraints=d.get("constraints"),
         )
 
 
@@ -212,50 +188,107 @@ def is_valid_value(value: Any) -> bool:
 
 
 class Study:
-    """The trials of one optimization run and the best among them."""
+    """The trials of one optimization run and the best among them.
 
-    def __init__(self, direction: str = "minimize", trials: Iterable[Trial] = (), name: str | None = None):
-        self.direction = Direction.parse(direction).value
+    Args:
+        direction: ``"minimize"`` or ``"maximize"`` (of a single objective).
+        trials: the trials, by number.
+        name: the study's name in its storage.
+        directions: one direction per objective (overrides ``direction``; a one-entry list is
+            the same as ``direction``).
+    """
+
+    def __init__(self, direction: str = "minimize", trials: Iterable[Trial] = (), name: str | None = None,
+                 directions: Sequence[str] | None = None):
+        if directions is not None:
+            if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+                raise ValueError(f"directions: got {directions!r}, expected a non-empty list of "
+                                 "'minimize'/'maximize' (one per objective)")
+            self.directions = [Direction.parse(d, f"directions[{i}]").value for i, d in enumerate(directions)]
+        else:
+            self.directions = [Direction.parse(direction).value]
+        self.direction = self.directions[0]
         self.name = name
         self.trials: list[Trial] = list(trials)
 
     def __repr__(self) -> str:
         n = len(self.completed_trials)
-        return f"Study(name={self.name!r}, direction={self.direction!r}, trials={len(self.trials)}, complete={n})"
+        how = f"direction={self.direction!r}" if not self.is_multi_objective else f"directions={self.directions!r}"
+        return f"Study(name={self.name!r}, {how}, trials={len(self.trials)}, complete={n})"
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """True when the study has more than one objective."""
+        return len(self.directions) > 1
 
     @property
     def completed_trials(self) -> list[Trial]:
         return [t for t in self.trials if t.state == TrialState.COMPLETE]
 
     @property
+    def feasible_trials(self) -> list[Trial]:
+        """The COMPLETE trials that satisfy their constraints (all of them without constraints)."""
+        return [t for t in self.trials if t.state == TrialState.COMPLETE and t.feasible]
+
+    def _single(self, what: str) -> Direction:
+        if self.is_multi_objective:
+            raise ValueError(f"study.{what}: the study has {len(self.directions)} objectives "
+                             f"({self.directions}), so there is no single best; use study.best_trials "
+                             "(the Pareto-optimal feasible trials)")
+        return Direction.parse(self.direction)
+
+    @property
     def best_trial(self) -> Trial | None:
-        done = self.completed_trials
+        """The best feasible COMPLETE trial (None while there is none).
+
+        Raises:
+            ValueError: the study is multi-objective (use :attr:`best_trials`).
+        """
+        direction = self._single("best_trial")
+        done = self.feasible_trials
+        return direction.best(done, key=lambda t: t.value) if done else None
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The COMPLETE, feasible, non-dominated trials, by number (one objective: the best ones)."""
+        done = self.feasible_trials
         if not done:
-            return None
-        return Direction.parse(self.direction).best(done, key=lambda t: t.value)
+            return []
+        mask = pareto_mask([t.values for t in done], self.directions)
+        return [t for t, keep in zip(done, mask) if keep]
 
     @property
     def best_params(self) -> dict[str, Any] | None:
+        self._single("best_params")
         t = self.best_trial
         return None if t is None else dict(t.params)
 
     @property
     def best_value(self) -> float | None:
+        self._single("best_value")
         t = self.best_trial
         return None if t is None else t.value
 
     def best_so_far(self) -> list[float]:
-        """Best completed value after each trial (NaN until the first completes)."""
+        """Best feasible completed value after each trial (NaN until the first).
+
+        Raises:
+            ValueError: the study is multi-objective (its progress is a hypervolume:
+                :func:`gpu_bo.pareto.hypervolume`).
+        """
+        direction = self._single("best_so_far()")
         out, best = [], math.nan
-        direction = Direction.parse(self.direction)
         for t in self.trials:
-            if t.state == TrialState.COMPLETE and (math.isnan(best) or direction.better(t.value, best)):
+            if t.state == TrialState.COMPLETE and t.feasible and (math.isnan(best) or direction.better(t.value, best)):
                 best = t.value
             out.append(best)
         return out
 
     def to_dataframe(self):
         """A pandas DataFrame of the trials: one row per trial, one ``params_<name>`` column per parameter.
+
+        Multi-objective studies get ``values_0``, ``values_1``, ... instead of ``value``; studies
+        with constraints get ``constraints_0``, ... and ``feasible``.
 
         Raises:
             ImportError: pandas is not installed (``pip install 'gpu-bo[dataframe]'`` installs it).
@@ -267,9 +300,17 @@ class Study:
                               "pip install 'gpu-bo[dataframe]' (or pip install pandas)") from e
         rows = []
         for t in self.trials:
-            row = {"number": t.number, "value": t.value, "state": t.state.value,
-                   "start_time": t.start_time, "end_time": t.end_time, "duration": t.duration,
-                   "error": t.error}
+            row: dict[str, Any] = {"number": t.number}
+            if self.is_multi_objective:
+                row.update({f"values_{i}": (None if t.values is None else t.values[i])
+                            for i in range(len(self.directions))})
+            else:
+                row["value"] = t.value
+            row.update({"state": t.state.value, "start_time": t.start_time, "end_time": t.end_time,
+                        "duration": t.duration, "error": t.error})
+            if t.constraints is not None:
+                row.update({f"constraints_{i}": c for i, c in enumerate(t.constraints)})
+                row["feasible"] = t.feasible
             row.update({f"params_{k}": v for k, v in t.params.items()})
             rows.append(row)
         return pd.DataFrame(rows)

@@ -185,10 +185,10 @@ def test_training_data_carry_one_column_per_output():
     opt = gb.Optimizer(BRANIN_SPACE, direction="minimize", seed=0, device="cpu")
     ps = opt.space.sample_params(4, seed=1)
     opt.tell(ps, [3.0, 1.0, float("nan"), 2.0])
-    X, Y = opt._training_data(torch.device("cpu"), torch.float64)
-    assert X.shape == (4, 2) and Y.shape == (4, 1)
+    X, Y, C = opt._training_data(torch.device("cpu"), torch.float64)
+    assert X.shape == (4, 2) and Y.shape == (4, 1) and C is None
     assert Y[:, 0].tolist() == [-3.0, -1.0, -2.0, -3.0]  # completed in order, then the failed one
-    assert opt._direction.sign == -1.0 and opt.direction == "minimize"
+    assert opt.directions == ["minimize"] and opt.direction == "minimize"
 
 
 def test_state_saved_before_the_refactor_loads():

@@ -50,7 +50,7 @@ def _assert_v1_content(store):
         s = store.load_study(name)
         assert s.direction == want["direction"]
         # written before attempts existed: a trial of then has none
-        assert [t.to_dict() for t in s.trials] == [{"attempts": [], **d} for d in want["trials"]]
+        assert [t.to_dict() for t in s.trials] == [{"attempts": [], "constraints": None, **d} for d in want["trials"]]
     assert store.study_info("min").space["opt"]["choices"] == ["adam", "sgd", None]
     assert store.study_info("max").space is None and store.study_info("max").directions == ("maximize",)
 
@@ -59,7 +59,7 @@ def test_schema_1_file_is_migrated_in_place_and_keeps_its_trials(tmp_path):
     path = _v1_copy(tmp_path)
     assert _meta(path)["schema_version"] == "1"
     s = open_storage(f"sqlite:///{path}")
-    assert _meta(path)["schema_version"] == str(SCHEMA_VERSION) == "3"
+    assert _meta(path)["schema_version"] == str(SCHEMA_VERSION) == "4"
     _assert_v1_content(s)
     s.get_or_create_study("min", "minimize", s.study_info("min").space)  # same study, no mismatch
     t = s.create_trial("min", {"lr": 0.003, "layers": 2, "opt": "sgd"}, unique=True)
@@ -94,7 +94,7 @@ def _v2_copy(tmp_path) -> Path:
 def test_schema_2_file_gets_heartbeat_and_attempts_in_place(tmp_path):
     path = _v2_copy(tmp_path)
     s = open_storage(f"sqlite:///{path}")
-    assert _meta(path)["schema_version"] == "3"
+    assert _meta(path)["schema_version"] == "4"
     _assert_v1_content(s)
     con = sqlite3.connect(path)
     cols = {r[1] for r in con.execute("PRAGMA table_info(trials)")}

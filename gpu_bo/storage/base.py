@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpu_bo.exceptions import StorageError
-from gpu_bo.study import Direction, Study, Trial, TrialState
+from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = ["Storage", "StudyInfo", "DuplicateParams", "process_owner"]
 
@@ -67,20 +67,6 @@ class StudyInfo:
     def __post_init__(self) -> None:
         if not self.directions:
             object.__setattr__(self, "directions", (self.direction,))
-
-
-def parse_directions(direction: str | Sequence[str]) -> tuple[str, ...]:
-    """``"minimize"`` or ``["maximize", "minimize"]`` -> a tuple of checked direction names.
-
-    Raises:
-        ValueError: an empty sequence, or an entry that is not ``"minimize"``/``"maximize"``.
-    """
-    if isinstance(direction, (str, Direction)):
-        return (Direction.parse(direction).value,)
-    if not isinstance(direction, Sequence) or not direction:
-        raise ValueError(f"direction: got {direction!r}, expected 'minimize', 'maximize' or a non-empty "
-                         "list of them (one per objective)")
-    return tuple(Direction.parse(d, f"direction[{i}]").value for i, d in enumerate(direction))
 
 
 class Storage(abc.ABC):
@@ -336,18 +322,28 @@ def pick_name(name: str | None, names: list[str], where: str) -> str:
 
 # -- the rows of the SQL stores (sqlite.py, postgres.py): one trial/study layout, read in one place
 TRIAL_COLUMNS = ("number, params, value, state, start_time, end_time, error, intermediate, user_attrs, "
-                 "values_json, attempts")
+                 "values_json, attempts, constraints_json")
 
 
 def trial_from_row(r: Sequence) -> Trial:
     """A Trial from a row of :data:`TRIAL_COLUMNS` (JSON text columns decoded; ``values_json``
     falls back to the single ``value`` of rows written before it existed)."""
-    number, params, value, state, start, end, error, inter, attrs, values, attempts = r[:11]
+    number, params, value, state, start, end, error, inter, attrs, values, attempts, cons = r[:12]
     vals = json.loads(values) if values is not None else (None if value is None else [value])
     return Trial(number=number, params=json.loads(params), values=vals, state=TrialState(state),
                  start_time=start if start is not None else 0.0, end_time=end, error=error,
                  intermediate={int(k): v for k, v in json.loads(inter or "{}").items()},
-                 user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"))
+                 user_attrs=json.loads(attrs or "{}"), attempts=json.loads(attempts or "[]"),
+                 constraints=None if cons is None else json.loads(cons))
+
+
+def outcome_columns(trial: Trial) -> tuple[float | None, str | None, str | None]:
+    """``value`` (the single objective's, else NULL), ``values_json`` and ``constraints_json``
+    of a finished trial, as the SQL stores write them."""
+    values = trial.values
+    single = values[0] if values is not None and len(values) == 1 else None
+    return (single, None if values is None else json.dumps(list(values)),
+            None if trial.constraints is None else json.dumps(list(trial.constraints)))
 
 
 def info_from_row(name: str, direction: str, space: str | None, directions: str | None) -> StudyInfo:
@@ -363,5 +359,5 @@ def study_from_rows(info: StudyInfo, rows: Sequence[Sequence], where: str) -> St
         trials = [trial_from_row(r) for r in rows]
     except (ValueError, TypeError) as e:
         raise StorageError(f"{where}: study {info.name!r} holds a malformed trial: {e}") from None
-    return Study(info.direction, trials, name=info.name)
+    return Study(info.direction, trials, name=info.name, directions=info.directions)
 

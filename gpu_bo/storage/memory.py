@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from gpu_bo.direction import parse_directions
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 owner_is_dead, parse_directions, pick_name, process_owner, stale_outcome)
+                                 owner_is_dead, pick_name, process_owner, stale_outcome)
 from gpu_bo.study import Study, Trial, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -59,7 +60,7 @@ class InMemoryStorage(Storage):
         info = self.study_info(name)
         with self._lock:
             trials = [_copy(t) for t in self._trials[info.name]]
-        return Study(info.direction, trials, name=info.name)
+        return Study(info.direction, trials, name=info.name, directions=info.directions)
 
     def _trials_of(self, study: str) -> list[Trial]:
         return self._trials[pick_name(study, self.list_studies(), "memory")]

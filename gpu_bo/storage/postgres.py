@@ -4,13 +4,16 @@
 parameter such as ``?sslmode=require`` passes through). Needs psycopg 3: ``pip install
 "gpu_bo[postgres]"``; gpu_bo imports it only when such a URL is opened.
 
-Schema (version 2, the same columns as SQLite's plus what a server needs)::
+Schema (version 3, the same columns as SQLite's plus what a server needs)::
 
-    meta(key TEXT PRIMARY KEY, value TEXT)              -- ("format", "gpu_bo"), ("schema_version", "2")
+    meta(key TEXT PRIMARY KEY, value TEXT)              -- ("format", "gpu_bo"), ("schema_version", "3")
     studies(study_id, name UNIQUE, direction, space JSON, created, directions JSON, seq)
     trials(study_id, number, params JSON, value, state, start_time, end_time, error,
            intermediate JSON, user_attrs JSON, owner, seq, values_json JSON,
-           heartbeat, attempts JSON, token)  PRIMARY KEY (study_id, number)
+           heartbeat, attempts JSON, token, constraints_json JSON)  PRIMARY KEY (study_id, number)
+
+Version 2 had no ``constraints_json``: opening such a database adds the column (one
+transaction, under the schema lock).
 
 The schema is created on first use in one transaction under an advisory lock, so processes that
 start at once do not race. Every write is one transaction that first locks the study's row
@@ -37,15 +40,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from gpu_bo.direction import parse_directions
 from gpu_bo.exceptions import StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
-                                 stale_outcome, study_from_rows, trial_from_row, TRIAL_COLUMNS)
+                                 info_from_row, owner_is_dead, pick_name, process_owner,
+                                 outcome_columns, stale_outcome, study_from_rows, trial_from_row, TRIAL_COLUMNS)
 from gpu_bo.study import Study, Trial
 
 __all__ = ["PostgresStorage", "SCHEMA_VERSION", "redact_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_TAG = "gpu_bo"
 _LOCK_KEY = 0x6770755F626F  # "gpu_bo": the advisory lock held while the schema is created
 _NOW = "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
@@ -79,6 +83,7 @@ CREATE TABLE IF NOT EXISTS trials (
     heartbeat DOUBLE PRECISION,
     attempts TEXT,
     token TEXT UNIQUE,
+    constraints_json TEXT,
     PRIMARY KEY (study_id, number)
 );
 CREATE INDEX IF NOT EXISTS trials_seq ON trials (study_id, seq);
@@ -224,7 +229,12 @@ class PostgresStorage(Storage):
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
                 has_meta = con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
                 if has_meta:
-                    self._check_version(dict(con.execute("SELECT key, value FROM meta").fetchall()))
+                    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                    if meta.get("format") == FORMAT_TAG and meta.get("schema_version") == "2":  # 2 -> 3
+                        con.execute("ALTER TABLE trials ADD COLUMN IF NOT EXISTS constraints_json TEXT")
+                        con.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                        meta["schema_version"] = str(SCHEMA_VERSION)
+                    self._check_version(meta)
                     return
                 if not create:
                     raise StorageError(f"storage {self.url}: the database holds no gpu_bo storage yet")
@@ -317,15 +327,13 @@ class PostgresStorage(Storage):
         return self._write("creating a trial", study, fn)
 
     def finish_trial(self, study: str, trial: Trial) -> None:
-        values = trial.values
-        single = values[0] if values is not None and len(values) == 1 else None
+        single, values, cons = outcome_columns(trial)
 
         def fn(con: Any, sid: int, next_seq: Callable[[], int]) -> None:
             con.execute(
-                "UPDATE trials SET value = %s, values_json = %s, state = %s, end_time = %s, error = %s, "
-                "intermediate = %s, user_attrs = %s, seq = %s WHERE study_id = %s AND number = %s",
-                (single, None if values is None else json.dumps(list(values)), trial.state.value, trial.end_time,
-                 trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
+                "UPDATE trials SET value = %s, values_json = %s, constraints_json = %s, state = %s, end_time = %s, "
+                "error = %s, intermediate = %s, user_attrs = %s, seq = %s WHERE study_id = %s AND number = %s",
+                (single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
                  _dumps(trial.user_attrs), next_seq(), sid, trial.number))
         self._write(f"finishing trial {trial.number}", study, fn)
 

@@ -4,13 +4,13 @@ Built on the standard library's ``sqlite3``: WAL journal, one committed transact
 state change, so a process killed at any moment (even with SIGKILL) loses no finished trial, and
 several processes on one machine can share one study file.
 
-Schema (version 3)::
+Schema (version 4)::
 
-    meta(key TEXT PRIMARY KEY, value TEXT)            -- ("format", "gpu_bo"), ("schema_version", "3")
+    meta(key TEXT PRIMARY KEY, value TEXT)            -- ("format", "gpu_bo"), ("schema_version", "4")
     studies(study_id, name UNIQUE, direction, space JSON, created, directions JSON)
     trials(study_id, number, params JSON, value, state, start_time, end_time, error,
            intermediate JSON, user_attrs JSON, owner, seq, values_json JSON, heartbeat,
-           attempts JSON)
+           attempts JSON, constraints_json JSON)
            PRIMARY KEY (study_id, number)
 
 ``direction`` is the (first) objective's; ``directions`` lists one per objective (NULL: just
@@ -20,10 +20,11 @@ keeps the single objective's value, so readers of schema 1 and plain SQL still s
 ``"host:pid"`` of the process running the trial, ``seq`` grows with every write in a study
 (see :mod:`gpu_bo.storage.base`). ``heartbeat`` is the owner's last sign of life (NULL: none
 yet, its ``start_time`` counts), ``attempts`` the JSON list of a re-queued trial's earlier runs
-(NULL: none).
+(NULL: none), ``constraints_json`` the trial's outcome constraint values (``Trial.constraints``;
+NULL: none).
 
 Schema 1 had neither ``directions`` nor ``values_json``, schema 2 neither ``heartbeat`` nor
-``attempts``. Opening such a file migrates it in place in one transaction (the ``ALTER TABLE ...
+``attempts``, schema 3 no ``constraints_json``. Opening such a file migrates it in place in one transaction (the ``ALTER TABLE ...
 ADD COLUMN`` steps from its version up, and the version bump) when it is
 writable; a file that cannot be written (the file, its folder or the file system is read-only, or
 it is opened with ``read_only=True``) is read as it is, and every write says "read-only".
@@ -45,16 +46,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from gpu_bo.direction import parse_directions
 from gpu_bo.exceptions import GpuBoWarning, StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
-                                 info_from_row, owner_is_dead, parse_directions, pick_name, process_owner,
-                                 stale_outcome, study_from_rows, trial_from_row)
+                                 info_from_row, owner_is_dead, pick_name, process_owner,
+                                 outcome_columns, stale_outcome, study_from_rows, trial_from_row)
 from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only)
 from gpu_bo.study import Study, Trial
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION", "FORMAT_TAG"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FORMAT_TAG = "gpu_bo"
 
 
@@ -111,8 +113,9 @@ class SQLiteStorage(Storage):
         # rows written under schema 1 (read as they are when read-only) lack values_json
         values = "values_json" if self._version >= 2 else "NULL"
         attempts = "attempts" if self._version >= 3 else "NULL"
+        cons = "constraints_json" if self._version >= 4 else "NULL"
         self._cols = (f"number, params, value, state, start_time, end_time, error, intermediate, user_attrs, "
-                      f"{values}, {attempts}")
+                      f"{values}, {attempts}, {cons}")
         self._study_cols = "study_id, name, direction, space, " + ("directions" if self._version >= 2 else "NULL")
 
     def __repr__(self) -> str:
@@ -320,14 +323,12 @@ class SQLiteStorage(Storage):
 
     def finish_trial(self, study: str, trial: Trial) -> None:
         sid = self._study_id(study)
-        values = trial.values
-        single = values[0] if values is not None and len(values) == 1 else None
+        single, values, cons = outcome_columns(trial)
         with self._tx() as con:
             con.execute(
-                "UPDATE trials SET value = ?, values_json = ?, state = ?, end_time = ?, error = ?, "
-                "intermediate = ?, user_attrs = ?, seq = ? WHERE study_id = ? AND number = ?",
-                (single, None if values is None else json.dumps(list(values)), trial.state.value,
-                 trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
+                "UPDATE trials SET value = ?, values_json = ?, constraints_json = ?, state = ?, end_time = ?, "
+                "error = ?, intermediate = ?, user_attrs = ?, seq = ? WHERE study_id = ? AND number = ?",
+                (single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
                  json.dumps(trial.user_attrs, default=str), self._next_seq(con, sid), sid, trial.number),
             )
 

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS trials (
     values_json TEXT,
     heartbeat REAL,
     attempts TEXT,
+    constraints_json TEXT,
     PRIMARY KEY (study_id, number)
 );
 CREATE INDEX IF NOT EXISTS trials_seq ON trials (study_id, seq);
@@ -66,8 +67,14 @@ def _migrate_2_to_3(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE trials ADD COLUMN attempts TEXT")
 
 
+def _migrate_3_to_4(con: sqlite3.Connection) -> None:
+    """Schema 3 -> 4: a trial's outcome constraint values."""
+    con.execute("ALTER TABLE trials ADD COLUMN constraints_json TEXT")
+
+
 # version v -> the step that turns schema v into v + 1 (run inside one write transaction)
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
+                                                                 3: _migrate_3_to_4}
 
 
 # SQLITE_READONLY, SQLITE_CANTOPEN (on an existing file: its journal cannot be created beside it)
