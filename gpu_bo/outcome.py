@@ -64,8 +64,11 @@ def _numbers(raw: Any, n: int | None, label: str) -> tuple[list[Any], bool]:
     else:
         items, scalar = [raw], True
     if n is not None and len(items) != n:
-        got = "one value" if scalar else f"{len(items)} values"
-        want = "a finite number" if n == 1 else f"a list of {n} finite numbers"
+        got = "one value" if scalar or len(items) == 1 else f"{len(items)} values"
+        if label == "constraints":
+            want = f"a list of {n} numbers (one per constraint, as in the earlier tells)"
+        else:
+            want = "a finite number" if n == 1 else f"a list of {n} finite numbers"
         raise ValueError(f"{label}: got {got} ({short_repr(raw)}); expected {want}"
                          + (" (one per objective)" if label == "value" and n > 1 else ""))
     if not items:
