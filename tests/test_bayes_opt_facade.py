@@ -128,6 +128,27 @@ def test_base_acq_formulas_and_errors():
         acquisition.GPHedge([acquisition.UpperConfidenceBound()]).base_acq(0.0, 0.0)
 
 
+def test_acquisition_suggest_on_a_target_space():
+    ts = TargetSpace(None, {"x": (1, 4), "y": (0, 3)})
+    ucb = acquisition.UpperConfidenceBound(kappa=1.0, exploration_decay=0.5, exploration_decay_delay=2)
+    with pytest.raises(exception.TargetSpaceEmptyError, match="Cannot suggest a point without previous samples"):
+        ucb.suggest(target_space=ts)
+    ts.register({"x": 2.5, "y": 0.5}, 3.0)
+    with pytest.warns(UserWarning, match="not used"):
+        row = ucb.suggest(gp=object(), target_space=ts, random_state=0)
+    assert row.shape == (2,) and 1 <= row[0] <= 4 and 0 <= row[1] <= 3
+    ucb.suggest(target_space=ts)
+    assert ucb.kappa == 0.5  # bayes_opt's decay after the delay
+    with pytest.raises(ValueError, match="n_random"):
+        ucb.suggest(target_space=ts, n_random=0, n_smart=0)
+    cts = TargetSpace(None, {"x": (1, 4), "y": (0, 3)}, constraint=ConstraintModel(None, 0.0, 1.0))
+    cts.register({"x": 2.5, "y": 0.5}, 3.0, constraint_value=3.0)
+    with pytest.raises(exception.ConstraintNotSupportedError):
+        ucb.suggest(target_space=cts)
+    with pytest.raises(exception.NoValidPointRegisteredError):
+        acquisition.ExpectedImprovement().suggest(target_space=cts)
+
+
 def test_constant_liar_keeps_suggestions_pending_until_registered():
     liar = acquisition.ConstantLiar(acquisition.UpperConfidenceBound())
     opt = BayesianOptimization(None, PB, acquisition_function=liar, random_state=0, verbose=0)
@@ -195,8 +216,6 @@ def test_own_state_file_reproduces_the_next_suggestion(tmp_path):
 def test_not_supported_say_so():
     with pytest.raises(NotImplementedError, match="wrap_kernel"):
         wrap_kernel(None, None)
-    with pytest.raises(NotImplementedError, match="suggest"):
-        acquisition.UpperConfidenceBound().suggest(gp=None)
     with pytest.raises(exception.TargetSpaceEmptyError):
         acquisition.UpperConfidenceBound().suggest(gp=None, target_space=TargetSpace(None, PB))
 

@@ -28,8 +28,11 @@ from scipy.stats import norm
 from gpu_bo.integrations.bayes_opt._convert import ensure_rng
 from gpu_bo.integrations.bayes_opt.exception import (
     ConstraintNotSupportedError,
+    NoValidPointRegisteredError,
     TargetSpaceEmptyError,
 )
+
+_N_CANDIDATES = 2048  # the candidate set a custom acquisition's base_acq is evaluated on
 
 __all__ = ["AcquisitionFunction", "UpperConfidenceBound", "ExpectedImprovement", "ProbabilityOfImprovement",
            "ConstantLiar", "GPHedge", "BAYES_OPT_KAPPA"]
@@ -68,23 +71,70 @@ class AcquisitionFunction:
         self.i += 1
 
     def suggest(self, gp: Any = None, target_space: Any = None, n_random: int = 10_000, n_smart: int = 10,
-                fit_gp: bool = True, random_state: Any = None) -> Any:
-        """Not provided on the acquisition: call ``BayesianOptimization.suggest()``.
+                fit_gp: bool = True, random_state: Any = None) -> np.ndarray:
+        """The next point of ``target_space`` (its float row), chosen by gpu_bo on the space's points.
+
+        bayes_opt searches with the sklearn ``gp`` it is given; gpu_bo fits its own GP to the
+        registered points, so a ``gp`` is not used (a warning says so). ``n_random`` and
+        ``n_smart`` are bayes_opt's search sizes, replaced by gpu_bo's acquisition maximizer.
 
         Args:
-            gp: bayes_opt's sklearn GP (gpu_bo fits its own).
-            target_space: the target space.
-            n_random: bayes_opt's random search size.
+            gp: bayes_opt's sklearn GP (not used).
+            target_space: the ``TargetSpace`` to suggest in.
+            n_random: bayes_opt's random search size (must not be 0 together with ``n_smart``).
             n_smart: bayes_opt's L-BFGS-B starts.
-            fit_gp: whether to refit the GP.
-            random_state: the search's random state.
+            fit_gp: accepted for bayes_opt's signature (the GP is always fitted).
+            random_state: an int or ``RandomState``: seeds gpu_bo's search.
         """
-        if target_space is not None and len(target_space) == 0:
+        from gpu_bo.integrations.bayes_opt import _posterior
+
+        if target_space is None:
+            raise TypeError("target_space: got None; expected the TargetSpace to suggest in")
+        if len(target_space) == 0:
             raise TargetSpaceEmptyError("Cannot suggest a point without previous samples. Use "
                                         "target_space.random_sample() to generate a point.")
-        raise NotImplementedError(f"{type(self).__name__}.suggest(gp=..., target_space=...): gpu_bo's facade "
-                                  "does not search with an sklearn GP; use BayesianOptimization.suggest(), which "
-                                  "runs this acquisition on gpu_bo's GP")
+        self._check_constraint(target_space)
+        if target_space.constraint is not None and self.kind in ("ei", "pi") and not target_space.mask.any():
+            raise NoValidPointRegisteredError(f"{type(self).__name__}: no registered point satisfies the "
+                                              "constraint yet, so there is no best value to improve on")
+        if n_random == 0 and n_smart == 0:
+            raise ValueError("n_random, n_smart: got 0 and 0; at least one of them must be positive")
+        if gp is not None:
+            warnings.warn(f"suggest: gp={type(gp).__name__} is not used; gpu_bo fits its own GP to the "
+                          "target space's points", stacklevel=2)
+        seed = ensure_rng(random_state).randint(0, 2**31 - 1) if random_state is not None else 7919 * (self.i + 1)
+        opt = _posterior.optimizer_for(target_space, seed)
+        for d in getattr(self, "dummies", []):
+            try:
+                opt.add_pending(d)
+            except ValueError:
+                pass  # outside the current bounds
+        return target_space.params_to_array(self._propose(opt, target_space, seed))
+
+    def _check_constraint(self, target_space: Any) -> None:
+        """Raise ``ConstraintNotSupportedError`` when this acquisition cannot take the space's constraint."""
+
+    def _propose(self, opt: Any, target_space: Any, seed: int) -> dict[str, Any]:
+        """A user's subclass: ``base_acq`` over gpu_bo's posterior on a candidate set, best unseen wins."""
+        from gpu_bo.integrations.bayes_opt import _posterior
+
+        _is_custom(self)
+        self.y_max = float(np.max(target_space.target))
+        space = opt.space
+        gp = _posterior.fit_inside(space, target_space, seed)
+        X = _posterior.candidates(space, _N_CANDIDATES, seed + 104729 * (self.i + 1))
+        mean, std = _posterior.posterior(gp, X)
+        values = np.asarray(self.base_acq(mean, std), dtype=float).reshape(-1)
+        if values.shape != mean.shape:
+            raise ValueError(f"{type(self).__name__}.base_acq: returned shape {values.shape}, expected "
+                             f"{mean.shape} (one value per candidate)")
+        seen = {tuple(np.round(r, 12)) for r in target_space.params}
+        for i in np.argsort(-np.nan_to_num(values, nan=-np.inf)):
+            p = space.decode(X[i:i + 1])[0]
+            if tuple(np.round(target_space.params_to_array(p), 12)) not in seen:
+                self.update_params()
+                return p
+        raise NoValidPointRegisteredError(f"{type(self).__name__}: every candidate was already registered")
 
     def get_acquisition_params(self) -> dict[str, Any]:
         """The state to save (a custom subclass defines its own)."""
@@ -152,6 +202,14 @@ class _Acquisition(AcquisitionFunction):
         self.exploration_decay = params.get("exploration_decay", self.exploration_decay)
         self.exploration_decay_delay = params.get("exploration_decay_delay", self.exploration_decay_delay)
 
+    def _propose(self, opt: Any, target_space: Any, seed: int) -> dict[str, Any]:
+        self.y_max = float(np.max(target_space.target))
+        opt.acquisition, opt.xi, opt.kappa = self.kind, self.xi, self.kappa
+        p = opt.ask()
+        opt.remove_pending(p)  # bayes_opt's suggest reserves nothing
+        self.update_params()
+        return p
+
     def _y_max(self) -> float:
         if self.y_max is None:
             raise ValueError("y_max is not set. If you are calling this method outside of suggest(), "
@@ -181,6 +239,11 @@ class UpperConfidenceBound(_Acquisition):
 
     def base_acq(self, mean: Any, std: Any) -> Any:
         return np.asarray(mean) + self.kappa * np.asarray(std)
+
+    def _check_constraint(self, target_space: Any) -> None:
+        if target_space.constraint is not None:
+            raise ConstraintNotSupportedError("Received constraints, but acquisition function "
+                                              "UpperConfidenceBound does not support constrained optimization.")
 
 
 class _ImprovementAcquisition(_Acquisition):
@@ -289,11 +352,39 @@ class ConstantLiar(AcquisitionFunction):
         self.dummies = [dict(d) for d in params.get("dummies", [])]
         self.i = int(params.get("i", 0))
 
-    def _check_space(self, target_space: Any) -> None:
-        if len(target_space) == 0:
-            raise TargetSpaceEmptyError("Cannot suggest a point without previous samples.")
+    def _check_constraint(self, target_space: Any) -> None:
         if target_space.constraint is not None:
-            raise ConstraintNotSupportedError("ConstantLiar: constrained optimization is not supported")
+            raise ConstraintNotSupportedError("Received constraints, but acquisition function ConstantLiar "
+                                              "does not support constrained optimization.")
+
+    def forget(self, target_space: Any) -> None:
+        """Drop the pending points that have been registered since (matched within atol/rtol).
+
+        Args:
+            target_space: the ``TargetSpace`` holding the registered points.
+        """
+        if not len(target_space):
+            return
+        rows = target_space.params
+        self.dummies = [d for d in self.dummies if not np.any(np.all(np.isclose(
+            rows, target_space.params_to_array(d), atol=self.atol, rtol=self.rtol), axis=1))]
+
+    def _propose(self, opt: Any, target_space: Any, seed: int) -> dict[str, Any]:
+        self.forget(target_space)
+        pending = {tuple(sorted(map(str, p.items()))) for p in opt.pending}
+        for d in self.dummies:
+            if tuple(sorted(map(str, d.items()))) not in pending:
+                try:
+                    opt.add_pending(d)
+                except ValueError:
+                    pass  # outside the current bounds
+        base = self.base_acquisition
+        base.y_max = self.y_max = float(np.max(target_space.target))
+        opt.acquisition, opt.xi, opt.kappa = base.kind, base.xi, base.kappa
+        p = opt.ask()  # stays pending until registered
+        self.dummies.append(dict(p))
+        self.update_params()
+        return p
 
 
 class GPHedge(AcquisitionFunction):
@@ -335,6 +426,29 @@ class GPHedge(AcquisitionFunction):
         g = self.gains - np.max(self.gains)
         p = np.exp(g) / np.sum(np.exp(g))
         return int(self._rng.choice(self.n_acq, p=p))
+
+    def _propose(self, opt: Any, target_space: Any, seed: int) -> dict[str, Any]:
+        from gpu_bo.integrations.bayes_opt import _posterior
+
+        self.y_max = float(np.max(target_space.target))
+        if self.previous_candidates:  # gains: the GP's mean at each base acquisition's last proposal
+            space = opt.space
+            gp = _posterior.fit_inside(space, target_space, seed)
+            ok = []
+            for c in self.previous_candidates:
+                try:
+                    ok.append(space.canonical(c))
+                except ValueError:
+                    ok.append(None)
+            X = space.encode([c for c in ok if c is not None], dtype=_posterior._DTYPE) if any(ok) else None
+            means = iter(_posterior.posterior(gp, X)[0]) if X is not None else iter(())
+            self.update_gains([next(means) if c is not None else 0.0 for c in ok])
+        props = []
+        for base in self.base_acquisitions:
+            props.append(base._propose(opt, target_space, seed))
+        self.previous_candidates = [dict(p) for p in props]
+        self.i += 1
+        return dict(props[self.sample_index()])
 
     def get_acquisition_params(self) -> dict[str, Any]:
         """The state to save: every base acquisition's, the gains and the draw generator."""

@@ -29,7 +29,6 @@ from gpu_bo.integrations.bayes_opt.acquisition import (
     AcquisitionFunction,
     ConstantLiar,
     ExpectedImprovement,
-    GPHedge,
     UpperConfidenceBound,
     _is_custom,
 )
@@ -42,8 +41,6 @@ from gpu_bo.integrations.bayes_opt.util import UtilityFunction
 from gpu_bo.space import SpaceError
 
 __all__ = ["BayesianOptimization"]
-
-_N_CANDIDATES = 2048  # the candidate set a custom acquisition's base_acq is evaluated on
 
 
 class BayesianOptimization:
@@ -83,13 +80,13 @@ class BayesianOptimization:
         self._seed = _seed(self._random_state.randint(0, 2**31 - 1))
         self._acq = acquisition_function or (ExpectedImprovement(xi=0.01) if model is not None
                                              else UpperConfidenceBound(kappa=BAYES_OPT_KAPPA))
-        if model is not None and isinstance(self._acq, ConstantLiar):
-            self._acq._check_space(type("S", (), {"__len__": lambda s: 1, "constraint": model})())
         self.f = f
         self._allow_duplicate_points = bool(allow_duplicate_points)
         self._space = TargetSpace(f, pbounds, constraint=model, random_state=self._random_state,
                                   allow_duplicate_points=allow_duplicate_points)
         self._global_space = self._space.gpu_space()  # refuses a custom BayesParameter subclass
+        if isinstance(self._acq, ConstantLiar):
+            self._acq._check_constraint(self._space)
         self._device = device
         self._verbose = verbose
         self._queue: deque[Any] = deque()
@@ -135,13 +132,7 @@ class BayesianOptimization:
             self._n_builds += 1
             for d in getattr(self._acq, "dummies", []):
                 self._tell_pending(d)
-        for p, target, cv, err in log[self._n_told:]:
-            try:
-                self._opt.space.validate(p)
-            except (SpaceError, ValueError):
-                continue  # outside the current bounds: not shown to the GP
-            kw = {} if cv is None or target is None else {"constraints": self._space.constraint.outcome_constraints(cv)}
-            self._opt.tell(p, target, error=err, **kw)
+        _posterior.tell_log(self._opt, self._space, log[self._n_told:])
         self._n_told = len(log)
         return self._opt
 
@@ -150,9 +141,6 @@ class BayesianOptimization:
             self._opt.add_pending(p)
         except (SpaceError, ValueError):
             pass  # a pending point outside the current bounds has no place in the search
-
-    def _set_kind(self, opt: Any, acq: Any) -> None:
-        opt.acquisition, opt.xi, opt.kappa = acq.kind, acq.xi, acq.kappa
 
     # -- bayes_opt API -----------------------------------------------------------------------------
     @property
@@ -264,69 +252,13 @@ class BayesianOptimization:
             self._acq = utility_function
         if len(self._space) == 0:
             return self.random_sample(1)[0]
-        acq = self._acq
-        acq.y_max = float(np.max(self._space.target))
-        if isinstance(acq, GPHedge):
-            p = self._hedge_suggest(acq)
-        elif _is_custom(acq):
-            p = self._custom_suggest(acq)
-        else:
-            opt = self._optimizer()
-            self._set_kind(opt, acq.base_acquisition if isinstance(acq, ConstantLiar) else acq)
-            p = opt.ask()
-            if isinstance(acq, ConstantLiar):
-                acq.dummies.append(dict(p))  # stays pending until registered
-            else:
-                opt.remove_pending(p)  # bayes_opt's suggest reserves nothing
-        acq.update_params()
-        return p
-
-    def _hedge_suggest(self, acq: GPHedge) -> dict[str, Any]:
+        self._acq._check_constraint(self._space)
         opt = self._optimizer()
-        if acq.previous_candidates:  # gains: the GP's mean at each base acquisition's last proposal
-            gp = self._fit_gp()
-            X = self._global_space.encode([self._global_space.canonical(c) for c in acq.previous_candidates],
-                                          dtype=_posterior._DTYPE)
-            acq.update_gains(_posterior.posterior(gp, X)[0])
-        props = []
-        for base in acq.base_acquisitions:
-            base.y_max = acq.y_max
-            self._set_kind(opt, base)
-            props.append(opt.ask())
-            opt.remove_pending(props[-1])
-            base.update_params()
-        acq.previous_candidates = [dict(p) for p in props]
-        return dict(props[acq.sample_index()])
+        return self._acq._propose(opt, self._space, (self._seed or 0) + 7919 * (self._acq.i + 1))
 
-    def _custom_suggest(self, acq: AcquisitionFunction) -> dict[str, Any]:
-        space = self._optimizer().space
-        gp = self._fit_gp(space)
-        X = _posterior.candidates(space, _N_CANDIDATES, (self._seed or 0) + 104729 * (acq.i + 1))
-        mean, std = _posterior.posterior(gp, X)
-        values = np.asarray(acq.base_acq(mean, std), dtype=float).reshape(-1)
-        if values.shape != mean.shape:
-            raise ValueError(f"{type(acq).__name__}.base_acq: returned shape {values.shape}, expected "
-                             f"{mean.shape} (one value per candidate)")
-        seen = {tuple(np.round(r, 12)) for r in self._space.params}
-        for i in np.argsort(-np.nan_to_num(values, nan=-np.inf)):
-            p = space.decode(X[i:i + 1])[0]
-            if tuple(np.round(self._space.params_to_array(p), 12)) not in seen:
-                return p
-        raise GpuBoError(f"{type(acq).__name__}: every candidate was already registered")
-
-    def _fit_gp(self, space: Any = None):
-        """A gpu_bo GP on the completed points inside ``space`` (default: the original pbounds)."""
-        space = space or self._global_space
-        pts, ys = [], []
-        for row, y in zip(self._space.params, self._space.target):
-            p = self._space.array_to_params(row)
-            try:
-                space.validate(p)
-            except (SpaceError, ValueError):
-                continue
-            pts.append(p)
-            ys.append(y)
-        self._gp = _posterior.fit(space, pts, ys, self._seed or 0) if pts else None
+    def _fit_gp(self):
+        """A gpu_bo GP on the completed points inside the original pbounds (what predict shows)."""
+        self._gp = _posterior.fit_inside(self._global_space, self._space, self._seed or 0)
         return self._gp
 
     def predict(self, params: Mapping[str, Any] | Iterable[Mapping[str, Any]], return_std: bool = False,

@@ -6,7 +6,6 @@ replaced it by the classes of :mod:`gpu_bo.integrations.bayes_opt.acquisition`; 
 
 from __future__ import annotations
 
-from typing import Any
 
 from gpu_bo.integrations.bayes_opt._convert import _is_num, _plain, _seed, ensure_rng  # noqa: F401
 from gpu_bo.integrations.bayes_opt.acquisition import BAYES_OPT_KAPPA, _Acquisition
