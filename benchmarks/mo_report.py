@@ -61,7 +61,8 @@ def summarize(runs: list[dict[str, Any]], problems: list[str], methods: list[str
             cell = {"seeds": len(ok), "errors": len(rs) - len(ok), "final_hv": final,
                     "hv_stat": median_iqr(final), "log_gap": [_log_gap(h, probs[p].max_hv) for h in final],
                     "step_s_median": median_iqr(steps)[0] if steps else math.nan,
-                    "method_s_per_run": median_iqr([sum(r["step_s"]) for r in ok])[0]}
+                    "method_s_per_run": median_iqr([sum(r["step_s"]) for r in ok])[0],
+                    "bo_step_failures": sum(int(r.get("bo_step_failures", 0)) for r in ok)}
             if probs[p].n_constraints:
                 shares = [infeasible_share(r) for r in ok]
                 cell["infeasible_last"] = shares
@@ -170,6 +171,10 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
         if any("infeasible_last" in c for c in cells.values()):
             head += [f"infeasible share, last {LAST}", "seeds > 50% infeasible"]
         lines += [f"### {p}", "", markdown_table(head, rows), ""]
+        failed = {m: c["bo_step_failures"] for m, c in cells.items() if c.get("bo_step_failures")}
+        if failed:
+            lines += ["Suggestions where the method warned that its BO step failed and it fell back to "
+                      "quasi-random points (all seeds): " + ", ".join(f"{m} {n}" for m, n in failed.items()), ""]
     lines += ["## Mean rank of median final hypervolume", "",
               markdown_table(["method", "mean rank", "problems"], [
                   [m, f"{summary['mean_rank'][m]:.2f}", len(summary["ranks"][m])] for m in methods
