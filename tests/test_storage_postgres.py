@@ -253,3 +253,27 @@ def test_optimize_and_gpu_bo_show_on_postgres(postgres_url, capsys):
     assert "pg" in out.out and _password(postgres_url) not in out.out + out.err
     with PostgresStorage(postgres_url) as s:
         assert [t.state for t in s.load_study("pg").trials] == [TrialState.COMPLETE] * 5
+
+
+def test_schema_2_database_gets_the_constraints_column_in_place(postgres_url):
+    """A database written before constraints existed (schema 2) opens, gains constraints_json
+    and keeps its trials; constrained trials then round-trip."""
+    with open_storage(postgres_url, create=True) as s:
+        s.get_or_create_study("old", "minimize", SPACE)
+        t = s.create_trial("old", {"x": 0.5})
+        t.state, t.value = TrialState.COMPLETE, 1.0
+        s.finish_trial("old", t)
+    with psycopg.connect(postgres_url, autocommit=True) as con:  # back to what schema 2 wrote
+        con.execute("ALTER TABLE trials DROP COLUMN constraints_json")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with open_storage(postgres_url) as s:
+        assert [x.value for x in s.load_study("old").trials] == [1.0]
+        s.get_or_create_study("new", ["minimize", "maximize"], SPACE)
+        t = s.create_trial("new", {"x": 0.25})
+        t.state, t.values, t.constraints = TrialState.COMPLETE, [1.0, 2.0], [-0.5]
+        s.finish_trial("new", t)
+        got = s.load_study("new")
+        assert got.directions == ["minimize", "maximize"]
+        assert got.trials[0].values == [1.0, 2.0] and got.trials[0].constraints == [-0.5]
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
