@@ -28,6 +28,12 @@ How the figures read:
 - With more than ``max_params`` parameters (default 8) only the most important ones are drawn,
   and the figure says so: those with the largest share by ``gb.importance`` (the variance of
   the GP's mean each parameter explains); :func:`plot_importance` draws those shares.
+- Multi-objective studies: :func:`plot_pareto_front` draws the trials in objective space (the
+  front red, infeasible trials gray crosses); :func:`plot_convergence` draws the hypervolume so
+  far; :func:`plot_objective` needs ``objective=i`` (the objective to draw);
+  :func:`plot_evaluations` draws no best star unless given ``objective=i``;
+  :func:`plot_importance` explains ``objective`` (default 0). Stars and "best" are always the best
+  *feasible* trial.
 """
 
 from __future__ import annotations
@@ -36,5 +42,6 @@ from gpu_bo.plots.convergence import plot_convergence
 from gpu_bo.plots.evaluations import plot_evaluations
 from gpu_bo.plots.importance import plot_importance
 from gpu_bo.plots.objective import plot_objective
+from gpu_bo.plots.pareto import plot_pareto_front
 
-__all__ = ["plot_convergence", "plot_objective", "plot_evaluations", "plot_importance"]
+__all__ = ["plot_convergence", "plot_objective", "plot_evaluations", "plot_importance", "plot_pareto_front"]

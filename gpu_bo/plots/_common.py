@@ -33,7 +33,46 @@ def as_study(obj: Any) -> tuple[Study, Space | None]:
     if trials is None or not _is_direction(direction):
         raise TypeError(f"study: got {type(obj).__name__}; expected a gpu_bo Study or Optimizer "
                         "(an object with trials and direction)")
-    return Study(direction, list(trials), name=getattr(obj, "name", None)), getattr(obj, "space", None)
+    directions = getattr(obj, "directions", None)
+    if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+        directions = None  # an object with one direction only
+    study = Study(direction, list(trials), name=getattr(obj, "name", None), directions=directions)
+    return study, getattr(obj, "space", None)
+
+
+def single_objective(study: Study, objective: int | None, plot: str) -> Study:
+    """``study`` itself (one objective), or the view of one objective of a multi-objective study.
+
+    The view is a single-objective Study of the same trials whose values are column ``objective``
+    (infeasible trials keep their constraints, so "best" stays the best feasible one).
+
+    Args:
+        study: the study.
+        objective: 0-based objective index; ``None`` is allowed for a single-objective study only.
+        plot: the name of the calling plot (for the error message).
+
+    Raises:
+        ValueError: ``objective`` is None for a multi-objective study, or out of range.
+    """
+    m = len(study.directions)
+    if objective is None:
+        if m == 1:
+            return study
+        raise ValueError(f"objective: {plot} draws one objective, and the study has {m} "
+                         f"({study.directions}); pass objective=0..{m - 1}, or use plot_pareto_front")
+    if isinstance(objective, bool) or not isinstance(objective, numbers.Integral) or not 0 <= objective < m:
+        raise ValueError(f"objective: got {objective!r}, expected an int in 0..{m - 1} "
+                         f"(the study has {m} objective{'s' if m > 1 else ''})")
+    if m == 1:
+        return study
+    trials = []
+    for t in study.trials:
+        values = None if t.values is None else [t.values[objective]]
+        trials.append(Trial(t.number, t.params, values=values, state=t.state, start_time=t.start_time,
+                            end_time=t.end_time, error=t.error, intermediate=t.intermediate,
+                            user_attrs=t.user_attrs, attempts=t.attempts, constraints=t.constraints))
+    name = f"{study.name or 'study'} (objective {objective})"
+    return Study(study.directions[objective], trials, name=name)
 
 
 def _is_direction(value: Any) -> bool:

@@ -29,7 +29,7 @@ def _bins(dim: Any, bins: int) -> np.ndarray:
 
 def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None, *, bins: int = 20,
                      params: Sequence[str] | None = None, max_params: int = c.DEFAULT_MAX_PARAMS,
-                     seed: int = 0, device: str = "cpu") -> np.ndarray:
+                     seed: int = 0, device: str = "cpu", objective: int | None = None) -> np.ndarray:
     """Where the search went: a histogram per parameter (diagonal) and each pair of values tried.
 
     Below the diagonal every finished trial is a dot colored by its trial number (the colorbar
@@ -48,6 +48,9 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
             the first ones in space order with fewer than two completed trials), with a note.
         seed: seeds the GP fitted to choose parameters.
         device: where that GP is fitted.
+        objective: the objective (0-based) whose best trial gets the star and whose GP chooses
+            parameters, in a multi-objective study (``None`` there: no star; parameters in space
+            order).
 
     Returns:
         A ``k x k`` array of Axes.
@@ -58,13 +61,15 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     """
     plt = c.plt_module()
     st, sp = c.resolve(study, space)
+    many = st.is_multi_objective and objective is None  # several objectives and none chosen
+    st = st if many else c.single_objective(st, objective, "plot_evaluations")
     asked = c.check_params(params, sp, max_params)
     trials = [t for t in st.trials if t.state.finished and c.inside(sp, t.params)]
     if not trials:
         raise c.nothing_completed(st, "plot_evaluations needs a finished trial inside the space")
     done = c.completed_inside(st, sp)
     scores = None
-    if asked is None and sp.d > max_params and len(done) >= 2:
+    if asked is None and sp.d > max_params and len(done) >= 2 and not many:
         scores = importance(Surface(st, sp, done, 16, seed, device))
     names, note = choose(sp, asked, max_params, scores)
     ok = [t for t in trials if t.state != TrialState.FAILED]
@@ -72,7 +77,8 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     enc_ok = sp.encode([t.params for t in ok]).numpy() if ok else np.zeros((0, sp.d))
     enc_bad = sp.encode([t.params for t in bad]).numpy() if bad else np.zeros((0, sp.d))
     number = np.asarray([t.number for t in ok], dtype=float)
-    best = Direction.parse(st.direction).best(done, key=lambda t: t.value) if done else None
+    feasible = [t for t in done if t.feasible]
+    best = Direction.parse(st.direction).best(feasible, key=lambda t: t.value) if feasible and not many else None
     best_enc = sp.encode(best.params).numpy() if best is not None else None
     idx = {n: i for i, n in enumerate(sp.names)}
     rng = np.random.default_rng(seed)

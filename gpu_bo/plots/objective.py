@@ -123,7 +123,8 @@ def _diagonal(ax: Any, dim: Any, g: np.ndarray, pd: np.ndarray, best: float) -> 
 
 def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *, n_points: int = 40,
                    n_samples: int = 64, params: Sequence[str] | None = None,
-                   max_params: int = c.DEFAULT_MAX_PARAMS, seed: int = 0, device: str = "cpu") -> np.ndarray:
+                   max_params: int = c.DEFAULT_MAX_PARAMS, seed: int = 0, device: str = "cpu",
+                   objective: int | None = None) -> np.ndarray:
     """The GP's partial dependence on each parameter (diagonal) and each pair (below it).
 
     Colors: one colorbar for all pair panels, yellow is better and dark is worse in either
@@ -141,16 +142,19 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
             :func:`gpu_bo.importance` ranks highest, with a note on the figure.
         seed: seeds the GP fit and the averaging sample.
         device: where the GP is fitted and evaluated.
+        objective: which objective (0-based) of a multi-objective study to draw; required there.
 
     Returns:
         A ``k x k`` array of Axes (``k`` parameters).
 
     Raises:
         ValueError: with fewer than two completed trials (the message says how many failed and
-            the first error), or for unknown, repeated or no ``params``.
+            the first error), for unknown, repeated or no ``params``, or a multi-objective study
+            without a valid ``objective``.
     """
     plt = c.plt_module()
     st, sp = c.resolve(study, space)
+    st = c.single_objective(st, objective, "plot_objective")
     asked = c.check_params(params, sp, max_params)
     trials = c.completed_inside(st, sp)
     if len(trials) < 2:
@@ -161,7 +165,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
     names, note = choose(sp, asked, max_params, scores)
     direction = Direction.parse(st.direction)
     idx = {n: i for i, n in enumerate(sp.names)}
-    best = direction.best(trials, key=lambda t: t.value)
+    best = direction.best([t for t in trials if t.feasible] or trials, key=lambda t: t.value)
     best_enc = sp.encode(best.params).cpu().numpy()
     X_np = surface.X.cpu().numpy()
     rng = np.random.default_rng(seed)
