@@ -172,6 +172,27 @@ def test_gp_hedge_portfolio_draws_and_gains():
     assert [a.i for a in hedge.base_acquisitions] == [4, 4, 4]
 
 
+def test_gp_hedge_prefers_an_unregistered_proposal_and_custom_suggest_is_called():
+    class Fixed(acquisition.AcquisitionFunction):
+        def __init__(self, row):
+            super().__init__()
+            self.row, self.calls = np.asarray(row, dtype=float), 0
+
+        def suggest(self, *args, **kwargs):
+            self.calls += 1
+            return self.row
+
+    ts = TargetSpace(None, {"x": (1, 4), "y": (0, 3)})
+    ts.register(np.array([2.5, 0.5]), 3.0)
+    hedge = acquisition.GPHedge([Fixed([2.5, 0.5]), Fixed([3.0, 1.0])])
+    hedge.gains = np.array([100.0, 0.0])  # the duplicate's acquisition would be drawn
+    assert hedge.suggest(target_space=ts).tolist() == [3.0, 1.0]
+    fixed = Fixed([1.5, 2.0])
+    opt = BayesianOptimization(None, {"x": (1, 4), "y": (0, 3)}, acquisition_function=fixed, verbose=0)
+    opt.register({"x": 2.0, "y": 2.0}, 1.0)
+    assert opt.suggest() == {"x": 1.5, "y": 2.0} and fixed.calls == 1
+
+
 def test_domain_reduction_shrinks_the_bounds():
     sdr = SequentialDomainReductionTransformer(minimum_window=0.5)
     opt = BayesianOptimization(lambda x, y: -x ** 2 - (y - 1) ** 2, {"x": (-10, 10), "y": (-10, 10)},

@@ -120,6 +120,9 @@ class AcquisitionFunction:
 
         _is_custom(self)
         self.y_max = float(np.max(target_space.target))
+        if type(self).suggest is not AcquisitionFunction.suggest:  # the subclass searches itself
+            row = self.suggest(gp=None, target_space=target_space, random_state=seed)
+            return target_space.array_to_params(row)
         space = opt.space
         gp = _posterior.fit_inside(space, target_space, seed)
         X = _posterior.candidates(space, _N_CANDIDATES, seed + 104729 * (self.i + 1))
@@ -400,10 +403,13 @@ class GPHedge(AcquisitionFunction):
     def __init__(self, base_acquisitions: Sequence[AcquisitionFunction], random_state: Any = None) -> None:
         super().__init__(random_state)
         self.base_acquisitions = list(base_acquisitions)
-        bad = [a for a in self.base_acquisitions if not isinstance(a, _Acquisition)]
+        bad = [a for a in self.base_acquisitions if not isinstance(a, AcquisitionFunction)
+               or isinstance(a, (GPHedge, ConstantLiar))]
         if not self.base_acquisitions or bad:
             raise TypeError(f"base_acquisitions: got {bad or base_acquisitions!r}; expected a non-empty list of "
-                            "UpperConfidenceBound / ExpectedImprovement / ProbabilityOfImprovement instances")
+                            "AcquisitionFunction instances (not GPHedge or ConstantLiar)")
+        for a in self.base_acquisitions:
+            _is_custom(a)
         self.n_acq = len(self.base_acquisitions)
         self.gains = np.zeros(self.n_acq)
         self.previous_candidates: list[dict[str, Any]] | None = None
@@ -443,12 +449,14 @@ class GPHedge(AcquisitionFunction):
             X = space.encode([c for c in ok if c is not None], dtype=_posterior._DTYPE) if any(ok) else None
             means = iter(_posterior.posterior(gp, X)[0]) if X is not None else iter(())
             self.update_gains([next(means) if c is not None else 0.0 for c in ok])
-        props = []
-        for base in self.base_acquisitions:
-            props.append(base._propose(opt, target_space, seed))
+        props = [base._propose(opt, target_space, seed) for base in self.base_acquisitions]
         self.previous_candidates = [dict(p) for p in props]
         self.i += 1
-        return dict(props[self.sample_index()])
+        idx = self.sample_index()
+        seen = [len(target_space) > 0 and target_space.params_to_array(p) in target_space for p in props]
+        if seen[idx] and not all(seen):  # an already registered proposal loses to a new one
+            idx = max((j for j in range(self.n_acq) if not seen[j]), key=lambda j: self.gains[j])
+        return dict(props[idx])
 
     def get_acquisition_params(self) -> dict[str, Any]:
         """The state to save: every base acquisition's, the gains and the draw generator."""
@@ -476,8 +484,8 @@ def _is_custom(acq: AcquisitionFunction) -> bool:
     """A user's subclass (no gpu_bo kind): it must define its own ``base_acq``."""
     if isinstance(acq, (_Acquisition, ConstantLiar, GPHedge)):
         return False
-    if type(acq).base_acq is AcquisitionFunction.base_acq:
-        raise TypeError(f"acquisition_function: {type(acq).__name__} defines no base_acq(mean, std); gpu_bo "
-                        "evaluates a custom AcquisitionFunction through its base_acq")
+    if type(acq).base_acq is AcquisitionFunction.base_acq and type(acq).suggest is AcquisitionFunction.suggest:
+        raise TypeError(f"acquisition_function: {type(acq).__name__} defines no base_acq(mean, std) (nor its own "
+                        "suggest); gpu_bo evaluates a custom AcquisitionFunction through its base_acq")
     return True
 
