@@ -146,7 +146,10 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
              f"and the BoTorch loop (NSGA-II: its own population of 50); {cfg['seeds']} seeds, the BoTorch loop "
              f"{cfg['botorch_seeds']} seeds on {', '.join(cfg['botorch_problems'])} (its medians are over those seeds)",
              f"- Runs: {cfg.get('runs_wall_s', 'n/a')} s wall with {cfg['jobs']} worker processes of one thread each; "
-             f"method time = ask + tell in those workers", ""]
+             f"method time = ask + tell in those workers"
+             + (f"; {cfg['runs_not_started_by_deadline']} runs not started by the --deadline of {cfg['deadline']} "
+                f"min (the seeds column says how many each cell has)" if cfg.get("runs_not_started_by_deadline")
+                else ""), ""]
     if summary["targets"]:
         lines += ["## Targets", "", markdown_table(["target", "measured", "result"], [
             [x["target"], x["measured"], "PASS" if x["pass"] else "MISS"] for x in summary["targets"]]), ""]

@@ -44,7 +44,9 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import RESULTS_DIR, fmt_seconds, median_iqr, parallel_map, run_header, write_json  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    _THREAD_ENV, RESULTS_DIR, _one_thread_worker, fmt_seconds, parallel_map, run_header, write_json,
+)
 from benchmarks.mo_peers import MO_METHODS, make_mo_method, mo_available, optuna_default_sampler_name  # noqa: E402
 from benchmarks.mo_problems import MO_PROBLEMS, get_mo_problem, hv_curve  # noqa: E402
 from benchmarks.mo_report import markdown, plot_problem, summarize  # noqa: E402
@@ -117,6 +119,43 @@ def _task(task: tuple) -> dict[str, Any]:
     if path is not None and rec["error"] is None:
         write_json(path, rec)
     return rec
+
+
+def _until(tasks: list[tuple], jobs: int, deadline_s: float, on_result: Any) -> list[dict[str, Any]]:
+    """Run ``tasks`` in order in ``jobs`` one-thread processes, starting none after ``deadline_s``
+    seconds (the runs already started finish). ``parallel_map`` cannot stop early, hence this loop."""
+    import os
+
+    t0 = time.perf_counter()
+    done: list[dict[str, Any]] = []
+    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+    os.environ.update({k: "1" for k in _THREAD_ENV})  # inherited by the spawned workers
+    try:
+        _until_loop(tasks, jobs, deadline_s, on_result, done, t0)
+    finally:  # the timing processes started later keep their default threads
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return done
+
+
+def _until_loop(tasks: list[tuple], jobs: int, deadline_s: float, on_result: Any, done: list, t0: float) -> None:
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread_worker) as ex:
+        todo, running = list(tasks), set()
+        while todo or running:
+            while todo and len(running) < jobs and time.perf_counter() - t0 < deadline_s:
+                running.add(ex.submit(_task, todo.pop(0)))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done.append(fut.result())
+                on_result(len(done) - 1, done[-1])
 
 
 # -- the timing of one suggestion ----------------------------------------------------------------
@@ -231,6 +270,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--budget", type=int)
     ap.add_argument("--n-initial", type=int)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one compute thread each)")
+    ap.add_argument("--deadline", type=float, help="minutes after which no new run starts (runs go in "
+                    "seed-major order, so every cell then has about as many seeds)")
     ap.add_argument("--cache", type=Path, help="a folder of per-run results: a rerun after a crash resumes")
     ap.add_argument("--device", default="cpu", help="gpu_bo / BoTorch device of the runs (default cpu)")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
@@ -253,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     cfg["botorch_problems"] = args.botorch_problems or cfg["problems"]
     methods = [m for m in (args.methods or list(MO_METHODS)) if mo_available(m)]
     skipped = [m for m in (args.methods or list(MO_METHODS)) if m not in methods]
-    cfg.update(methods=methods, skipped_not_installed=skipped, jobs=args.jobs, device=args.device,
+    cfg.update(methods=methods, skipped_not_installed=skipped, jobs=args.jobs, device=args.device, deadline=args.deadline,
                gpu_bo_commit=_git_commit())
     if "optuna_default" in methods:
         cfg["optuna_default_sampler"] = optuna_default_sampler_name()
@@ -262,13 +303,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not args.timing_only:
         if args.cache:
             args.cache.mkdir(parents=True, exist_ok=True)
-        for prob in cfg["problems"]:
-            for method in methods:
-                if method == "botorch" and prob not in cfg["botorch_problems"]:
-                    continue
-                n_seeds = cfg["botorch_seeds"] if method == "botorch" else cfg["seeds"]
-                tasks += [(prob, method, s, cfg["budget"], cfg["n_initial"], args.device,
-                           str(args.cache) if args.cache else None, mode == "smoke") for s in range(n_seeds)]
+        for s in range(cfg["seeds"]):  # seed-major: a deadline leaves every cell with ~ as many seeds
+            for prob in cfg["problems"]:
+                for method in sorted(methods, key=lambda m: -COST.get(m, 1.0)):
+                    if method == "botorch" and (prob not in cfg["botorch_problems"] or s >= cfg["botorch_seeds"]):
+                        continue
+                    tasks.append((prob, method, s, cfg["budget"], cfg["n_initial"], args.device,
+                                  str(args.cache) if args.cache else None, mode == "smoke"))
     t_start = time.perf_counter()
 
     def progress(_i: int, r: dict[str, Any]) -> None:
@@ -277,8 +318,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"[{time.perf_counter() - t_start:7.0f}s] {r['problem']:16s} {r['method']:15s} seed {r['seed']}: "
               f"hv {hv:.4g}, method time {sum(r['step_s']):.1f} s{err}", flush=True)
 
-    runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress,
-                        cost=lambda t: COST.get(t[1], 1.0)) if tasks else []
+    if args.deadline is not None and tasks:
+        runs = _until(tasks, args.jobs, args.deadline * 60.0, progress)
+        cfg["runs_not_started_by_deadline"] = len(tasks) - len(runs)
+    else:
+        runs = parallel_map(_task, tasks, jobs=args.jobs, on_result=progress) if tasks else []
     cfg["runs_wall_s"] = round(time.perf_counter() - t_start, 1)
     timing: list[dict[str, Any]] = []
     cuda_note = ""
