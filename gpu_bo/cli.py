@@ -5,7 +5,8 @@
     gpu-bo run mypkg.objectives:train --space space.json --trials 50 --workers 4 \\
         --storage sqlite:///s.db --direction minimize
     gpu-bo show sqlite:///s.db [--study NAME] [--top 10] [--errors]
-    gpu-bo plot sqlite:///s.db --out conv.png [--kind convergence|objective|evaluations|importance] [--params A B]
+    gpu-bo plot sqlite:///s.db --out conv.png [--kind convergence|objective|evaluations|importance|pareto]
+        [--params A B] [--objective I]
     gpu-bo dashboard sqlite:///s.db [--host 127.0.0.1] [--port 8080]
 
 ``MODULE`` is a dotted module name importable from the current directory, or a path to a
@@ -93,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print the trials of a study and the best one")
     s.add_argument("storage", help="sqlite:///study.db")
     s.add_argument("--study", help="study name (default: every study in the storage)")
-    s.add_argument("--top", type=_positive_int, help="only the N best completed trials")
+    s.add_argument("--top", type=_positive_int, help="only the N best completed trials (feasible ones first; "
+                   "a multi-objective study: the first N of its Pareto set)")
     s.add_argument("--errors", action="store_true", help="also print the full error of every trial that has one")
     s.set_defaults(func=cmd_show)
 
@@ -101,7 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("storage", help="sqlite:///study.db")
     pl.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
     pl.add_argument("--study", action="append", help="study name; repeat to overlay several convergence curves")
-    pl.add_argument("--kind", default="convergence", choices=["convergence", "objective", "evaluations", "importance"])
+    pl.add_argument("--kind", default="convergence",
+                    choices=["convergence", "objective", "evaluations", "importance", "pareto"],
+                    help="convergence (the hypervolume for several objectives), pareto (the Pareto front of "
+                    "2 or 3 objectives), objective, evaluations or importance")
+    pl.add_argument("--objective", type=int, metavar="I",
+                    help="the objective (0-based) of a multi-objective study that objective, evaluations "
+                    "and importance draw")
     pl.add_argument("--params", nargs="+", metavar="NAME",
                     help="the parameters to draw (objective, evaluations; default: all, or the most important "
                     "ones of many)")

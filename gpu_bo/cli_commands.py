@@ -227,17 +227,28 @@ def _print_study(study: Study, top: int | None, errors: bool = False) -> None:
     from gpu_bo.study import Direction
 
     trials = list(study.trials)
-    print(f"\nstudy {study.name!r} ({study.direction}): {len(trials)} trials, "
-          f"{len(study.completed_trials)} complete")
-    if top is not None:
+    multi = study.is_multi_objective
+    constrained = any(t.constraints is not None for t in trials)
+    infeasible = sum(1 for t in study.completed_trials if not t.feasible)
+    how = ", ".join(study.directions)
+    print(f"\nstudy {study.name!r} ({how}): {len(trials)} trials, {len(study.completed_trials)} complete"
+          + (f", {infeasible} infeasible" if constrained else ""))
+    front = {t.number for t in study.best_trials} if multi else set()
+    if top is not None and multi:  # the Pareto set is the best: its first N trials
+        trials = [t for t in study.best_trials][:top]
+    elif top is not None:
         sign = Direction.parse(study.direction).sign  # +1 maximize: the best first is the largest sign * value
-        trials = sorted(study.completed_trials, key=lambda t: -sign * t.value)[:top]
+        # feasible trials first, each group best first
+        trials = sorted(study.completed_trials, key=lambda t: (not t.feasible, -sign * t.value))[:top]
     pnames: list[str] = []
     for t in trials:
         pnames += [k for k in t.params if k not in pnames]
-    header = ["#", "state", "value", "seconds"] + pnames
-    rows = [[str(t.number), t.state.value, _fmt(t.value),
-             _fmt(None if t.duration is None else round(t.duration, 3))] + [_fmt(t.params.get(k)) for k in pnames]
+    vnames = [f"value {i}" for i in range(len(study.directions))] if multi else ["value"]
+    header = ["#", "state", *vnames] + (["pareto"] if multi else []) + (["feasible"] if constrained else [])
+    header += ["seconds"] + pnames
+    rows = [[str(t.number), t.state.value, *_value_cells(t, len(vnames))]
+            + (["*" if t.number in front else ""] if multi else []) + ([_feasible_cell(t)] if constrained else [])
+            + [_fmt(None if t.duration is None else round(t.duration, 3))] + [_fmt(t.params.get(k)) for k in pnames]
             for t in trials]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     # the error column comes last, left-aligned, only when a row has an error: the rest is unchanged
@@ -254,22 +265,63 @@ def _print_study(study: Study, top: int | None, errors: bool = False) -> None:
             if t.error:
                 print(f"trial {t.number} ({t.state.value}):")
                 print("\n".join("    " + ln for ln in t.error.rstrip().splitlines()))
+    if multi:
+        _print_pareto(study)
+        return
     best = study.best_trial
     if best is None:
-        print("best: none (no trial completed)")
+        why = (f"no feasible trial: all {len(study.completed_trials)} completed trials break a constraint"
+               if study.completed_trials else "no trial completed")
+        print(f"best: none ({why})")
     else:
         print(f"best: trial {best.number}, value {best.value:.6g}, params {json.dumps(best.params, default=str)}")
 
 
+def _value_cells(t: Any, m: int) -> list[str]:
+    """The ``m`` value cells of a trial's row (``-`` while it has none)."""
+    return [_fmt(None if t.values is None else t.values[i]) for i in range(m)]
+
+
+def _feasible_cell(t: Any) -> str:
+    """``yes``/``NO`` for a completed trial with constraints, ``-`` otherwise."""
+    from gpu_bo.study import TrialState
+
+    if t.state != TrialState.COMPLETE or t.constraints is None:
+        return "-"
+    return "yes" if t.feasible else "NO"
+
+
+def _print_pareto(study: Study) -> None:
+    """The Pareto set of a multi-objective study: each trial's values (per objective) and params."""
+    front = study.best_trials
+    if not front:
+        why = "no feasible trial" if study.completed_trials else "no trial completed"
+        print(f"pareto set: none ({why})")
+        return
+    names = ", ".join(f"{i}: {d}" for i, d in enumerate(study.directions))
+    print(f"pareto set: {len(front)} trial{'s' if len(front) > 1 else ''} (objectives {names})")
+    for t in front:
+        vals = ", ".join(f"{v:.6g}" for v in t.values)
+        print(f"  trial {t.number}: values [{vals}], params {json.dumps(t.params, default=str)}")
+
+
 def _plot_params(params: list[str], kind: str, space: Space | None) -> list[str]:
     """``--params``, checked against the study's space (when it was stored)."""
-    if kind in ("convergence", "importance"):
+    if kind in ("convergence", "importance", "pareto"):
         raise CLIError(f"--params: got {params}, but --kind {kind} draws every parameter; use it with "
                        "--kind objective or evaluations")
     unknown = [p for p in params if space is not None and p not in space.names]
     if unknown:
         raise CLIError(f"--params: got {unknown[0]!r}, expected parameters of the study: {space.names}")
     return params
+
+
+def _plot_objective(objective: int, kind: str) -> int:
+    """``--objective``, refused by the kinds that draw every objective."""
+    if kind in ("convergence", "pareto"):
+        raise CLIError(f"--objective: got {objective}, but --kind {kind} draws every objective; use it "
+                       "with --kind objective, evaluations or importance")
+    return objective
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -295,15 +347,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
     finally:
         store.close()
     chosen = {} if args.params is None else {"params": _plot_params(args.params, args.kind, space)}
+    which = {} if args.objective is None else {"objective": _plot_objective(args.objective, args.kind)}
     if args.kind == "convergence":
         ax = plots.plot_convergence(studies, labels=names)
         fig = ax.figure
+    elif args.kind == "pareto":
+        fig = plots.plot_pareto_front(studies[0]).figure
     elif args.kind == "importance":
-        fig = plots.plot_importance(studies[0], space=space).figure
+        fig = plots.plot_importance(studies[0], space=space, **which).figure
     elif args.kind == "objective":
-        fig = plots.plot_objective(studies[0], space, **chosen)[0, 0].figure
+        fig = plots.plot_objective(studies[0], space, **chosen, **which)[0, 0].figure
     else:
-        fig = plots.plot_evaluations(studies[0], space, **chosen)[0, 0].figure
+        fig = plots.plot_evaluations(studies[0], space, **chosen, **which)[0, 0].figure
     try:
         fig.savefig(out)
     except ValueError as e:  # e.g. an unknown file extension
