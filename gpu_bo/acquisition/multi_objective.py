@@ -1,28 +1,126 @@
-"""Several objectives (the next capability; no code yet, the design is here).
+"""Several objectives: BoTorch's qLogNEHVI (2-3 objectives) or qLogNParEGO (4+), on our GPs.
 
-``Optimizer(space, directions=[...])`` and ``tell(p, [v1, v2, ...])`` (DESIGN.md, "Contract for
-the next capabilities"): each objective is turned into one to maximize by its own
-:class:`gpu_bo.study.Direction`, and the training data's ``Y`` (``n x m``, already built per
-trial from ``trial.values``) goes to one batched GP per objective (``batch_shape = m``).
+Glossary (BoTorch's grammar): ``m`` objectives, ``k`` constraints; the model's outputs are the
+``m`` objectives (larger is better, each in its GP's standardized units) then the ``k``
+constraint values (feasible iff ``<= 0`` in the user's units, i.e. ``<=`` the threshold
+:func:`gpu_bo.acquisition.constrained.thresholds` gives in standardized units).
 
-What will live here:
+Standardized units change each objective by a positive affine map, so the hypervolume they see is
+the user-unit hypervolume times a constant: the argmax is the same. The reference point is
+converted the same way (``ref_point_std``).
 
-- ``hypervolume_acq(...)``: BoTorch's ``qLogNoisyExpectedHypervolumeImprovement`` (qLogNEHVI)
-  over the ``m`` GPs, for 2-3 objectives, wrapped as a
-  :class:`~gpu_bo.acquisition.base.BoTorchAcq` (``is_monte_carlo`` True). Its box
-  decompositions grow fast with the number of objectives, so from 4 objectives on it is
-  ``qLogNParEGO`` (random Chebyshev scalarizations, one per point of a batch).
-- The reference point: given by the user, or inferred from the data as BoTorch's
-  ``infer_reference_point`` does (slightly worse than the worst observed value per objective).
-- ``pareto_mask(Y)``: the feasible non-dominated rows, for ``Optimizer.pareto`` and the plots.
+The rule between the two acquisitions (:func:`choose`): qLogNEHVI (the noisy expected
+hypervolume improvement, Daulton et al. 2021, with its log/fat-tailed smoothing) for 2 and 3
+objectives; qLogNParEGO (random augmented Chebyshev scalarizations inside qLogNEI, one weight
+vector per point) from 4 objectives on, where the box decompositions of qLogNEHVI grow
+exponentially with ``m`` and dominate the suggestion's time
+(benchmarks/results/multi_objective.md has the measurement behind the rule).
 
-How it plugs in: :func:`gpu_bo.acquisition.build` dispatches here when the spec has more than
-one objective; :mod:`gpu_bo.maximize` needs nothing new (it asks the protocol: Monte Carlo, no
-closed-form gradient, value screening); :mod:`gpu_bo.batch` takes its Monte Carlo path (one
-acquisition per point with the pending and already chosen points as ``X_pending``). Outcome
-constraints combine with it through :mod:`.constrained`'s feasibility terms.
+Both are :class:`~gpu_bo.acquisition.base.BoTorchAcq` (``is_monte_carlo`` True, autograd
+gradients), maximized by :mod:`gpu_bo.maximize`; a batch is chosen sequential-greedy with the
+pending and already chosen points as ``X_pending`` (:mod:`gpu_bo.multi_output`).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+
+import torch
+from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
+from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.multi_objective.hypervolume import infer_reference_point
+from botorch.utils.multi_objective.pareto import is_non_dominated
+from botorch.utils.sampling import sample_simplex
+
+from gpu_bo.acquisition.base import BoTorchAcq
+from gpu_bo.surrogate.multi import MultiGPModel
+
+__all__ = ["NEHVI", "PAREGO", "MAX_NEHVI_OBJECTIVES", "choose", "reference_point", "build_multi_objective"]
+
+NEHVI = "qlognehvi"
+PAREGO = "qlognparego"
+MAX_NEHVI_OBJECTIVES = 3  # from 4 objectives on: ParEGO (see the module docstring)
+PRUNE_MIN_BASELINE = 16  # prune the baseline to likely-Pareto points once it is this long
+
+
+def choose(n_objectives: int) -> str:
+    """The acquisition for ``n_objectives`` objectives: :data:`NEHVI` up to 3, :data:`PAREGO` beyond.
+
+    Args:
+        n_objectives: the number of objectives (2 or more).
+
+    Raises:
+        ValueError: ``n_objectives`` is not an int >= 2.
+    """
+    if isinstance(n_objectives, bool) or not isinstance(n_objectives, int) or n_objectives < 2:
+        raise ValueError(f"n_objectives: got {n_objectives!r}, expected an int >= 2")
+    return NEHVI if n_objectives <= MAX_NEHVI_OBJECTIVES else PAREGO
+
+
+def reference_point(Y: torch.Tensor, feasible: torch.Tensor | None = None,
+                    given: torch.Tensor | None = None) -> torch.Tensor:
+    """The reference point (larger-is-better units of ``Y``): ``given``, else inferred.
+
+    Inferred by BoTorch's ``infer_reference_point`` rule (the rule
+    :func:`gpu_bo.pareto.infer_reference_point` documents): per objective the worst value of the
+    (feasible) Pareto front, moved 10% of the front's range further toward worse. Without any
+    feasible row, all rows are used.
+
+    Args:
+        Y: ``n x m`` observed objectives, larger is better.
+        feasible: ``n`` booleans, or None (all feasible).
+        given: ``m`` user reference point in the same units, or None.
+    """
+    if given is not None:
+        return given.to(Y)
+    rows = Y if feasible is None or not bool(feasible.any()) else Y[feasible]
+    front = rows[is_non_dominated(rows)]
+    return infer_reference_point(front, scale=0.1)
+
+
+def build_multi_objective(method: str, model: MultiGPModel, *, n_objectives: int, ref_point_std: torch.Tensor,
+                          X_baseline: torch.Tensor, constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None,
+                          X_pending: torch.Tensor | None, mc_samples: int, seed: int) -> BoTorchAcq:
+    """qLogNEHVI or qLogNParEGO on ``model``'s first ``n_objectives`` outputs.
+
+    Args:
+        method: :data:`NEHVI` or :data:`PAREGO`.
+        model: the objectives' (then the constraints') GPs.
+        n_objectives: how many of the model's outputs are objectives.
+        ref_point_std: ``n_objectives`` reference point in the GPs' standardized units (NEHVI).
+        X_baseline: ``n x d`` observed points (the noisy incumbents).
+        constraints: BoTorch constraint callables (samples -> ``<= 0`` feasible), or None.
+        X_pending: ``p x d`` pending points, or None.
+        mc_samples: quasi-Monte Carlo samples.
+        seed: the sampler's seed (and ParEGO's weights').
+
+    Raises:
+        ValueError: ``method`` is not one of the two names.
+    """
+    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
+    objective = IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives)))
+    if X_baseline.shape[0] >= PRUNE_MIN_BASELINE:
+        # BoTorch's pruning, with the acquisition's sample count instead of its default 2048:
+        # its per-sample non-dominated filter over all n points was most of the suggestion's
+        # time at n = 500 (benchmarks/results/multi_objective.md)
+        X_baseline = prune_inferior_points_multi_objective(
+            model, X_baseline, ref_point_std, objective=objective, constraints=constraints,
+            num_samples=mc_samples)
+    if method == NEHVI:
+        acqf = qLogNoisyExpectedHypervolumeImprovement(
+            model, ref_point=ref_point_std, X_baseline=X_baseline, sampler=sampler, objective=objective,
+            constraints=constraints, X_pending=X_pending, prune_baseline=False, cache_root=False)
+    elif method == PAREGO:
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        w = sample_simplex(n_objectives, n=1, qmc=False, seed=int(torch.randint(2**31 - 1, (1,), generator=gen)),
+                           dtype=X_baseline.dtype).squeeze(0).to(X_baseline.device)
+        acqf = qLogNParEGO(model, X_baseline=X_baseline, scalarization_weights=w, sampler=sampler,
+                           objective=objective, constraints=constraints, X_pending=X_pending,
+                           prune_baseline=False, cache_root=False)
+    else:
+        raise ValueError(f"method: got {method!r}, expected {NEHVI!r} or {PAREGO!r}")
+    model.cache_prefix(acqf.X_baseline)
+    return BoTorchAcq(acqf)
