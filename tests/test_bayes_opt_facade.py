@@ -48,6 +48,32 @@ def test_target_space_float_representation():
         CategoricalParameter("c", ["a", "a"])
 
 
+def test_target_space_probe_duplicates_bounds_and_constraints():
+    calls = []
+
+    def f(p1, p2):
+        calls.append((p1, p2))
+        return p1 + p2
+
+    ts = TargetSpace(f, {"p1": (0, 10), "p2": (1, 100)})
+    ts.register({"p1": 1, "p2": 2}, 5.0)
+    with pytest.warns(UserWarning, match="already registered"):
+        assert ts.probe(np.array([1, 2])) == 5.0  # the registered value; f is not called again
+    assert calls == [] and ts.probe({"p1": 2, "p2": 3}) == 5 and calls == [(2.0, 3.0)]
+    with pytest.warns(UserWarning, match="is outside the bounds of the parameter"):
+        ts.register({"p1": 0.5, "p2": 200}, 1.0)
+    with pytest.raises(ValueError, match="No target function has been provided"):
+        TargetSpace(None, {"p": (0, 1)}).probe({"p": 0.5})
+    with pytest.raises(ValueError):
+        TargetSpace(None, {"k": (-1, 3, int)}).set_bounds({"k": (-1, 2, float)})
+    cts = TargetSpace(f, {"p1": (0, 10), "p2": (1, 100)}, constraint=NonlinearConstraint(lambda p1, p2: p1 - p2, -2, 2))
+    assert isinstance(cts.constraint, ConstraintModel) and cts.max() is None
+    for p in ({"p1": 1, "p2": 2}, {"p1": 5, "p2": 8}, {"p1": 2, "p2": 3}, {"p1": 0, "p2": 5}):
+        cts.probe(p)
+    assert cts.max() == {"params": {"p1": 2.0, "p2": 3.0}, "target": 5.0, "constraint": -1.0}
+    assert [r["allowed"] for r in cts.res()] == [True, False, True, False]
+
+
 def test_parameter_objects_in_pbounds_and_to_string():
     a = BayesianOptimization(_sum, {"p1": (0, 1), "p3": IntParameter("p3", (-1, 3))}, verbose=0)
     b = BayesianOptimization(_sum, {"p1": (0, 1), "p3": (-1, 3, int)}, verbose=0)

@@ -217,7 +217,11 @@ class BayesianOptimization:
     def _evaluate(self, params: Any) -> None:
         if self.f is None:
             raise ValueError("f is None: this optimizer can only suggest() and register(); pass a function")
-        p = self._space.array_to_params(self._space._as_array(params))
+        row = self._space.kernel_transform(self._space._as_array(params))
+        p = self._space.array_to_params(row)
+        if not self._allow_duplicate_points and row in self._space:
+            warnings.warn(f"point {p} was already probed; skipped (allow_duplicate_points=False)", stacklevel=3)
+            return
         try:
             target, err = self.f(**p), None
         except (KeyboardInterrupt, SystemExit):

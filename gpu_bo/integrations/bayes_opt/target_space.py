@@ -50,6 +50,11 @@ class TargetSpace:
         self._global_bounds = self._bounds.copy()
         self._params = np.empty((0, self.dim))
         self._target = np.empty(0)
+        if constraint is not None and not isinstance(constraint, ConstraintModel):
+            if not all(hasattr(constraint, a) for a in ("fun", "lb", "ub")):
+                raise TypeError(f"constraint: got {type(constraint).__name__}; expected a ConstraintModel or a "
+                                "scipy.optimize.NonlinearConstraint")
+            constraint = ConstraintModel(constraint.fun, constraint.lb, constraint.ub)
         self._constraint = constraint
         self._constraint_values: np.ndarray | None = None
         if constraint is not None:
@@ -200,6 +205,12 @@ class TargetSpace:
         if self._constraint is not None and constraint_value is None and is_valid_value(target):
             raise ValueError("constraint_value: got None; this space has a constraint, so every registered "
                              "point needs its constraint value")
+        outside = [k for k, m in self.masks.items() if np.any(row[m] < self._bounds[m, 0] - 1e-12)
+                   or np.any(row[m] > self._bounds[m, 1] + 1e-12)]
+        if outside:
+            warnings.warn(f"register: the value of {outside} is outside the bounds of the parameter "
+                          f"({self.array_to_params(row)}); it is kept, and shown to the GP only if the bounds grow",
+                          stacklevel=3)
         if self._constraint is None and constraint_value is not None:
             warnings.warn("constraint_value: ignored, this space has no constraint", stacklevel=3)
         self.version += 1
@@ -228,9 +239,18 @@ class TargetSpace:
         Returns:
             The target, or ``(target, constraint value)`` when constrained.
         """
-        p = self.array_to_params(self._as_array(params))
+        row = self.kernel_transform(self._as_array(params))
+        p = self.array_to_params(row)
+        if not self._allow_duplicate_points and row in self:  # bayes_opt: the registered value, not re-run
+            i = int(np.flatnonzero(np.all(np.isclose(self._params, row), axis=1))[0])
+            warnings.warn(f"probe: {p} is already registered; its target is returned, f is not called again "
+                          "(allow_duplicate_points=False)", stacklevel=2)
+            if self._constraint is None:
+                return float(self._target[i])
+            return float(self._target[i]), self._constraint_values[i]
         if self.target_func is None:
-            raise ValueError("target_func is None: this space can only register() points; pass a function")
+            raise ValueError("No target function has been provided. target_func is None: this space can only "
+                             "register() points")
         target = self.target_func(**p)
         if self._constraint is None:
             self.register(p, target)
@@ -271,8 +291,13 @@ class TargetSpace:
                 continue
             p = self._params_config[key]
             if p.dim != 1:
-                raise NotImplementedError(f"new_bounds[{key!r}]: a {type(p).__name__} has no bounds to change")
-            lo, hi = (float(v) for v in np.asarray(b, dtype=float).ravel()[:2])
+                raise ValueError(f"new_bounds[{key!r}]: got {b!r}; a {type(p).__name__} has no bounds to change")
+            b = list(b) if not isinstance(b, np.ndarray) else b.ravel().tolist()
+            kind = b[2] if len(b) == 3 and isinstance(b[2], type) else None
+            if kind is not None and kind is not (float if p.is_continuous else int):
+                raise ValueError(f"new_bounds[{key!r}]: got {tuple(b)!r}; the parameter is a {type(p).__name__}, "
+                                 "its type cannot change")
+            lo, hi = float(b[0]), float(b[1])
             if lo >= hi and not (lo == hi and not p.is_continuous):
                 raise ValueError(f"new_bounds[{key!r}]: got {tuple(b)!r}; expected low < high")
             self._bounds[int(np.argmax(self.masks[key]))] = (lo, hi)
@@ -294,7 +319,9 @@ class TargetSpace:
         idx = np.flatnonzero(self.mask)
         if idx.size == 0:
             return None
-        return self._result(int(idx[np.argmax(self._target[idx])]))
+        best = self._result(int(idx[np.argmax(self._target[idx])]))
+        best.pop("allowed", None)  # bayes_opt's max has target, params (and constraint)
+        return best
 
     def res(self) -> list[dict[str, Any]]:
         """Every registered point: ``[{"target", "params"(, "constraint", "allowed")}, ...]``."""
