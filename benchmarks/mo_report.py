@@ -178,10 +178,11 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
         if failed:
             lines += ["Suggestions where the method warned that its BO step failed and it fell back to "
                       "quasi-random points (all seeds): " + ", ".join(f"{m} {n}" for m, n in failed.items()), ""]
-    lines += ["## Mean rank of median final hypervolume", "",
-              markdown_table(["method", "mean rank", "problems"], [
-                  [m, f"{summary['mean_rank'][m]:.2f}", len(summary["ranks"][m])] for m in methods
-                  if m in summary["mean_rank"]]), ""]
+    if t:
+        lines += ["## Mean rank of median final hypervolume", "",
+                  markdown_table(["method", "mean rank", "problems"], [
+                      [m, f"{summary['mean_rank'][m]:.2f}", len(summary["ranks"][m])] for m in methods
+                      if m in summary["mean_rank"]]), ""]
     if timing:
         lines += ["## One multi-objective suggestion (DTLZ2, d = 6, two objectives, n random points)", "",
                   "Each measurement in its own process with the method's default threads, stopped at the cap.", "",

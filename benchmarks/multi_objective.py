@@ -125,19 +125,12 @@ def _until(tasks: list[tuple], jobs: int, deadline_s: float, on_result: Any) -> 
     """Run ``tasks`` in order in ``jobs`` one-thread processes, starting none after ``deadline_s``
     seconds (the runs already started finish). ``parallel_map`` cannot stop early, hence this loop."""
     import os
+    from unittest import mock
 
-    t0 = time.perf_counter()
     done: list[dict[str, Any]] = []
-    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
-    os.environ.update({k: "1" for k in _THREAD_ENV})  # inherited by the spawned workers
-    try:
-        _until_loop(tasks, jobs, deadline_s, on_result, done, t0)
-    finally:  # the timing processes started later keep their default threads
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # one thread per spawned worker (they inherit the variables); restored for the timing after
+    with mock.patch.dict(os.environ, {k: "1" for k in _THREAD_ENV}):
+        _until_loop(tasks, jobs, deadline_s, on_result, done, time.perf_counter())
     return done
 
 

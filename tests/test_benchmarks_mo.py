@@ -122,3 +122,12 @@ def test_timing_is_cut_at_the_cap_and_skips_larger_n():
     assert rows[1]["seconds"] is None and "skipped" in rows[1]["note"]
     assert multi_objective.time_suggestion("optuna_gp", 12) > 0
     assert not math.isnan(multi_objective.time_suggestion("botorch", 6, smoke=True))
+
+
+def test_deadline_leaves_out_the_runs_it_did_not_start(tmp_path):
+    payload = multi_objective.main(["--smoke", "--problems", "c_branin_currin", "--methods", "random", "--seeds", "3",
+                                    "--jobs", "2", "--deadline", "0", "--no-timing", "--no-plots",
+                                    "--out", str(tmp_path)])
+    assert payload["runs"] == []
+    assert payload["header"]["settings"]["runs_not_started_by_deadline"] == 3
+    assert "3 runs not started by the --deadline" in (tmp_path / "multi_objective.md").read_text()
