@@ -55,10 +55,11 @@ def summarize(runs: list[dict[str, Any]], problems: list[str], methods: list[str
     table: dict[str, dict[str, Any]] = {p: {} for p in problems}
     for (p, m), rs in groups.items():
         if p in table and m in methods:
-            ok = [r for r in rs if r["error"] is None]
+            ok = [r for r in rs if r["error"] is None and not r.get("cut")]
             final = [r["hv"][-1] if r["hv"] else 0.0 for r in ok]
             steps = [s for r in ok for s in r["step_s"][r["n_initial"]:]]
-            cell = {"seeds": len(ok), "errors": len(rs) - len(ok), "final_hv": final,
+            cut = sum(1 for r in rs if r.get("cut"))
+            cell = {"seeds": len(ok), "errors": len(rs) - len(ok) - cut, "cut": cut, "final_hv": final,
                     "hv_stat": median_iqr(final), "log_gap": [_log_gap(h, probs[p].max_hv) for h in final],
                     "step_s_median": median_iqr(steps)[0] if steps else math.nan,
                     "method_s_per_run": median_iqr([sum(r["step_s"]) for r in ok])[0],
@@ -149,7 +150,9 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
              f"method time = ask + tell in those workers"
              + (f"; {cfg['runs_not_started_by_deadline']} runs not started by the --deadline of {cfg['deadline']} "
                 f"min (the seeds column says how many each cell has)" if cfg.get("runs_not_started_by_deadline")
-                else ""), ""]
+                else "")
+             + (f"; a run still going {cfg['stop']} min after the start was stopped and left out of the "
+                f"statistics ('+k cut' in the seeds column)" if cfg.get("stop") is not None else ""), ""]
     if summary["targets"]:
         lines += ["## Targets", "", markdown_table(["target", "measured", "result"], [
             [x["target"], x["measured"], "PASS" if x["pass"] else "MISS"] for x in summary["targets"]]), ""]
@@ -164,7 +167,7 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
             if m not in cells:
                 continue
             c = cells[m]
-            row = [m, c["seeds"], fmt_stat(c["final_hv"]), fmt_stat(c["log_gap"]), fmt_seconds(c["step_s_median"]),
+            row = [m, f"{c['seeds']}" + (f" (+{c['cut']} cut)" if c.get("cut") else ""), fmt_stat(c["final_hv"]), fmt_stat(c["log_gap"]), fmt_seconds(c["step_s_median"]),
                    f"{c['method_s_per_run']:.1f} s"]
             if "infeasible_last" in c:
                 row += [fmt_stat([s for s in c["infeasible_last"] if s is not None]),

@@ -66,19 +66,23 @@ COST = {"botorch": 40.0, "optuna_gp": 4.0, "gpu_bo": 6.0, "optuna_default": 0.3,
 
 
 def run_one(problem_name: str, method: str, seed: int, budget: int, n_initial: int,
-            device: str = "cpu", smoke: bool = False) -> dict[str, Any]:
-    """One sequential run: values, constraints, feasibility, hypervolume curve and step times."""
+            device: str = "cpu", smoke: bool = False, stop_at: float | None = None) -> dict[str, Any]:
+    """One sequential run: values, constraints, feasibility, hypervolume curve and step times.
+
+    ``stop_at`` (a ``time.time()``): no evaluation starts after it; the run is then marked
+    ``cut`` (fewer than ``budget`` evaluations) and left out of the statistics.
+    """
     warnings.filterwarnings("ignore")
     prob = get_mo_problem(problem_name)
     rec: dict[str, Any] = {"problem": problem_name, "method": method, "seed": seed, "budget": budget,
                            "n_initial": n_initial, "values": [], "constraints": [], "feasible": [],
-                           "step_s": [], "eval_s": [], "error": None}
+                           "step_s": [], "eval_s": [], "error": None, "cut": False}
     caught: list[warnings.WarningMessage] = []
     try:
         ad = make_mo_method(method, prob, seed, n_initial, device=device, smoke=smoke)
         with warnings.catch_warnings(record=True) as caught:  # e.g. gpu_bo's "the BO step failed"
             warnings.simplefilter("always")
-            _loop(ad, prob, budget, rec)
+            _loop(ad, prob, budget, rec, stop_at)
     except Exception:  # noqa: BLE001 - one broken run is recorded, the others go on
         rec["error"] = traceback.format_exc(limit=6)
     counts: dict[str, int] = {}
@@ -91,9 +95,12 @@ def run_one(problem_name: str, method: str, seed: int, budget: int, n_initial: i
     return rec
 
 
-def _loop(ad: Any, prob: Any, budget: int, rec: dict[str, Any]) -> None:
-    """``budget`` ask / evaluate / tell steps, appended to ``rec``."""
+def _loop(ad: Any, prob: Any, budget: int, rec: dict[str, Any], stop_at: float | None) -> None:
+    """``budget`` ask / evaluate / tell steps, appended to ``rec`` (until ``stop_at``)."""
     for _ in range(budget):
+        if stop_at is not None and time.time() > stop_at:
+            rec["cut"] = True
+            return
         t0 = time.perf_counter()
         params = ad.ask()
         t_ask = time.perf_counter() - t0
@@ -108,15 +115,30 @@ def _loop(ad: Any, prob: Any, budget: int, rec: dict[str, Any]) -> None:
         rec["feasible"].append(cons is None or all(c <= 0 for c in cons))
 
 
+def _order(cfg: dict[str, Any], methods: list[str]) -> list[tuple[str, str, int]]:
+    """(problem, method, seed) in the order they run: the first BoTorch run (it holds one worker
+    longest), then the cheap methods over every seed, then seed-major for the rest (dearest first),
+    so a deadline leaves every cell with about as many seeds."""
+    bt = [(p, "botorch", s) for s in range(cfg["botorch_seeds"]) for p in cfg["botorch_problems"]
+          if "botorch" in methods and p in cfg["problems"]]
+    cheap = [m for m in methods if m != "botorch" and COST.get(m, 1.0) < 1.0]
+    dear = sorted((m for m in methods if m != "botorch" and m not in cheap), key=lambda m: -COST.get(m, 1.0))
+    out = bt[:1] + [(p, m, s) for m in cheap for s in range(cfg["seeds"]) for p in cfg["problems"]]
+    for s in range(cfg["seeds"]):
+        out += [(p, m, s) for m in dear for p in cfg["problems"]]
+        out += [t for t in bt[1:] if t[2] == s]
+    return out
+
+
 def _task(task: tuple) -> dict[str, Any]:
-    problem_name, method, seed, budget, n_initial, device, cache, smoke = task
+    problem_name, method, seed, budget, n_initial, device, cache, smoke, stop_at = task
     path = None
     if cache:
         path = Path(cache) / f"{problem_name}-{method}-{seed}-{budget}-{n_initial}.json"
         if path.exists():
             return json.loads(path.read_text())
-    rec = run_one(problem_name, method, seed, budget, n_initial, device, smoke)
-    if path is not None and rec["error"] is None:
+    rec = run_one(problem_name, method, seed, budget, n_initial, device, smoke, stop_at)
+    if path is not None and rec["error"] is None and not rec["cut"]:
         write_json(path, rec)
     return rec
 
@@ -263,8 +285,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--budget", type=int)
     ap.add_argument("--n-initial", type=int)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one compute thread each)")
-    ap.add_argument("--deadline", type=float, help="minutes after which no new run starts (runs go in "
-                    "seed-major order, so every cell then has about as many seeds)")
+    ap.add_argument("--deadline", type=float, help="minutes after which no new run starts (runs go cheap "
+                    "methods first, then seed-major, so every cell keeps about as many seeds)")
+    ap.add_argument("--stop", type=float, help="minutes after which a run still going stops and is left out "
+                    "of the statistics (counted as cut)")
     ap.add_argument("--cache", type=Path, help="a folder of per-run results: a rerun after a crash resumes")
     ap.add_argument("--device", default="cpu", help="gpu_bo / BoTorch device of the runs (default cpu)")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
@@ -288,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     methods = [m for m in (args.methods or list(MO_METHODS)) if mo_available(m)]
     skipped = [m for m in (args.methods or list(MO_METHODS)) if m not in methods]
     cfg.update(methods=methods, skipped_not_installed=skipped, jobs=args.jobs, device=args.device, deadline=args.deadline,
+               stop=args.stop,
                gpu_bo_commit=_git_commit())
     if "optuna_default" in methods:
         cfg["optuna_default_sampler"] = optuna_default_sampler_name()
@@ -296,13 +321,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not args.timing_only:
         if args.cache:
             args.cache.mkdir(parents=True, exist_ok=True)
-        for s in range(cfg["seeds"]):  # seed-major: a deadline leaves every cell with ~ as many seeds
-            for prob in cfg["problems"]:
-                for method in sorted(methods, key=lambda m: -COST.get(m, 1.0)):
-                    if method == "botorch" and (prob not in cfg["botorch_problems"] or s >= cfg["botorch_seeds"]):
-                        continue
-                    tasks.append((prob, method, s, cfg["budget"], cfg["n_initial"], args.device,
-                                  str(args.cache) if args.cache else None, mode == "smoke"))
+        stop_at = time.time() + args.stop * 60.0 if args.stop is not None else None
+        tasks = [(prob, method, s, cfg["budget"], cfg["n_initial"], args.device,
+                  str(args.cache) if args.cache else None, mode == "smoke", stop_at)
+                 for prob, method, s in _order(cfg, methods)]
     t_start = time.perf_counter()
 
     def progress(_i: int, r: dict[str, Any]) -> None:

@@ -131,3 +131,24 @@ def test_deadline_leaves_out_the_runs_it_did_not_start(tmp_path):
     assert payload["runs"] == []
     assert payload["header"]["settings"]["runs_not_started_by_deadline"] == 3
     assert "3 runs not started by the --deadline" in (tmp_path / "multi_objective.md").read_text()
+
+
+def test_stop_cuts_runs_and_leaves_them_out_of_the_statistics(tmp_path):
+    payload = multi_objective.main(["--smoke", "--problems", "c_branin_currin", "--methods", "random", "--stop", "0",
+                                    "--no-timing", "--no-plots", "--out", str(tmp_path)])
+    (run,) = payload["runs"]
+    assert run["cut"] and run["values"] == []
+    cell = payload["summary"]["table"]["c_branin_currin"]["random"]
+    assert cell["seeds"] == 0 and cell["cut"] == 1
+    assert "0 (+1 cut)" in (tmp_path / "multi_objective.md").read_text()
+
+
+def test_order_starts_one_botorch_run_then_cheap_methods_then_seed_major():
+    cfg = {"problems": ["a", "b"], "seeds": 3, "botorch_seeds": 2, "botorch_problems": ["a"]}
+    order = multi_objective._order(cfg, ["gpu_bo", "random", "optuna_gp", "botorch"])
+    assert order[0] == ("a", "botorch", 0)
+    assert order[1:7] == [(p, "random", s) for s in range(3) for p in ("a", "b")]
+    assert order[7:11] == [("a", "gpu_bo", 0), ("b", "gpu_bo", 0), ("a", "optuna_gp", 0), ("b", "optuna_gp", 0)]
+    assert order[11:15] == [("a", "gpu_bo", 1), ("b", "gpu_bo", 1), ("a", "optuna_gp", 1), ("b", "optuna_gp", 1)]
+    assert order[15] == ("a", "botorch", 1)
+    assert len(order) == len(set(order)) == 2 + 6 + 12
