@@ -12,6 +12,11 @@ schedulers (ASHA, ...) work as usual::
                                     num_samples=50),
     )
 
+Several objectives, as Tune's own multi-objective searchers (``OptunaSearch``) take them: a list of
+metrics with a list of modes, ``GpuBoSearch(space, metric=["acc", "latency"], mode=["max", "min"])``
+(a ``gb.Optimizer(directions=...)`` underneath); ``constraints=["mem_over"]`` names result keys
+that must be ``<= 0`` for a trial to be feasible.
+
 :func:`convert_tune_space` turns a Tune ``param_space`` into a gpu_bo ``Space``. The other way
 to use a Ray cluster, ``gb.optimize(..., backend="ray")`` (each trial of a gpu_bo study as a
 Ray task), is :mod:`gpu_bo.backends.ray`.
@@ -39,6 +44,7 @@ from gpu_bo.study import is_valid_value
 __all__ = ["GpuBoSearch", "convert_tune_space"]
 
 _MODES = {"min": "minimize", "max": "maximize"}
+MAX_OBJECTIVES = 4  # what gb.Optimizer(directions=...) takes
 Path = tuple  # a key path into a nested Tune config, e.g. ("model", "lr")
 
 
@@ -160,8 +166,12 @@ class GpuBoSearch(Searcher):
         space: a ``gb.Space``, the shorthand dict, or a Tune ``param_space`` dict (converted
             with :func:`convert_tune_space`). ``None``: taken from the Tuner's ``param_space``
             through ``set_search_properties``.
-        metric: the result key to optimize (or set through ``TuneConfig(metric=...)``).
-        mode: ``"min"`` or ``"max"`` (or set through ``TuneConfig(mode=...)``).
+        metric: the result key to optimize (or set through ``TuneConfig(metric=...)``), or a list
+            of 2-4 keys for a multi-objective search.
+        mode: ``"min"`` or ``"max"`` (or set through ``TuneConfig(mode=...)``), or a list with one
+            mode per metric.
+        constraints: result keys of outcome constraints: a trial is feasible when every one is
+            ``<= 0`` (``Optimizer.tell(constraints=...)``); a missing or non-finite one fails it.
         points_to_evaluate: configurations (flat dicts, parameter name -> value) to run first.
         max_concurrent: at most this many trials running at once (``None``: no limit; Tune's
             ``max_concurrent_trials`` sets it too).
@@ -173,19 +183,27 @@ class GpuBoSearch(Searcher):
     def __init__(
         self,
         space: Space | Mapping[str, Any] | None = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         *,
+        constraints: Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         max_concurrent: int | None = None,
         seed: int | None = None,
         optimizer_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if mode is not None and mode not in _MODES:
-            raise ValueError(f"mode: got {mode!r}, expected 'min' or 'max'")
-        if metric is not None and not isinstance(metric, str):
-            raise TypeError(f"metric: got {metric!r} ({type(metric).__name__}), expected a str")
+        metric, mode = _check_metric(metric), _check_mode(mode)
+        if metric is not None and mode is not None and isinstance(metric, list) != isinstance(mode, list):
+            raise ValueError(f"mode: got {mode!r} for metric {metric!r}; expected a list of modes with a list "
+                             "of metrics (one per metric), a str with a str")
+        if isinstance(metric, list) and isinstance(mode, list) and len(metric) != len(mode):
+            raise ValueError(f"mode: got {len(mode)} modes {mode!r} for {len(metric)} metrics {metric!r}; "
+                             "expected one mode per metric")
+        if constraints is not None and (isinstance(constraints, str) or not isinstance(constraints, Sequence)
+                                        or not constraints or not all(isinstance(k, str) for k in constraints)):
+            raise TypeError(f"constraints: got {constraints!r}, expected a non-empty list of result keys (str)")
         super().__init__(metric=metric, mode=mode)
+        self._constraints = None if constraints is None else list(constraints)
         self._check_max_concurrent(max_concurrent)
         self._space: Space | None = None
         self._paths: dict[str, Path] = {}
@@ -199,7 +217,7 @@ class GpuBoSearch(Searcher):
         self._max_concurrent = max_concurrent
         self._seed = seed
         self._options = dict(optimizer_options or {})
-        for bad in ("space", "direction", "seed"):
+        for bad in ("space", "direction", "directions", "seed"):
             if bad in self._options:
                 raise ValueError(
                     f"optimizer_options: got the key {bad!r}; pass it as GpuBoSearch's own argument"
@@ -230,11 +248,9 @@ class GpuBoSearch(Searcher):
         if self._opt is not None:
             return False
         if metric and not self._metric:
-            self._metric = metric
+            self._metric = _check_metric(metric)
         if mode and not self._mode:
-            if mode not in _MODES:
-                raise ValueError(f"mode: got {mode!r}, expected 'min' or 'max'")
-            self._mode = mode
+            self._mode = _check_mode(mode)
         if self._space is not None:
             return False
         if not config or not _has_tune_domains(config):
@@ -270,8 +286,20 @@ class GpuBoSearch(Searcher):
             )
         from gpu_bo.optimizer import Optimizer
 
-        self._opt = Optimizer(self._space, direction=_MODES[self._mode], seed=self._seed, **self._options)
+        metrics, modes = self._metrics(), self._modes()
+        if len(metrics) != len(modes):
+            raise ValueError(f"mode: got {self._mode!r} for metric {self._metric!r}; expected one mode per metric")
+        how = {"direction": _MODES[modes[0]]} if len(modes) == 1 else {"directions": [_MODES[m] for m in modes]}
+        self._opt = Optimizer(self._space, seed=self._seed, **how, **self._options)
         return self._opt
+
+    def _metrics(self) -> list[str]:
+        """The metric keys, as a list (one for a single objective)."""
+        return list(self._metric) if isinstance(self._metric, (list, tuple)) else [self._metric]
+
+    def _modes(self) -> list[str]:
+        """The modes, as a list (one for a single objective)."""
+        return list(self._mode) if isinstance(self._mode, (list, tuple)) else [self._mode]
 
     # -- the Searcher protocol ----------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict | None:
@@ -293,19 +321,25 @@ class GpuBoSearch(Searcher):
         return _nest(params, self._paths, self._constants)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        """Tell the optimizer the trial's final ``result[metric]`` (or a failure)."""
+        """Tell the optimizer the trial's final ``result[metric]`` (each metric's; or a failure),
+        with its constraint values when the searcher has ``constraints``."""
         params = self._live.pop(trial_id, None)
         if params is None or self._opt is None:
             return  # not one of ours (e.g. added by another search algorithm)
-        value = None if result is None else _flat_get(result, self._metric)
         if error:
             self._opt.tell(params, None, error=f"Ray Tune trial {trial_id} errored")
-        elif not is_valid_value(value):
-            self._opt.tell(params, None,
-                           error=f"Ray Tune trial {trial_id}: result[{self._metric!r}] = {value!r} "
-                                 "is missing or not a finite number")
-        else:
-            self._opt.tell(params, float(value))
+            return
+        keys = self._metrics() + (self._constraints or [])
+        got = [None if result is None else _flat_get(result, k) for k in keys]
+        bad = next((k for k, v in zip(keys, got) if not is_valid_value(v)), None)
+        if bad is not None:
+            self._opt.tell(params, None, error=f"Ray Tune trial {trial_id}: result[{bad!r}] = "
+                                               f"{got[keys.index(bad)]!r} is missing or not a finite number")
+            return
+        m = len(self._metrics())
+        values = [float(v) for v in got[:m]]
+        constraints = None if self._constraints is None else [float(v) for v in got[m:]]
+        self._opt.tell(params, values if m > 1 else values[0], constraints=constraints)
 
     # -- checkpointing ------------------------------------------------------------------------
     def get_state(self) -> dict:
@@ -317,6 +351,7 @@ class GpuBoSearch(Searcher):
             "constants": dict(self._constants),
             "metric": self._metric,
             "mode": self._mode,
+            "constraints": self._constraints,
             "points": list(self._points),
             "max_concurrent": self._max_concurrent,
             "seed": self._seed,
@@ -336,6 +371,7 @@ class GpuBoSearch(Searcher):
         self._paths = {k: tuple(v) for k, v in state["paths"].items()}
         self._constants = dict(state["constants"])
         self._metric, self._mode = state["metric"], state["mode"]
+        self._constraints = state.get("constraints")  # absent in states saved before constraints
         self._points = [dict(p) for p in state["points"]]
         self._max_concurrent, self._seed = state["max_concurrent"], state["seed"]
         self._options = dict(state["options"])
@@ -355,6 +391,28 @@ class GpuBoSearch(Searcher):
         """Load the state written by :meth:`save`."""
         with open(checkpoint_path, "rb") as f:
             self.set_state(pickle.load(f))
+
+
+def _check_metric(metric: Any) -> str | list[str] | None:
+    """``metric`` checked: None, a str, or a list of 2-4 distinct str."""
+    if metric is None or isinstance(metric, str):
+        return metric
+    if not isinstance(metric, Sequence) or not all(isinstance(k, str) for k in metric):
+        raise TypeError(f"metric: got {metric!r} ({type(metric).__name__}), expected a str or a list of str")
+    keys = list(metric)
+    if not 1 <= len(keys) <= MAX_OBJECTIVES or len(set(keys)) != len(keys):
+        raise ValueError(f"metric: got {keys!r}, expected 1-{MAX_OBJECTIVES} distinct result keys")
+    return keys
+
+
+def _check_mode(mode: Any) -> str | list[str] | None:
+    """``mode`` checked: None, ``"min"``/``"max"``, or a list of them."""
+    if mode is None:
+        return None
+    modes = [mode] if isinstance(mode, str) else list(mode) if isinstance(mode, Sequence) else None
+    if modes is None or not modes or any(m not in _MODES for m in modes):
+        raise ValueError(f"mode: got {mode!r}, expected 'min' or 'max' (or a list of them, one per metric)")
+    return mode if isinstance(mode, str) else modes
 
 
 def _flat_get(result: Mapping[str, Any], key: str | None) -> Any:
