@@ -173,10 +173,11 @@ def test_list_of_subspaces_with_own_n_iter(iris):
 
 def test_small_discrete_space_stops_when_exhausted(iris):
     X, y = iris
-    s = BayesSearchCV(SVC(), {"kernel": ["rbf", "linear"], "C": [1.0, 10.0]}, n_iter=10, cv=2,
+    # (a two-number list [1.0, 10.0] is a range, as scikit-optimize reads it: three choices here)
+    s = BayesSearchCV(SVC(), {"kernel": ["rbf", "linear"], "C": [1.0, 10.0, 100.0]}, n_iter=10, cv=2,
                       random_state=0, device="cpu").fit(X, y)
     ps = s.cv_results_["params"]
-    assert len(ps) == 4 and len({(p["kernel"], p["C"]) for p in ps}) == 4
+    assert len(ps) == 6 and len({(p["kernel"], p["C"]) for p in ps}) == 6
 
 
 def test_failed_fits_become_failed_trials():
@@ -184,7 +185,7 @@ def test_failed_fits_become_failed_trials():
     # liblinear cannot fit elasticnet: every fit of those candidates fails; the search goes on
     s = BayesSearchCV(LogisticRegression(solver="liblinear"),
                       {"penalty": ["l1", "l2", "elasticnet"], "C": (0.1, 10.0)}, n_iter=8, cv=2,
-                      random_state=0, device="cpu")
+                      random_state=0, device="cpu", error_score=np.nan)
     with pytest.warns(FitFailedWarning):
         s.fit(X, y)
     trials = s.optimizers_[0].trials
@@ -198,7 +199,7 @@ def test_failed_fits_become_failed_trials():
 def test_all_candidates_failing_raises():
     X, y = make_classification(40, 4, random_state=0)
     s = BayesSearchCV(LogisticRegression(solver="liblinear", penalty="elasticnet"), {"C": (0.1, 10.0)},
-                      n_iter=2, cv=2, device="cpu")
+                      n_iter=2, cv=2, device="cpu", error_score=np.nan)
     with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="fits failed"):
         s.fit(X, y)
 
@@ -213,7 +214,6 @@ def test_fitted_search_pickles(iris):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(search_spaces=[]), "search_spaces"),
     (dict(search_spaces=[({"C": (0.1, 1.0)}, 0)]), "n_iter"),
-    (dict(search_spaces=["C"]), "search_spaces"),
     (dict(search_spaces={"C": (1.0, 0.1)}), "low"),
     (dict(n_iter=0), "n_iter"),
     (dict(acquisition="nope"), "acquisition"),
@@ -225,6 +225,13 @@ def test_bad_arguments_raise_on_fit(iris, kwargs, match):
     args.update(kwargs)
     s = BayesSearchCV(SVC(), **args)  # __init__ never validates
     with pytest.raises(ValueError, match=match):
+        s.fit(X, y)
+
+
+def test_a_list_entry_that_is_not_a_dict_is_a_type_error(iris):
+    X, y = iris
+    s = BayesSearchCV(SVC(), ["C"], n_iter=2, cv=2, device="cpu")  # as scikit-optimize: TypeError
+    with pytest.raises(TypeError, match="search_spaces"):
         s.fit(X, y)
 
 
