@@ -143,8 +143,10 @@ def test_two_objective_study_through_the_optimizer_with_a_categorical():
 
 def _bc_run(seed: int, bo: bool, n: int = 30) -> float:
     space = gb.Space({"x0": gb.Real(0.0, 1.0), "x1": gb.Real(0.0, 1.0)})
-    if bo:
-        opts = OptimizerOptions(fit=FAST_FIT, maximize=FAST_MAX, mc_samples=32)
+    if bo:  # small budgets keep 5 x 24 suggestions to seconds on 2 cores
+        cheap = MaximizeOptions(raw_samples=128, mc_raw_samples=64, n_starts=2, steps=5)
+        opts = OptimizerOptions(fit=FitOptions(restarts=2, warm_restarts=1, max_iter=10, warm_max_iter=8),
+                                maximize=cheap, mc_samples=16)
         opt = gb.Optimizer(space, directions=["minimize", "minimize"], seed=seed, n_initial=6, options=opts)
         for _ in range(n):
             p = opt.ask()
@@ -157,8 +159,8 @@ def _bc_run(seed: int, bo: bool, n: int = 30) -> float:
 
 
 def test_hypervolume_beats_random_search_on_branin_currin():
-    # statistical: medians over 5 seeds at 30 evaluations; BO's margin is several times the
-    # spread of either method's seeds, so the comparison cannot flip by chance
+    # statistical: medians over 5 seeds at 30 evaluations (reference point (18, 6)); when this
+    # was written every BO seed (44.8 to 56.8) beat every random seed (0.1 to 31.9)
     bo = [_bc_run(s, True) for s in range(5)]
     rnd = [_bc_run(s, False) for s in range(5)]
     assert statistics.median(bo) > statistics.median(rnd), (bo, rnd)
