@@ -11,6 +11,7 @@ variable ``CI`` is set (``.ci/run``), where they fail: CI never skips them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -57,11 +58,9 @@ def browser():
         b.close()
 
 
-@pytest.fixture()
-def served(tmp_path):
-    """(base URL, demo counts, storage path) of a ``gpu-bo dashboard`` subprocess."""
-    path = tmp_path / "study.db"
-    counts = write_demo(path)
+@contextlib.contextmanager
+def dashboard_of(path):
+    """The base URL of a ``gpu-bo dashboard`` subprocess serving the storage file ``path``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -78,9 +77,24 @@ def served(tmp_path):
                 proc.kill()
                 pytest.fail(f"gpu-bo dashboard did not start: {proc.communicate()[0]}")
             time.sleep(0.1)
-    yield base, counts, path
-    proc.terminate()
-    proc.wait(20)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)  # a loaded machine may take a while to shut uvicorn down
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(20)
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """(base URL, demo counts, storage path) of a ``gpu-bo dashboard`` subprocess."""
+    path = tmp_path / "study.db"
+    counts = write_demo(path)
+    with dashboard_of(path) as base:
+        yield base, counts, path
 
 
 @pytest.fixture()

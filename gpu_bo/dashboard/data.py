@@ -7,7 +7,9 @@ here writes to the store.
 A trial is sent in a compact form, one short key per field, since a study of many thousand
 trials is sent whole when its page opens:
 ``{"n": number, "s": state, "v": values or null, "p": params, "t0": start, "t1": end or null,
-"e": error or null, "i": [[step, value], ...], "c": constraints or null}``.
+"e": error or null, "i": [[step, value], ...], "c": constraints or null, "f": feasible}``
+(``c`` is ``trial.constraints``, else a ``"constraints"`` user attribute; ``f`` is false only for a
+trial with a constraint value ``> 0``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ def _plain(v: Any) -> Any:
 
 def trial_json(t: Trial) -> dict[str, Any]:
     """The compact JSON form of one trial (see the module docstring)."""
-    constraints = t.user_attrs.get("constraints") if isinstance(t.user_attrs, dict) else None
+    constraints = t.constraints
+    if constraints is None and isinstance(t.user_attrs, dict):
+        constraints = t.user_attrs.get("constraints")
     return {
         "n": t.number,
         "s": t.state.value,
@@ -54,13 +58,14 @@ def trial_json(t: Trial) -> dict[str, Any]:
         "e": t.error,
         "i": sorted([int(k), _num(v)] for k, v in t.intermediate.items()),
         "c": None if constraints is None else [_num(c) for c in constraints],
+        "f": t.feasible,
     }
 
 
 def _best(trials: list[Trial], directions: tuple[str, ...]) -> float | None:
-    """The best first-objective value of the completed trials (None when none completed)."""
+    """The best first-objective value of the feasible completed trials (None when there is none)."""
     d = Direction.parse(directions[0])
-    vals = [t.values[0] for t in trials if t.state == TrialState.COMPLETE and t.values]
+    vals = [t.values[0] for t in trials if t.state == TrialState.COMPLETE and t.values and t.feasible]
     vals = [v for v in vals if _num(v) is not None]
     return None if not vals else d.best(vals)
 

@@ -63,6 +63,7 @@
     return vals.some(v => typeof v !== "number") ? { type: "cat" } : { type: "num" };
   }
   const sign = k => (S.dirs[k] === "maximize" ? 1 : -1);
+  const feasible = t => t.f !== false && !(t.c && t.c.some(x => x !== null && x > 0));
   function completed() { return [...S.trials.values()].filter(t => t.s === "COMPLETE" && t.v && t.v.every(x => x !== null)).sort((a, b) => a.n - b.n); }
   function goodness(vals) { // 0 worst .. 1 best, for colors
     const g = vals.map(v => sign(0) * v), lo = Math.min(...g), hi = Math.max(...g);
@@ -88,36 +89,45 @@
     const [c, body] = card("history", multi ? "hypervolume so far" : "best so far", false);
     grid.appendChild(c);
     const xs = done.map(t => t.n);
-    if (!multi) {
+    if (!multi) { // the best of the feasible trials; every value is a gray dot
       const ys = done.map(t => t.v[0]);
       let best = null;
-      const bs = ys.map(v => (best = best === null || sign(0) * v > sign(0) * best ? v : best));
+      const bs = done.map(t => (best = feasible(t) && (best === null || sign(0) * t.v[0] > sign(0) * best) ? t.v[0] : best));
       C.plot(body, { xlabel: "trial", ylabel: "objective", count: done.length,
         series: [{ xs, ys, color: "#90a4ae", size: 2 }, { xs, ys: bs, line: true }] });
       return;
     }
-    // hypervolume of the first two objectives, in minimization form, against the worst values seen
+    // hypervolume of the first two objectives of the feasible trials, in minimization form, against the
+    // worst feasible values seen
     const pts = done.map(t => [0, 1].map(k => -sign(k) * t.v[k]));
-    const ref = [0, 1].map(k => Math.max(...pts.map(p => p[k])));
+    const ok = done.map(feasible), okPts = pts.filter((p, i) => ok[i]);
+    const ref = [0, 1].map(k => Math.max(...okPts.map(p => p[k])));
     let front = [];
-    const hv = pts.map(p => {
-      if (!front.some(q => q[0] <= p[0] && q[1] <= p[1])) {
+    const hv = pts.map((p, i) => {
+      if (ok[i] && !front.some(q => q[0] <= p[0] && q[1] <= p[1])) {
         front = front.filter(q => !(p[0] <= q[0] && p[1] <= q[1])).concat([p]);
       }
       return hypervolume2(front, ref);
     });
     C.plot(body, { xlabel: "trial", ylabel: "hypervolume (objectives 1-2)", count: done.length,
       series: [{ xs, ys: hv, color: "#90a4ae", size: 2 }, { xs, ys: hv, line: true }] });
-    body.appendChild(el("p", { class: "note", text: "reference point: the worst value of each objective seen so far" }));
+    body.appendChild(el("p", { class: "note", text: "feasible trials only; reference point: the worst feasible value of each objective seen" }));
   }
   function drawPareto(grid, done) {
     if (S.dirs.length < 2) { return; }
     const [c, body] = card("pareto", "Pareto front (objectives 1 and 2)", false);
     grid.appendChild(c);
-    const nd = nondominated(done.map(t => t.v.map((v, k) => -sign(k) * v)));
+    // the front is non-dominated among the feasible trials; infeasible ones are drawn pale orange
+    const ok = done.filter(feasible), bad = done.filter(t => !feasible(t));
+    const nd = nondominated(ok.map(t => t.v.map((v, k) => -sign(k) * v)));
+    const shown = ok.concat(bad);
     C.plot(body, { xlabel: "objective 1 (" + S.dirs[0] + ")", ylabel: "objective 2 (" + S.dirs[1] + ")", count: done.length,
-      series: [{ xs: done.map(t => t.v[0]), ys: done.map(t => t.v[1]), colors: nd.map(b => (b ? "#d32f2f" : "#90a4ae")) }] });
+      series: [{ xs: shown.map(t => t.v[0]), ys: shown.map(t => t.v[1]),
+        colors: nd.map(b => (b ? "#d32f2f" : "#90a4ae")).concat(bad.map(() => "#ffcc80")) }] });
     body.dataset.front = String(nd.filter(Boolean).length);
+    body.dataset.infeasible = String(bad.length);
+    body.appendChild(el("p", { class: "note", text: "red: Pareto front of the feasible trials; gray: dominated"
+      + (bad.length ? `; orange: ${bad.length} infeasible` : "") }));
   }
   function drawParallel(grid, done) {
     const [c, body] = card("parallel", "parallel coordinates", true);
@@ -176,7 +186,9 @@
   // -- the trial table -------------------------------------------------------------------------
   function columns() {
     const vals = S.dirs.map((d, k) => [S.dirs.length > 1 ? `value ${k + 1}` : "value", t => (t.v ? t.v[k] : null)]);
-    return [["#", t => t.n], ["state", t => t.s], ...vals, ...S.params.map(p => [p, t => t.p[p]]),
+    const anyC = [...S.trials.values()].some(t => t.c);
+    const feas = anyC ? [["feasible", t => (t.c && t.s === "COMPLETE" ? (feasible(t) ? "yes" : "NO") : null)]] : [];
+    return [["#", t => t.n], ["state", t => t.s], ...vals, ...feas, ...S.params.map(p => [p, t => t.p[p]]),
       ["constraints", t => t.c], ["seconds", t => (t.t1 && t.t0 ? t.t1 - t.t0 : null)], ["error", t => t.e]];
   }
   function cmp(a, b) {
@@ -197,7 +209,7 @@
       "data-col": name, on: { click: () => { S.sortDir = S.sortKey === name ? -S.sortDir : 1; S.sortKey = name; drawTable(box); } } })));
     const table = el("table", { id: "trials" }, head);
     ts.slice(0, S.limit).forEach(t => {
-      const tr = el("tr", { class: "trial", "data-number": String(t.n), on: { click: () => select_(t.n) } },
+      const tr = el("tr", { class: "trial" + (feasible(t) ? "" : " infeasible"), "data-number": String(t.n), on: { click: () => select_(t.n) } },
         ...cols.map(([name, get]) => el("td", { class: name === "state" ? "state-" + t.s : "",
           text: name === "error" && t.e ? t.e.split("\n").filter(Boolean).slice(-1)[0] : show(get(t)) })));
       table.appendChild(tr);
@@ -214,7 +226,7 @@
     history.replaceState(null, "", "#trial-" + n);
     const t = S.trials.get(n), box = document.getElementById("details");
     if (!t || !box) { return; }
-    const lines = [`trial ${t.n}: ${t.s}`, `values: ${show(t.v)}`, `constraints: ${t.c ? show(t.c) : "none recorded"}`,
+    const lines = [`trial ${t.n}: ${t.s}`, `values: ${show(t.v)}`, `constraints: ${t.c ? show(t.c) + (feasible(t) ? " (feasible)" : " (INFEASIBLE)") : "none recorded"}`,
       `started: ${when(t.t0)}`, `finished: ${when(t.t1)}`, `seconds: ${t.t1 && t.t0 ? show(t.t1 - t.t0) : "-"}`, "params:",
       ...Object.entries(t.p).map(([k, v]) => `  ${k} = ${show(v)}`)];
     if (t.i.length) { lines.push("intermediate: " + t.i.map(([s, v]) => `${s}: ${show(v)}`).join(", ")); }
