@@ -67,6 +67,7 @@ def test_invalid_tells_raise_value_error(x, y, match):
     (dict(noise=1e-10), "noise"),
     (dict(space_constraint=lambda p: True), "space_constraint"),
     (dict(acq_func_kwargs={"eta": 1}), "acq_func_kwargs"),
+    (dict(avoid_duplicates=False), "avoid_duplicates"),
 ])
 def test_unsupported_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -202,5 +203,6 @@ def test_plots_draw_results():
     assert plots.plot_convergence(r, ("other", r), true_minimum=0.0) is not None
     assert plots.plot_evaluations(r).shape == (2, 2)
     assert plots.plot_objective(r, n_points=10, n_samples=16).shape == (2, 2)
-    with pytest.raises(TypeError, match="sample_source"):
-        plots.plot_objective(r, sample_source="random")
+    for option in ("sample_source", "levels"):
+        with pytest.raises(TypeError, match=option):
+            plots.plot_objective(r, **{option: 10})

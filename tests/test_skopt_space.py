@@ -152,3 +152,12 @@ def test_objects_of_a_real_skopt_are_accepted():
     skspace = pytest.importorskip("skopt.space")
     dims = [skspace.Real(1e-3, 1.0, prior="log-uniform", name="lr"), skspace.Integer(1, 5), skspace.Categorical(["a"])]
     assert Space(dims) == Space([Real(1e-3, 1.0, "log-uniform"), Integer(1, 5), Categorical(["a"])])
+
+
+def test_space_from_df():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": [1.5, 1.0, 2.0], "b": [50, 1, 100], "c": ["red", "blue", "blue"], 4: [True, False, True]})
+    got = Space.from_df(df, priors={"a": "log-uniform"}, bases={"b": 2}, transforms={"b": "normalize"})
+    assert got == Space([Real(1.0, 2.0, prior="log-uniform"), Integer(1, 100, base=2, transform="normalize"),
+                         Categorical(["red", "blue"]), Categorical([True, False])])
+    assert got.dimension_names == ["a", "b", "c", "4"]

@@ -41,6 +41,7 @@ class Optimizer:
         dimensions: a list of dimensions (see :func:`~gpu_bo.integrations.skopt.space.check_dimension`)
             or a ``Space``.
         base_estimator: ``"GP"`` or None (gpu_bo's GP).
+        n_random_starts: the old name of ``n_initial_points`` (it overrides it).
         n_initial_points: points told before the GP chooses (space-filling Sobol points).
         initial_point_generator: ``"random"`` or ``"sobol"``.
         n_jobs: accepted for skopt compatibility (gpu_bo threads its own work).
@@ -55,6 +56,7 @@ class Optimizer:
         acq_func_kwargs: ``{"xi": 0.01, "kappa": 1.96}`` as in skopt (xi in objective units).
         acq_optimizer_kwargs: skopt's ``n_points``, ``n_restarts_optimizer``, ``n_jobs`` are
             accepted and left to gpu_bo's maximizer.
+        avoid_duplicates: True (gpu_bo never proposes an evaluated point again; False raises).
         device: where gpu_bo's GP runs (``"auto"``, ``"cpu"``, ``"cuda"``).
         noise: ``"gaussian"`` or None.
     """
@@ -71,6 +73,9 @@ class Optimizer:
         if space_constraint is not None:
             raise ValueError("space_constraint: constrained search spaces are not supported by gpu_bo's skopt "
                              "facade (a Space's constraint is honoured by Space.rvs only); expected None")
+        if avoid_duplicates is not True:
+            raise ValueError(f"avoid_duplicates: got {avoid_duplicates!r}; gpu_bo never proposes an evaluated "
+                             "point again (expected True)")
         if n_random_starts is not None:
             n_initial_points = n_random_starts
         if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, numbers.Integral) \

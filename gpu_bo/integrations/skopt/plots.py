@@ -82,14 +82,13 @@ def plot_evaluations(result: Any, bins: int = 20, dimensions: list | None = None
     return _relabel(gb_plot(study, study.space, bins=bins, params=_params(result, plot_dims)), result, dimensions)
 
 
-def plot_objective(result: Any, levels: int = 10, n_points: int = 40, n_samples: int = 250,
+def plot_objective(result: Any, n_points: int = 40, n_samples: int = 250,
                    dimensions: list | None = None, plot_dims: list | None = None, **kwargs: Any) -> np.ndarray:
     """The GP's partial dependence on each dimension and each pair (gpu_bo's GP, refitted on the
     result's evaluations).
 
     Args:
         result: the result (at least two evaluations).
-        levels: skopt's contour levels (gpu_bo draws a continuous color map).
         n_points: grid points per dimension.
         n_samples: points averaged over for the partial dependence.
         dimensions: labels of the dimensions.

@@ -328,6 +328,38 @@ class Space:
             dims.append(kinds[kind.lower()](**kwargs))
         return cls(dims)
 
+    @classmethod
+    def from_df(cls, df: Any, priors: dict | None = None, bases: dict | None = None,
+                transforms: dict | None = None) -> Space:
+        """A space spanning a pandas DataFrame's columns: float columns -> Real, integer columns ->
+        Integer (their min and max), others (bools, strings) -> Categorical of their values in
+        order of appearance; the names are the columns (as str).
+
+        Args:
+            df: the DataFrame.
+            priors: column -> prior of a Real or Integer.
+            bases: column -> log base.
+            transforms: column -> transform.
+
+        Raises:
+            ImportError: pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("from_df requires pandas: pip install pandas") from e
+        priors, bases, transforms = priors or {}, bases or {}, transforms or {}
+        dims: list = []
+        for col in df.columns:
+            s, name = df[col], str(col)
+            kw = {"transform": transforms.get(col), "name": name}
+            if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+                dims.append(Categorical(list(dict.fromkeys(s.tolist())), **kw))
+                continue
+            cls_ = Integer if pd.api.types.is_integer_dtype(s) else Real
+            dims.append(cls_(s.min(), s.max(), prior=priors.get(col, "uniform"), base=bases.get(col, 10), **kw))
+        return cls(dims)
+
     # -- gpu_bo --------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
