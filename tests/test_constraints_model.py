@@ -9,14 +9,15 @@ import torch
 
 import gpu_bo as gb
 from gpu_bo.acquisition import AnalyticAcq
-from gpu_bo.acquisition.constrained import ConstrainedAnalyticAcq, thresholds
+from gpu_bo.acquisition.constrained import ConstrainedAnalyticAcq, feasibility_callables, thresholds
+from gpu_bo.acquisition.multi_objective import NEHVI, build_multi_objective
 from gpu_bo.batch import Search
 from gpu_bo.maximize import MaximizeOptions
 from gpu_bo.multi_output import MultiOutputData, MultiOutputSuggester, SuggestContext
 from gpu_bo.optimizer_options import OptimizerOptions
 from gpu_bo.space import point_key
 from gpu_bo.surrogate import FitOptions
-from gpu_bo.surrogate.multi import MultiFit
+from gpu_bo.surrogate.multi import MultiFit, MultiGPModel
 
 DT = torch.float64
 CPU = torch.device("cpu")
@@ -136,3 +137,22 @@ def test_constrained_bo_beats_random_search_over_five_seeds():
     bo = [_constrained_run(s, True) for s in range(5)]
     rnd = [_constrained_run(s, False) for s in range(5)]
     assert statistics.median(bo) > statistics.median(rnd), (bo, rnd)
+
+
+def test_constrained_two_objective_suggestion_uses_constrained_nehvi():
+    X, Y, _ = _fitted(n=16)
+    Y2 = torch.stack([_objective(X), -(X[:, 0] - 0.9) ** 2], -1)
+    sugg = MultiOutputSuggester(_ctx(X).options)
+    exclude = {point_key(x) for x in X}
+    chosen, info = sugg.select(MultiOutputData(X, Y2, Y[:, 1:], 16, None, ()), 2, _ctx(X, exclude=exclude))
+    assert info["acquisition"] == "qlognehvi" and info["n_constraints"] == 1 and chosen.shape == (2, 2)
+    assert len({point_key(x) for x in chosen} - {point_key(x) for x in X}) == 2
+    # the screen (qLogEHVI over the feasible posterior-mean front) ranks a surely infeasible
+    # point below the most feasible of the observed points
+    mgp, _ = MultiFit().fit(X, torch.cat([Y2, Y[:, 1:]], -1), (), options=FAST_FIT, seed=0)
+    ref = torch.stack([(Y2[:, j].min() - g.y_mean) / g.y_std for j, g in enumerate(mgp.gps[:2])])
+    acq = build_multi_objective(NEHVI, MultiGPModel(mgp), n_objectives=2, ref_point_std=ref, X_baseline=X,
+                                constraints=feasibility_callables(2, thresholds(mgp, 2)), X_pending=None,
+                                mc_samples=32, seed=0)
+    vals = acq.screen(torch.tensor([[0.0, 0.0], [0.7, 0.7]], dtype=DT))
+    assert torch.isfinite(vals).all() and vals[0] < vals[1]
