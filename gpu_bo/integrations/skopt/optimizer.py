@@ -249,6 +249,7 @@ class Optimizer:
         X = self._gb_space.encode([self.space.to_params(p) for p in self.Xi])
         # the engine's last hyperparameters, conditioned on the data (no second fit)
         warm = getattr(getattr(self._engine, "_schedule", None), "params", None)
+        warm = None if warm is None else warm.to(X.device, X.dtype)  # the engine may fit on CUDA
         gp = fit_gp(X, -torch.tensor(self.yi, dtype=X.dtype), tuple(self._gb_space.cat_columns), seed=len(self.yi),
                     warm=warm, optimize=warm is None)
         mu, _ = gp.mean_var(self._gb_space.encode(self._next_xs))
