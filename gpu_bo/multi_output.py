@@ -192,8 +192,8 @@ class MultiOutputSuggester:
         t_fit = time.perf_counter() - t0
         s = dataclasses.replace(ctx.search, y_obs=local_scores(Y[:nc], None if C is None else C[:nc]))
         chosen: list[Tensor] = []
-        believed = mgp.believe(ctx.X_pending)
         analytic = name == FEASIBILITY or name.endswith("+feasibility")
+        believed = mgp.believe(ctx.X_pending) if analytic else mgp
         for j in range(q):
             if analytic:
                 if j > 0:
