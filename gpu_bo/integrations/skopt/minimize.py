@@ -12,7 +12,7 @@ from scipy.optimize import OptimizeResult
 from gpu_bo.integrations.skopt.callbacks import check_callback, eval_callbacks
 from gpu_bo.integrations.skopt.optimizer import Optimizer
 
-__all__ = ["gp_minimize"]
+__all__ = ["gp_minimize", "dummy_minimize"]
 
 
 def gp_minimize(func: Any, dimensions: Any, base_estimator: Any = None, n_calls: int = 100,
@@ -33,11 +33,13 @@ def gp_minimize(func: Any, dimensions: Any, base_estimator: Any = None, n_calls:
     Args:
         func: the objective, called with a point (a list); returns a number.
         dimensions: a list of dimensions or a ``Space``.
-        base_estimator: ``"GP"`` or None.
+        base_estimator: ``"GP"``, None or ``"DUMMY"`` (random search, as ``dummy_minimize``).
         n_calls: evaluations of ``func`` (``x0``'s included).
         n_random_starts: the old name of ``n_initial_points`` (it overrides it).
         n_initial_points: space-filling points before the GP.
-        initial_point_generator: ``"random"`` or ``"sobol"`` (gpu_bo's scrambled Sobol).
+        initial_point_generator: ``"random"`` or ``"sobol"`` (gpu_bo's scrambled Sobol),
+            ``"lhs"``, ``"halton"``, ``"hammersly"``, ``"grid"`` or a generator of
+            :mod:`gpu_bo.integrations.skopt.sampler`.
         acq_func: ``"gp_hedge"``, ``"EI"``, ``"PI"`` or ``"LCB"``.
         acq_optimizer: ``"auto"``, ``"sampling"`` or ``"lbfgs"`` (gpu_bo's maximizer for all).
         x0: initial point(s), a list or a list of lists.
@@ -64,6 +66,45 @@ def gp_minimize(func: Any, dimensions: Any, base_estimator: Any = None, n_calls:
             ``x0``/``y0``.
     """
     specs = {"args": dict(locals()), "function": "gp_minimize"}
+    return _minimize(specs, func, dimensions, base_estimator, n_calls, n_random_starts, n_initial_points,
+                     initial_point_generator, acq_func, acq_optimizer, x0, y0, random_state, verbose, callback,
+                     n_points, n_restarts_optimizer, xi, kappa, noise, n_jobs, model_queue_size, space_constraint,
+                     device)
+
+
+def dummy_minimize(func: Any, dimensions: Any, n_calls: int = 100, initial_point_generator: str = "random",
+                   x0: Any = None, y0: Any = None, random_state: Any = None, verbose: bool = False,
+                   callback: Any = None, model_queue_size: int | None = None) -> OptimizeResult:
+    """Random search (scikit-optimize's ``dummy_minimize``): ``n_calls`` points drawn at random.
+
+    Args:
+        func: the objective, called with a point (a list); returns a number.
+        dimensions: a list of dimensions or a ``Space``.
+        n_calls: evaluations of ``func`` (``x0``'s included).
+        initial_point_generator: how the points are drawn (as in :func:`gp_minimize`).
+        x0: initial point(s), a list or a list of lists.
+        y0: their values (then ``x0`` is not evaluated).
+        random_state: int, ``numpy.random.RandomState`` or None.
+        verbose: print one line per call.
+        callback: a callable or list of callables of the result; one returning True stops.
+        model_queue_size: accepted for skopt compatibility (random search keeps no models).
+
+    Returns:
+        The ``OptimizeResult`` (``models`` empty).
+    """
+    specs = {"args": dict(locals()), "function": "dummy_minimize"}
+    n_x0 = 0 if not x0 or y0 is not None else len(x0 if isinstance(x0[0], (list, tuple)) else [x0])
+    return _minimize(specs, func, dimensions, "DUMMY", n_calls, None, max(n_calls - n_x0, 0),
+                     initial_point_generator, "gp_hedge", "auto", x0, y0, random_state, verbose, callback, 10000,
+                     5, 0.01, 1.96, "gaussian", 1, model_queue_size, None, "cpu")
+
+
+def _minimize(specs: dict, func: Any, dimensions: Any, base_estimator: Any, n_calls: int,
+              n_random_starts: int | None, n_initial_points: int, initial_point_generator: Any, acq_func: str,
+              acq_optimizer: str, x0: Any, y0: Any, random_state: Any, verbose: bool, callback: Any, n_points: int,
+              n_restarts_optimizer: int, xi: float, kappa: float, noise: Any, n_jobs: int,
+              model_queue_size: int | None, space_constraint: Any, device: str) -> OptimizeResult:
+    """skopt's ``base_minimize``: ``x0``, the initial design, then the optimizer's points."""
     x0 = [] if x0 is None else x0
     if not isinstance(x0, list):
         raise ValueError(f"x0: got {type(x0).__name__}; expected a list (one point) or a list of points")

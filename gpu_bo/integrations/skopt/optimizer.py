@@ -19,8 +19,10 @@ from scipy.optimize import OptimizeResult
 from sklearn.utils import check_random_state
 
 from gpu_bo.exceptions import SpaceExhausted
-from gpu_bo.integrations.skopt.options import ACQ_FUNCS, HEDGE, check_options, seed_from
+from gpu_bo.integrations.skopt.options import ACQ_FUNCS, HEDGE, check_options, is_dummy, seed_from
+from gpu_bo.integrations.skopt.sampler import cook_initial_point_generator
 from gpu_bo.integrations.skopt.space.space import Space
+from gpu_bo.integrations.skopt.utils import create_result, posterior_gp
 
 __all__ = ["Optimizer"]
 
@@ -40,10 +42,13 @@ class Optimizer:
     Args:
         dimensions: a list of dimensions (see :func:`~gpu_bo.integrations.skopt.space.check_dimension`)
             or a ``Space``.
-        base_estimator: ``"GP"`` or None (gpu_bo's GP).
+        base_estimator: ``"GP"`` or None (gpu_bo's GP), or ``"DUMMY"``: random search (every
+            point drawn by ``space.rvs`` after the initial design, no model), as skopt's.
         n_random_starts: the old name of ``n_initial_points`` (it overrides it).
-        n_initial_points: points told before the GP chooses (space-filling Sobol points).
-        initial_point_generator: ``"random"`` or ``"sobol"``.
+        n_initial_points: points told before the GP chooses (space-filling points).
+        initial_point_generator: ``"random"`` or ``"sobol"`` (gpu_bo's scrambled Sobol design),
+            ``"lhs"``, ``"halton"``, ``"hammersly"``, ``"grid"`` or a generator of
+            :mod:`gpu_bo.integrations.skopt.sampler` (drawn once, seeded by ``random_state``).
         n_jobs: accepted for skopt compatibility (gpu_bo threads its own work).
         acq_func: ``"gp_hedge"`` (a portfolio of EI, PI and LCB chosen by their gains, as
             skopt's), ``"EI"``, ``"PI"`` or ``"LCB"``.
@@ -69,7 +74,9 @@ class Optimizer:
                  avoid_duplicates: bool = True, device: str = "auto", noise: Any = "gaussian") -> None:
         from gpu_bo.optimizer import Optimizer as Engine  # imported here: the core may be mid-import
 
-        check_options(base_estimator, acq_func, acq_optimizer, initial_point_generator, noise)
+        self._dummy = is_dummy(base_estimator)
+        check_options(None if self._dummy else base_estimator, acq_func, acq_optimizer, noise=noise)
+        generator = cook_initial_point_generator(initial_point_generator)
         if space_constraint is not None:
             raise ValueError("space_constraint: constrained search spaces are not supported by gpu_bo's skopt "
                              "facade (a Space's constraint is honoured by Space.rvs only); expected None")
@@ -84,6 +91,8 @@ class Optimizer:
         self.space = dimensions if isinstance(dimensions, Space) else Space(dimensions)
         self._gb_space = self.space.to_gpu_bo()
         self.rng = check_random_state(random_state)
+        self._initial_samples = None if generator is None else generator.generate(
+            self.space, int(n_initial_points), random_state=int(self.rng.randint(0, np.iinfo(np.int32).max)))
         kw = dict(acq_func_kwargs or {})
         unknown = set(kw) - {"xi", "kappa"}
         if unknown:
@@ -141,14 +150,30 @@ class Optimizer:
             if self._next_x is not None:
                 return list(self._next_x)
             x = self._suggest()
-            if not self._in_initial():  # skopt: a fitted model's next point stays until a tell
+            if not self._in_initial() and not self._dummy:  # a fitted model's next point stays until a tell
                 self._next_x = x
             return list(x)
         if isinstance(n_points, bool) or not isinstance(n_points, numbers.Integral) or n_points < 1:
             raise ValueError(f"n_points: got {n_points!r}; expected None or an int >= 1")
         self._drop_asked()
         self._next_x = None
-        return [self.space.from_params(p) for p in self._engine_ask(int(n_points))]
+        n = int(n_points)
+        if self._dummy and not self._in_samples():
+            return self.space.rvs(n, random_state=self.rng)
+        head = []
+        if self._in_samples():  # the generator's points first, then the engine's (or random) ones
+            i = len(self._initial_samples) - self._n_initial_points
+            head = [list(p) for p in self._initial_samples[i:i + n]]
+            if len(head) == n or self._dummy:
+                return head + (self.space.rvs(n - len(head), random_state=self.rng) if n > len(head) else [])
+            for p in head:
+                self._engine.add_pending(self.space.to_params(p))
+                self._asked.append(self.space.to_params(p))
+        return head + [self.space.from_params(p) for p in self._engine_ask(n - len(head))]
+
+    def _in_samples(self) -> bool:
+        """Points of ``initial_point_generator``'s design are left to ask."""
+        return self._initial_samples is not None and self._n_initial_points > 0
 
     def _in_initial(self) -> bool:
         """Still in the initial design (skopt: each ask draws a new initial point)."""
@@ -169,6 +194,10 @@ class Optimizer:
             return self.space.rvs(random_state=self.rng)[0]
 
     def _choose(self) -> list:
+        if self._in_samples():
+            return list(self._initial_samples[len(self._initial_samples) - self._n_initial_points])
+        if self._dummy:  # skopt's "DUMMY": random search
+            return self.space.rvs(random_state=self.rng)[0]
         if self.acq_func != "gp_hedge" or self._in_initial():
             return self.space.from_params(self._engine_ask())
         # GP-Hedge (Hoffman et al. 2011, as skopt): each acquisition proposes a point; the one
@@ -231,10 +260,11 @@ class Optimizer:
         self.yi += values
         self._n_initial_points -= len(points)
         self._next_x = None
-        if fit and not self._in_initial():
+        if fit and not self._in_initial() and not self._dummy:
             self._update_gains()
             self._next_x = self._suggest()
-            self.models.append(dict(self._engine.last_suggestion_info))
+            gp_params = getattr(getattr(self._engine, "_schedule", None), "params", None)
+            self.models.append({**self._engine.last_suggestion_info, "gp_params": gp_params})
             if self.max_model_queue_size is not None:
                 del self.models[:-self.max_model_queue_size]
         return self.get_result()
@@ -243,15 +273,8 @@ class Optimizer:
         """gp_hedge: each acquisition's gain grows by minus the GP's mean at its last proposal."""
         if self.acq_func != "gp_hedge" or not self._next_xs:
             return
-        from gpu_bo.surrogate import fit_gp
-        import torch
-
-        X = self._gb_space.encode([self.space.to_params(p) for p in self.Xi])
-        # the engine's last hyperparameters, conditioned on the data (no second fit)
         warm = getattr(getattr(self._engine, "_schedule", None), "params", None)
-        warm = None if warm is None else warm.to(X.device, X.dtype)  # the engine may fit on CUDA
-        gp = fit_gp(X, -torch.tensor(self.yi, dtype=X.dtype), tuple(self._gb_space.cat_columns), seed=len(self.yi),
-                    warm=warm, optimize=warm is None)
+        gp = posterior_gp(self.space, self.Xi, self.yi, warm)
         mu, _ = gp.mean_var(self._gb_space.encode(self._next_xs))
         # gp models -y (larger is better), so -mu(x) in minimized units is +mean here
         self.gains_ += np.array([gp.from_std(float(m)) for m in mu])
@@ -271,8 +294,6 @@ class Optimizer:
 
     def get_result(self) -> OptimizeResult:
         """The ``OptimizeResult`` of the points told so far."""
-        from gpu_bo.integrations.skopt.utils import create_result
-
         res = create_result(self.Xi, self.yi, self.space, self.rng, models=self.models)
         res.specs = self._specs
         return res

@@ -7,7 +7,7 @@ from typing import Any
 
 from sklearn.utils import check_random_state
 
-__all__ = ["ACQ_FUNCS", "HEDGE", "check_options", "seed_from"]
+__all__ = ["ACQ_FUNCS", "HEDGE", "check_options", "is_dummy", "seed_from"]
 
 
 def seed_from(random_state: Any) -> int | None:
@@ -33,6 +33,15 @@ INITIAL_GENERATORS = ("random", "sobol")
 ESTIMATORS = ("GP", None)
 
 
+def is_dummy(base_estimator: Any) -> bool:
+    """skopt's ``"DUMMY"`` (any case): random search, no model.
+
+    Args:
+        base_estimator: the ``base_estimator`` argument.
+    """
+    return isinstance(base_estimator, str) and base_estimator.upper() == "DUMMY"
+
+
 def check_options(base_estimator: Any = "GP", acq_func: str = "gp_hedge", acq_optimizer: str = "auto",
                   initial_point_generator: str = "random", noise: Any = "gaussian") -> None:
     """Refuse what the facade does not do, with skopt's error types.
@@ -49,8 +58,10 @@ def check_options(base_estimator: Any = "GP", acq_func: str = "gp_hedge", acq_op
     """
     if not (base_estimator is None or isinstance(base_estimator, str) and base_estimator.upper() == "GP"):
         raise ValueError(f"base_estimator: got {base_estimator!r}; gpu_bo's skopt facade models with its own "
-                         "GP only: expected 'GP' or None (skopt's 'RF', 'ET', 'GP', 'GBRT' or 'DUMMY' and "
-                         "scikit-learn regressors are not supported)")
+                         "GP only: expected 'GP' or None ('DUMMY', random search, is offered by "
+                         "gpu_bo.integrations.skopt's Optimizer, gp_minimize and dummy_minimize); skopt's tree "
+                         "models 'RF', 'ET', 'GBRT' (forest_minimize, gbrt_minimize) and scikit-learn regressors "
+                         "are not gpu_bo's engine and are not supported")
     if acq_func != "gp_hedge" and acq_func not in ACQ_FUNCS:
         raise ValueError(f"acq_func: got {acq_func!r}; expected 'gp_hedge', 'EI', 'PI' or 'LCB' "
                          "(skopt's 'EIps', 'PIps', 'MES', 'PVRS' are not supported)")
@@ -58,8 +69,9 @@ def check_options(base_estimator: Any = "GP", acq_func: str = "gp_hedge", acq_op
         raise ValueError(f"acq_optimizer: got {acq_optimizer!r}; expected one of {list(ACQ_OPTIMIZERS)}")
     if initial_point_generator not in INITIAL_GENERATORS:
         raise ValueError(f"initial_point_generator: got {initial_point_generator!r}; expected 'random' or "
-                         "'sobol' (both give gpu_bo's scrambled Sobol design; 'lhs', 'halton', 'hammersly' "
-                         "and 'grid' are not supported)")
+                         "'sobol' here (both give gpu_bo's scrambled Sobol design; 'lhs', 'halton', "
+                         "'hammersly' and 'grid' are offered by gpu_bo.integrations.skopt's Optimizer and "
+                         "gp_minimize)")
     if noise not in ("gaussian", None):
         raise ValueError(f"noise: got {noise!r}; expected 'gaussian' or None: gpu_bo's GP always fits its "
                          "noise level (a fixed noise variance is not supported)")

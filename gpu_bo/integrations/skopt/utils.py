@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from gpu_bo.integrations.skopt.options import check_options
+from gpu_bo.integrations.skopt.options import check_options, is_dummy
 from gpu_bo.integrations.skopt.space.space import Space, check_dimension
 
 __all__ = ["create_result", "dump", "load", "use_named_args", "point_asdict", "point_aslist",
-           "normalize_dimensions", "dimensions_aslist", "check_x_in_space", "cook_estimator"]
+           "normalize_dimensions", "dimensions_aslist", "check_x_in_space", "cook_estimator", "posterior_gp",
+           "expected_minimum", "expected_minimum_random_sampling"]
 
 
 def create_result(Xi: list, yi: list, space: Space | None = None, rng: Any = None, specs: dict | None = None,
@@ -132,17 +133,19 @@ def check_x_in_space(x: Any, space: Space) -> None:
         space.to_params(p)
 
 
-def cook_estimator(base_estimator: Any, space: Any = None, **kwargs: Any) -> str:
+def cook_estimator(base_estimator: Any, space: Any = None, **kwargs: Any) -> str | None:
     """skopt's surrogate factory: gpu_bo has one surrogate, its GP (returned as ``"GP"``).
 
     Args:
-        base_estimator: ``"GP"``.
+        base_estimator: ``"GP"``, or ``"DUMMY"`` (None: no model, as skopt's).
         space: the search space (unused).
         **kwargs: skopt's estimator options; none is supported.
 
     Raises:
         ValueError: any other estimator, or options.
     """
+    if is_dummy(base_estimator):
+        return None  # skopt's "DUMMY": no model (random search)
     check_options(base_estimator=base_estimator)
     if kwargs:
         raise ValueError(f"cook_estimator: got {sorted(kwargs)}; gpu_bo's GP takes no estimator options "
@@ -171,3 +174,109 @@ def use_named_args(dimensions: list) -> Callable:
             return func(**{d.name: v for d, v in zip(dims, x)})
         return wrapper
     return decorator
+
+
+def posterior_gp(space: Space, Xi: list, yi: list, warm: Any = None) -> Any:
+    """gpu_bo's GP of ``-y`` (larger is better) on the told points, on the host.
+
+    Args:
+        space: the facade's space.
+        Xi: the points (lists).
+        yi: their values (minimized).
+        warm: the engine's last hyperparameters (kept, only conditioned on the data), or None
+            (fitted here).
+    """
+    import torch
+
+    from gpu_bo.surrogate import fit_gp
+
+    gb = space.to_gpu_bo()
+    X = gb.encode([space.to_params(p) for p in Xi])
+    warm = None if warm is None else warm.to(X.device, X.dtype)  # the engine may fit on CUDA
+    return fit_gp(X, -torch.tensor([float(v) for v in yi], dtype=X.dtype), tuple(gb.cat_columns), seed=len(yi),
+                  warm=warm, optimize=warm is None)
+
+
+def _result_gp(res: OptimizeResult) -> Any:
+    models = getattr(res, "models", None) or []
+    if not models or not isinstance(models[-1], dict) or "gp_params" not in models[-1]:
+        raise ValueError("res: has no fitted model (res.models is empty: random search, or fewer points than "
+                         "n_initial_points); expected_minimum needs a result of gp_minimize or Optimizer")
+    return posterior_gp(res.space, res.x_iters, res.func_vals, models[-1]["gp_params"])
+
+
+def _mean(gp: Any, X: Any) -> Any:
+    """The GP's posterior mean of the minimized objective (user units) at unit-cube rows."""
+    mu, _ = gp.mean_var(X)
+    return -(mu * gp.y_std + gp.y_mean)
+
+
+def expected_minimum_random_sampling(res: OptimizeResult, n_random_starts: int = 100000,
+                                     random_state: Any = None) -> tuple[list, float]:
+    """The point of smallest posterior mean among ``n_random_starts`` random points (skopt's).
+
+    Args:
+        res: a result of ``gp_minimize`` or ``Optimizer`` (its last GP is used).
+        n_random_starts: random points evaluated.
+        random_state: int, ``numpy.random.RandomState`` or None.
+
+    Returns:
+        ``(x, fun)``: the point (a list) and the posterior mean there.
+
+    Raises:
+        ValueError: the result has no model.
+    """
+    import torch
+
+    gp = _result_gp(res)
+    points = res.space.rvs(n_samples=int(n_random_starts), random_state=random_state)
+    with torch.no_grad():
+        m = _mean(gp, res.space.to_gpu_bo().encode([res.space.to_params(p) for p in points]))
+    i = int(torch.argmin(m))
+    return list(points[i]), float(m[i])
+
+
+def expected_minimum(res: OptimizeResult, n_random_starts: int = 20, random_state: Any = None) -> tuple[list, float]:
+    """The minimum of the GP's posterior mean over the space (scikit-optimize's ``expected_minimum``).
+
+    L-BFGS-B on gpu_bo's encoding from ``res.x`` and ``n_random_starts`` random points, integer
+    values rounded at the end; a space with categoricals is searched by
+    :func:`expected_minimum_random_sampling` (100000 points), as skopt does.
+
+    Args:
+        res: a result of ``gp_minimize`` or ``Optimizer`` (its last GP is used).
+        n_random_starts: random starts besides ``res.x``.
+        random_state: int, ``numpy.random.RandomState`` or None.
+
+    Returns:
+        ``(x, fun)``: the point (a list) and the posterior mean there.
+
+    Raises:
+        ValueError: the result has no model.
+    """
+    import torch
+    from scipy.optimize import minimize
+
+    space = res.space
+    if space.is_partly_categorical:
+        return expected_minimum_random_sampling(res, n_random_starts=100000, random_state=random_state)
+    gp, gb = _result_gp(res), space.to_gpu_bo()
+    starts = [list(res.x)] + (space.rvs(n_samples=n_random_starts, random_state=random_state)
+                              if n_random_starts > 0 else [])
+
+    def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
+        t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        v = _mean(gp, t.unsqueeze(0))[0]
+        v.backward()
+        return float(v.detach()), t.grad.numpy()
+
+    best_x, best_f = None, np.inf
+    for x0 in starts:
+        r = minimize(fun, gb.encode(space.to_params(x0)).numpy(), jac=True, method="L-BFGS-B",
+                     bounds=[(0.0, 1.0)] * gb.d)
+        x = space.from_params(gb.decode(torch.tensor(r.x, dtype=torch.float64))[0])
+        with torch.no_grad():
+            f = float(_mean(gp, gb.encode(space.to_params(x)).unsqueeze(0))[0])
+        if f < best_f:
+            best_x, best_f = x, f
+    return best_x, best_f
