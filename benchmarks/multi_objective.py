@@ -117,15 +117,16 @@ def _loop(ad: Any, prob: Any, budget: int, rec: dict[str, Any], stop_at: float |
 
 def _order(cfg: dict[str, Any], methods: list[str]) -> list[tuple[str, str, int]]:
     """(problem, method, seed) in the order they run: the first BoTorch run (it holds one worker
-    longest), then the cheap methods over every seed, then seed-major for the rest (dearest first),
-    so a deadline leaves every cell with about as many seeds."""
+    longest), then the cheap methods over every seed, then seed-major for the rest (problem by
+    problem in the order given, the dearest method first), so a deadline leaves every cell with
+    about as many seeds and the first problems with every method."""
     bt = [(p, "botorch", s) for s in range(cfg["botorch_seeds"]) for p in cfg["botorch_problems"]
           if "botorch" in methods and p in cfg["problems"]]
     cheap = [m for m in methods if m != "botorch" and COST.get(m, 1.0) < 1.0]
     dear = sorted((m for m in methods if m != "botorch" and m not in cheap), key=lambda m: -COST.get(m, 1.0))
     out = bt[:1] + [(p, m, s) for m in cheap for s in range(cfg["seeds"]) for p in cfg["problems"]]
     for s in range(cfg["seeds"]):
-        out += [(p, m, s) for m in dear for p in cfg["problems"]]
+        out += [(p, m, s) for p in cfg["problems"] for m in dear]
         out += [t for t in bt[1:] if t[2] == s]
     return out
 

@@ -148,7 +148,7 @@ def test_order_starts_one_botorch_run_then_cheap_methods_then_seed_major():
     order = multi_objective._order(cfg, ["gpu_bo", "random", "optuna_gp", "botorch"])
     assert order[0] == ("a", "botorch", 0)
     assert order[1:7] == [(p, "random", s) for s in range(3) for p in ("a", "b")]
-    assert order[7:11] == [("a", "gpu_bo", 0), ("b", "gpu_bo", 0), ("a", "optuna_gp", 0), ("b", "optuna_gp", 0)]
-    assert order[11:15] == [("a", "gpu_bo", 1), ("b", "gpu_bo", 1), ("a", "optuna_gp", 1), ("b", "optuna_gp", 1)]
+    assert order[7:11] == [("a", "gpu_bo", 0), ("a", "optuna_gp", 0), ("b", "gpu_bo", 0), ("b", "optuna_gp", 0)]
+    assert order[11:15] == [("a", "gpu_bo", 1), ("a", "optuna_gp", 1), ("b", "gpu_bo", 1), ("b", "optuna_gp", 1)]
     assert order[15] == ("a", "botorch", 1)
     assert len(order) == len(set(order)) == 2 + 6 + 12
