@@ -107,12 +107,12 @@ def parse_outcome(raw: Any, constraints: Any = None, n_objectives: int = 1,
                        + ("" if n_objectives == 1 else f" per objective ({n_objectives})"))
     items, _ = _numbers(raw, n_objectives, "value")
     cons = None
+    bad = [v for v in items if not is_valid_value(v)]
     if constraints is not None:
         cons, _ = _numbers(constraints, n_constraints, "constraints")
-    elif n_constraints is not None:
+    elif n_constraints is not None and not bad:  # a failed value needs no constraints
         raise ValueError(f"constraints: got none; expected {n_constraints} constraint values (the study's "
                          "earlier trials had them)")
-    bad = [v for v in items if not is_valid_value(v)]
     if bad:
         if n_objectives == 1:
             return Outcome(None, None, f"objective returned {short_repr(raw)} ({type(raw).__name__}); "

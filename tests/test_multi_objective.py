@@ -110,6 +110,8 @@ def test_constraint_count_is_fixed_by_the_first_tell_and_errors_name_it():
         opt.tell(ps[1], 1.0, constraints=[0.1])
     with pytest.raises(ValueError, match="expected 2 constraint values"):
         opt.tell(ps[1], 1.0)
+    failed = opt.tell(ps[1], float("nan"))  # a failed value needs no constraints
+    assert failed.state == TrialState.FAILED
     other = _quiet_opt()
     other.tell(ps[0], 1.0)
     with pytest.raises(ValueError, match="told without constraints"):

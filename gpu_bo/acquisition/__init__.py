@@ -5,8 +5,10 @@ Its modules:
 - ``base.py``: the protocol (``Acquisition``), the names, ``AcqSpec``
 - ``analytic.py``: EI/PI/UCB on the GP factors, closed-form gradient
 - ``mc.py``: BoTorch's q-variants, wrapped
-- ``constrained.py``: (next) outcome constraints
-- ``multi_objective.py``: (next) several objectives
+- ``constrained.py``: outcome constraints (constrained EI/PI, constrained qLogNEI)
+- ``multi_objective.py``: several objectives (qLogNEHVI, qLogNParEGO)
+
+The last two are built by :mod:`gpu_bo.multi_output` (several outputs), not by :func:`build`.
 
 Everything maximizes: the optimizer flips the sign of minimized objectives
 (:class:`gpu_bo.study.Direction`) before the GP sees them. :func:`build` is the one entry.
