@@ -37,10 +37,8 @@ class FitOptions:
         restarts: number of random restarts fitted together as one batch.
         max_iter: optimizer iterations (L-BFGS on CPU, Adam steps on CUDA).
         warm_max_iter: iterations when warm-started from the previous fit.
-        warm_restarts: restarts when warm-started: the previous optimum plus the default start
-            (and random ones beyond two). One alone got stuck in poor hyperparameters (an
-            early Hartmann6 ablation, not re-run since; the runs with two are in
-            benchmarks/results/quality.md).
+        warm_restarts: restarts when warm-started: the previous optimum, the default start and
+            random ones beyond two (one alone got stuck in an early Hartmann6 ablation).
         method: "auto" (L-BFGS on CPU, fixed-step Adam on CUDA: no host sync per step),
             "lbfgs" or "adam".
         max_fit_points: hyperparameters are fitted on at most this many observations (the
@@ -48,10 +46,8 @@ class FitOptions:
             Fitting cost grows as n^3 per step while hyperparameters settle with a few hundred
             points, so this bounds the fit time as the study grows.
         adam_steps, warm_adam_steps: Adam steps of a cold and of a warm-started fit (CUDA).
-            The warm fit is short because at large n it was a large share of a GPU
-            suggestion (benchmarks/results/scaling.md); a warm start begins at the previous
-            optimum, which moves little between two suggestions, and every
-            ``full_refit_every``-th fit is cold again.
+            The warm fit is short (at large n it was a large share of a GPU suggestion,
+            benchmarks/results/scaling.md): it starts at the previous, slowly moving optimum.
     """
 
     restarts: int = 4
@@ -261,11 +257,19 @@ def _run_lbfgs(raw: torch.Tensor, closure_loss, max_iter: int, value_grad=None) 
 
 
 def _run_adam(raw: torch.Tensor, closure_loss, steps: int, lr: float, value_grad=None) -> torch.Tensor:
-    # Fixed step count and no .item(): on CUDA the whole loop is queued without a host sync.
+    # Fixed step count and no .item(): on CUDA the whole loop is queued without a host sync. The
+    # fused Adam is one kernel per step instead of ~10 (benchmarks/results/op_count.md).
     raw = raw.clone().requires_grad_(True)
-    opt = torch.optim.Adam([raw], lr=lr)
+    try:  # fused Adam may not be built for this device/dtype
+        opt = torch.optim.Adam([raw], lr=lr, fused=True)
+    except (RuntimeError, ValueError):
+        opt = torch.optim.Adam([raw], lr=lr)
     for _ in range(steps):
-        _, raw.grad = _loss_and_grad(raw, closure_loss, value_grad)
+        if value_grad is not None:  # the loss itself is not needed: zero the failed restarts' rows only
+            losses, grad = value_grad(raw.detach())
+            raw.grad = grad.masked_fill_(~torch.isfinite(losses).unsqueeze(-1), 0.0).nan_to_num_(0.0, 0.0, 0.0)
+        else:
+            _, raw.grad = _loss_and_grad(raw, closure_loss, None)
         opt.step()
     return raw.detach()
 
@@ -318,13 +322,10 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
             if not torch.isfinite(losses[best]):
                 raise FloatingPointError("no restart reached a finite loss")
             if method == "lbfgs" and warm is None and raw.shape[0] > 1 and Xf.shape[0] <= POLISH_MAX_POINTS:
-                # The batched L-BFGS shares one line search across restarts, so the worst-
-                # conditioned restart limits how far the best one gets (worst with a
-                # near-interpolating GP, noise at its floor). A cold fit (first and every
-                # full_refit_every-th) therefore polishes the best restart alone; warm fits start
-                # at the previous optimum and skip this. Only on small fit sets: on large ones it
-                # costs a large share of a cold fit (benchmarks/results/scaling.md) and the
-                # restarts' optima are better determined.
+                # The batched L-BFGS shares one line search across restarts, so the worst-conditioned
+                # restart limits the best one (worst with noise at its floor): a cold fit polishes
+                # the best restart alone. Warm fits start at the previous optimum; large fit sets
+                # skip it (a large share of a cold fit there, benchmarks/results/scaling.md).
                 polished = _run_lbfgs(raw[best:best + 1], loss_fn, options.max_iter, value_grad)
                 with torch.no_grad():
                     pl = loss_fn(polished)
@@ -408,16 +409,21 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
         optimize: whether to optimize the hyperparameters at all.
 
     Returns:
-        The GP conditioned on all ``n`` points.
+        The GP conditioned on all ``n`` points. float32 data are standardized, fitted and factored
+        in float64, the GP's tensors stored in float32 (:func:`gpu_bo.surrogate.gp._condition`).
     """
     n, d = X.shape
     device, dtype = X.device, X.dtype
-    y_mean, y_std, ys = standardize(y)
+    # standardize and fit in float64 (no-ops for float64 data; the MLL is fragile in float32)
+    y_mean, y_std, ys = standardize(y.to(torch.float64))
+    Xf = X.to(torch.float64)
     if not optimize and warm is not None and warm.lengthscale.numel() == d:
         # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
         params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}
     else:
-        params, jitter, info = _fit_params(X, ys, tuple(cat), options, warm, seed)
+        params, jitter, info = _fit_params(Xf, ys, tuple(cat), options, warm, seed)
+        params = params.to(device, dtype)
+    ys = ys.to(dtype)
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
     return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=tuple(cat), L=L,
                     alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)

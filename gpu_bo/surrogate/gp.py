@@ -30,9 +30,13 @@ from gpytorch.distributions import MultivariateNormal
 from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.reference import kernel_matrix
 
-__all__ = ["NOISE_FLOOR", "FittedGP", "GPModel", "GPParams", "believe"]
+__all__ = ["FLOAT32_NOISE_REL", "NOISE_FLOOR", "FittedGP", "GPModel", "GPParams", "believe"]
 
 NOISE_FLOOR = 1e-6  # the noise variance's lower bound (standardized units): keeps K + noise I factorable
+# float32 GPs: noise + jitter is at least this fraction of the outputscale (~16 float32 ulps of
+# K's diagonal: a smaller noise would not survive rounding in a float32 K). Not more: a larger
+# nugget changed the posterior more than float32 rounding does (benchmarks/results/float32.md).
+FLOAT32_NOISE_REL = 1e-6
 
 
 @dataclass
@@ -114,8 +118,21 @@ class FittedGP:
         return dv / self.y_std
 
     def mean_var(self, Xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and variance of f at ``N x d`` points (standardized units)."""
+        """Posterior mean and variance of f at ``N x d`` points (standardized units).
+
+        float32: whitened, ``V = L^-1 k``: mean ``c + V^T L^-1 (y - c)`` and variance ``os - |V|^2``,
+        which keep float32's rounding relative to ``os``; the ``K^-1`` forms cancel terms of size
+        ``os / noise``.
+        """
         from gpu_bo.kernels.reference import posterior_mean_var
+
+        if self.X.dtype == torch.float32:
+            p = self.params
+            Ks = kernel_matrix(Xc, self.X, self.inv_ls, p.outputscale, self.cat)  # N x n
+            V = torch.linalg.solve_triangular(self.L, Ks.T, upper=False)  # n x N
+            beta = torch.linalg.solve_triangular(self.L, (self.y - p.mean_const).unsqueeze(-1), upper=False)
+            var = p.outputscale - (V * V).sum(0)
+            return (V.T @ beta).squeeze(-1) + p.mean_const, var.clamp_min(1e-12 * float(p.outputscale))
 
         return posterior_mean_var(Xc, self.X, self.alpha, self.Kinv, self.inv_ls,
                                   self.params.outputscale, self.params.mean_const, self.cat)
@@ -123,7 +140,18 @@ class FittedGP:
 
 def _condition(X: torch.Tensor, y: torch.Tensor, params: GPParams, cat: tuple[int, ...],
                jitter: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """Factor ``K + noise I`` (adding jitter until it succeeds) and precompute alpha, K^-1."""
+    """Factor ``K + noise I`` (adding jitter until it succeeds) and precompute alpha, K^-1.
+
+    A float32 GP is factored in float64 (the one O(n^3) step, where float32's rounding is
+    amplified by the condition number) with its noise raised to ``FLOAT32_NOISE_REL *
+    outputscale``, and the factors are stored in float32.
+    """
+    if X.dtype == torch.float32:
+        f64 = torch.float64
+        rel = FLOAT32_NOISE_REL * float(params.outputscale) - float(params.noise)
+        L, alpha, Kinv, jitter = _condition(X.to(f64), y.to(f64), params.to(X.device, f64), cat,
+                                            max(float(jitter), rel))
+        return L.to(X.dtype), alpha.to(X.dtype), Kinv.to(X.dtype), jitter
     n = X.shape[0]
     K = kernel_matrix(X, X, 1.0 / params.lengthscale, params.outputscale, cat)
     eye = torch.eye(n, dtype=X.dtype, device=X.device)
@@ -166,6 +194,7 @@ def believe(gp: FittedGP, X_new: torch.Tensor) -> FittedGP:
         y = torch.cat([gp.y, m])
         try:
             L, alpha, Kinv = _extend_factor(gp, X_new, y)
+            L, alpha, Kinv = L.to(X.dtype), alpha.to(X.dtype), Kinv.to(X.dtype)
             jitter = gp.jitter
         except torch.linalg.LinAlgError:  # a pending point on top of a training point: refactor
             L, alpha, Kinv, jitter = _condition(X, y, gp.params, gp.cat, gp.jitter)
@@ -185,6 +214,12 @@ def _extend_factor(gp: FittedGP, X_new: torch.Tensor, y: torch.Tensor
     ``L' = [[L, 0], [(L^-1 B)^T, chol(S)]]`` and
     ``K'^-1 = [[K^-1 + C S^-1 C^T, -C S^-1], [-S^-1 C^T, S^-1]]`` with ``C = K^-1 B``.
     """
+    if gp.X.dtype == torch.float32:  # the block update in float64, as _condition (stored float32)
+        f64 = torch.float64
+        gp = FittedGP(X=gp.X.to(f64), y=gp.y.to(f64), y_mean=gp.y_mean, y_std=gp.y_std,
+                      params=gp.params.to(gp.X.device, f64), cat=gp.cat, L=gp.L.to(f64),
+                      alpha=gp.alpha.to(f64), Kinv=gp.Kinv.to(f64), jitter=gp.jitter)
+        X_new, y = X_new.to(f64), y.to(f64)
     p, n, m = gp.params, gp.X.shape[0], X_new.shape[0]
     inv_ls = 1.0 / p.lengthscale
     B = kernel_matrix(gp.X, X_new, inv_ls, p.outputscale, gp.cat)
