@@ -175,6 +175,7 @@ def _adam_ascent(acq: Acquisition, starts: torch.Tensor, free: torch.Tensor, lo,
     X = starts.clone()
     m1 = torch.zeros_like(X)
     m2 = torch.zeros_like(X)
+    frozen = bool((free == 0).any())  # no categorical column: skip the mask (one op per step)
     for t in range(1, options.steps + 1):
         if closed_form:
             grad = acq.value_and_grad(X)[1]
@@ -182,7 +183,7 @@ def _adam_ascent(acq: Acquisition, starts: torch.Tensor, free: torch.Tensor, lo,
             with torch.enable_grad():
                 Xg = X.unsqueeze(-2).requires_grad_(True)
                 grad = torch.autograd.grad(acq(Xg).sum(), Xg)[0].squeeze(-2)
-        grad = grad.mul_(free).nan_to_num_(0.0, 0.0, 0.0)
+        grad = (grad.mul_(free) if frozen else grad).nan_to_num_(0.0, 0.0, 0.0)
         m1.lerp_(grad, 1.0 - b1)
         m2.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
         denom = (m2.sqrt() / math.sqrt(1.0 - b2 ** t)).add_(1e-8)
