@@ -207,3 +207,30 @@ def test_plots_draw_results():
     for option in ("sample_source", "levels"):
         with pytest.raises(TypeError, match=option):
             plots.plot_objective(r, **{option: 10})
+
+
+def test_std_stopper_reads_each_fits_training_std():
+    from gpu_bo.integrations.skopt.callbacks import StdStopper
+
+    res = gp_minimize(quad, [(-2.0, 2.0)], n_calls=8, n_initial_points=3, acq_func="EI", random_state=0, **KW)
+    stds = [m["y_train_std"] for m in res.models]
+    assert stds[0] == pytest.approx(np.std(res.func_vals[:3]))
+    assert StdStopper(max(stds) + 1.0)(res) is True and StdStopper(min(stds) / 2)(res) is False
+    stopped = gp_minimize(quad, [(-2.0, 2.0)], n_calls=8, n_initial_points=3, acq_func="EI", random_state=0,
+                          callback=StdStopper(1e9), **KW)
+    assert len(stopped.x_iters) == 3  # stopped at the first fit
+
+
+def test_list_and_name_checks_and_has_gradients():
+    from gpu_bo.integrations.skopt.space import Dimension
+    from gpu_bo.integrations.skopt.utils import (check_dimension_names, check_list_types, cook_estimator,
+                                                 has_gradients)
+
+    named = [Real(0.0, 1.0, name="a"), Integer(1, 3, name="b")]
+    check_dimension_names(named)
+    check_list_types(named, Dimension)
+    with pytest.raises(ValueError, match="must have names"):
+        check_dimension_names(named + [Real(0.0, 1.0)])
+    with pytest.raises(ValueError, match="instances of"):
+        check_list_types(named + ["x"], Dimension)
+    assert has_gradients(cook_estimator("GP")) and not has_gradients(cook_estimator("DUMMY"))

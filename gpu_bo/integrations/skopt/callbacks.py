@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["check_callback", "eval_callbacks", "VerboseCallback", "TimerCallback", "EarlyStopper",
            "DeltaXStopper", "DeltaYStopper", "DeadlineStopper", "ThresholdStopper", "CheckpointSaver",
-           "HollowIterationsStopper"]
+           "HollowIterationsStopper", "StdStopper"]
 
 
 def check_callback(callback: Any) -> list[Callable]:
@@ -157,6 +157,25 @@ class ThresholdStopper(EarlyStopper):
 
     def _criterion(self, result: Any) -> bool:
         return bool(np.any(np.asarray(result.func_vals) <= self.threshold))
+
+
+class StdStopper(EarlyStopper):
+    """Stop once a fit's training values have a standard deviation at or below ``threshold``.
+
+    skopt reads its GP's ``y_train_std_``; each entry of ``result.models`` here records the
+    same number as ``"y_train_std"`` (the standard deviation of the values told at that fit).
+
+    Args:
+        threshold: the standard deviation.
+        log_interval: accepted for skopt compatibility (nothing is logged).
+    """
+
+    def __init__(self, threshold: float, log_interval: int = 10) -> None:
+        self.threshold, self.log_interval = threshold, log_interval
+
+    def _criterion(self, result: Any) -> bool:
+        stds = [m["y_train_std"] for m in getattr(result, "models", []) if isinstance(m, dict) and "y_train_std" in m]
+        return bool(stds) and min(stds) <= self.threshold
 
 
 class DeadlineStopper(EarlyStopper):

@@ -264,7 +264,8 @@ class Optimizer:
             self._update_gains()
             self._next_x = self._suggest()
             gp_params = getattr(getattr(self._engine, "_schedule", None), "params", None)
-            self.models.append({**self._engine.last_suggestion_info, "gp_params": gp_params})
+            self.models.append({**self._engine.last_suggestion_info, "gp_params": gp_params,
+                                "y_train_std": float(np.std(self.yi))})
             if self.max_model_queue_size is not None:
                 del self.models[:-self.max_model_queue_size]
         return self.get_result()

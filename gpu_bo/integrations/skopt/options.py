@@ -58,10 +58,10 @@ def check_options(base_estimator: Any = "GP", acq_func: str = "gp_hedge", acq_op
     """
     if not (base_estimator is None or isinstance(base_estimator, str) and base_estimator.upper() == "GP"):
         raise ValueError(f"base_estimator: got {base_estimator!r}; gpu_bo's skopt facade models with its own "
-                         "GP only: expected 'GP' or None ('DUMMY', random search, is offered by "
-                         "gpu_bo.integrations.skopt's Optimizer, gp_minimize and dummy_minimize); skopt's tree "
-                         "models 'RF', 'ET', 'GBRT' (forest_minimize, gbrt_minimize) and scikit-learn regressors "
-                         "are not gpu_bo's engine and are not supported")
+                         "GP: expected 'GP' or None. Of skopt's 'RF', 'ET', 'GP', 'GBRT' or 'DUMMY', 'DUMMY' "
+                         "(random search) is offered by gpu_bo.integrations.skopt's Optimizer, gp_minimize and "
+                         "dummy_minimize; the tree models 'RF', 'ET', 'GBRT' (forest_minimize, gbrt_minimize) "
+                         "and scikit-learn regressors are not gpu_bo's engine and are not supported")
     if acq_func != "gp_hedge" and acq_func not in ACQ_FUNCS:
         raise ValueError(f"acq_func: got {acq_func!r}; expected 'gp_hedge', 'EI', 'PI' or 'LCB' "
                          "(skopt's 'EIps', 'PIps', 'MES', 'PVRS' are not supported)")

@@ -14,7 +14,8 @@ from gpu_bo.integrations.skopt.space.space import Space, check_dimension
 
 __all__ = ["create_result", "dump", "load", "use_named_args", "point_asdict", "point_aslist",
            "normalize_dimensions", "dimensions_aslist", "check_x_in_space", "cook_estimator", "posterior_gp",
-           "expected_minimum", "expected_minimum_random_sampling"]
+           "expected_minimum", "expected_minimum_random_sampling", "check_list_types", "check_dimension_names",
+           "has_gradients"]
 
 
 def create_result(Xi: list, yi: list, space: Space | None = None, rng: Any = None, specs: dict | None = None,
@@ -174,6 +175,48 @@ def use_named_args(dimensions: list) -> Callable:
             return func(**{d.name: v for d, v in zip(dims, x)})
         return wrapper
     return decorator
+
+
+def check_list_types(x: list, types: Any) -> None:
+    """Raise unless every element of ``x`` is an instance of ``types`` (skopt's check).
+
+    Args:
+        x: the list.
+        types: a type or a tuple of types.
+
+    Raises:
+        ValueError: an element of another type.
+    """
+    bad = [v for v in x if not isinstance(v, types)]
+    if bad:
+        raise ValueError(f"x: got the elements {bad!r}; all elements in list must be instances of {types}")
+
+
+def check_dimension_names(dimensions: list) -> None:
+    """Raise unless every dimension has a name (skopt's check, e.g. for ``use_named_args``).
+
+    Args:
+        dimensions: a list of dimension objects.
+
+    Raises:
+        ValueError: a dimension without a name, or an element that is not a dimension.
+    """
+    from gpu_bo.integrations.skopt.space.dimensions import Dimension
+
+    check_list_types(dimensions, Dimension)
+    unnamed = [d for d in dimensions if d.name is None]
+    if unnamed:
+        raise ValueError(f"dimensions: got {unnamed!r} without a name; all dimensions must have names")
+
+
+def has_gradients(estimator: Any) -> bool:
+    """Whether the acquisition is maximized with gradients: gpu_bo's GP (``"GP"``) yes, none (random
+    search, ``None``) no.
+
+    Args:
+        estimator: what :func:`cook_estimator` returned.
+    """
+    return estimator == "GP"
 
 
 def posterior_gp(space: Space, Xi: list, yi: list, warm: Any = None) -> Any:
