@@ -173,3 +173,28 @@ def test_expected_minimum_with_categoricals_and_without_a_model():
     assert x[1] in ("a", "b") and np.isfinite(f)
     with pytest.raises(ValueError, match="res: has no fitted model"):
         expected_minimum(dummy_minimize(quad, [(-2.0, 2.0)], n_calls=4, random_state=0))
+
+
+def test_plot_gaussian_process_draws_the_fit_and_refuses_what_it_cannot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gpu_bo.integrations.skopt.plots import plot_gaussian_process
+
+    res = gp_minimize(quad, [(-2.0, 2.0)], n_calls=5, n_initial_points=3, acq_func="EI", random_state=0, **KW)
+    fig, ax = plt.subplots()
+    out = plot_gaussian_process(res, ax=ax, n_calls=0, objective=quad, noise_level=0.1)
+    assert out is ax and "3 points" in ax.get_title()  # models[0] was fitted on the first 3 points
+    mean = ax.lines[1].get_ydata()
+    assert np.min(mean) < max(res.func_vals[:3])
+    assert len(ax.lines[2].get_xdata()) == 3  # the observations of that fit
+    with pytest.raises(TypeError, match="show_acq_func"):
+        plot_gaussian_process(res, show_acq_func=True)
+    with pytest.raises(ValueError, match="one Real or Integer"):
+        plot_gaussian_process(gp_minimize(lambda x: quad(x), [(-2.0, 2.0), (0, 3)], n_calls=3, n_initial_points=2,
+                                          acq_func="EI", random_state=0, **KW))
+    with pytest.raises(ValueError, match="no fitted model"):
+        plot_gaussian_process(dummy_minimize(quad, [(-2.0, 2.0)], n_calls=3, random_state=0))
+    plt.close("all")

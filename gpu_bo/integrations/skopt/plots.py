@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_convergence", "plot_objective", "plot_evaluations", "as_study"]
+__all__ = ["plot_convergence", "plot_objective", "plot_evaluations", "plot_gaussian_process", "as_study"]
 
 
 def as_study(result: Any) -> Any:
@@ -122,3 +122,74 @@ def _relabel(axes: Any, result: Any, dimensions: list | None) -> Any:
             if get() in mapping:
                 set_(mapping[get()])
     return axes
+
+
+def plot_gaussian_process(res: Any, ax: Any = None, n_calls: int = -1, objective: Any = None, n_points: int = 1000,
+                          noise_level: float = 0, show_legend: bool = True, show_title: bool = True,
+                          show_observations: bool = True, show_mu: bool = True, **kwargs: Any) -> Any:
+    """A 1-D result's GP: posterior mean and 95% band, the observations and, if given, the objective.
+
+    Drawn by hand with matplotlib: gpu_bo's plots have no 1-D posterior figure. The GP is the one
+    fitted at ``res.models[n_calls]`` (the engine's hyperparameters on the points told then).
+
+    Args:
+        res: a result of ``gp_minimize`` or ``Optimizer`` on one non-categorical dimension.
+        ax: draw into these Axes.
+        n_calls: which fit (an index of ``res.models``; -1: the last).
+        objective: the true objective, drawn as a dashed line (called with a point).
+        n_points: grid points (an Integer dimension draws each of its values, at most this many).
+        noise_level: the objective's noise standard deviation, drawn as a band around it.
+        show_legend: draw the legend.
+        show_title: title with the number of points.
+        show_observations: draw the evaluated points.
+        show_mu: draw the posterior mean and its band.
+        **kwargs: skopt's ``show_acq_func``/``show_next_point`` and others are not supported
+            (a TypeError names them).
+
+    Raises:
+        ValueError: not one non-categorical dimension, or no fitted model.
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    from gpu_bo.integrations.skopt.utils import posterior_gp
+
+    _refuse("plot_gaussian_process", kwargs)
+    space = res.space
+    if space.n_dims != 1 or space.is_partly_categorical:
+        raise ValueError(f"res: its space has {space.n_dims} dimension(s) ({space}); plot_gaussian_process "
+                         "draws one Real or Integer dimension")
+    models = [m for m in (getattr(res, "models", None) or []) if isinstance(m, dict) and "gp_params" in m]
+    if not models:
+        raise ValueError("res: has no fitted model (res.models is empty); expected a result of gp_minimize or "
+                         "Optimizer past its initial design")
+    model = models[n_calls]
+    n = int(model.get("n", len(res.x_iters)))
+    gp = posterior_gp(space, res.x_iters[:n], res.func_vals[:n], model["gp_params"])
+    (low, high), = space.bounds
+    if isinstance(low, (int, np.integer)) and isinstance(high, (int, np.integer)):
+        grid = np.unique(np.linspace(low, high, min(n_points, high - low + 1)).round().astype(int)).tolist()
+    else:
+        grid = np.linspace(low, high, n_points).tolist()
+    gb = space.to_gpu_bo()
+    with torch.no_grad():
+        mu, var = gp.mean_var(gb.encode([space.to_params([v]) for v in grid]))
+    mean = -(mu.numpy() * gp.y_std + gp.y_mean)
+    std = np.sqrt(np.clip(var.numpy(), 0.0, None)) * gp.y_std
+    ax = ax if ax is not None else plt.gca()
+    if objective is not None:
+        fx = np.array([objective([v]) for v in grid], dtype=float)
+        ax.plot(grid, fx, "r--", label="True (unknown)")
+        if noise_level:
+            ax.fill_between(grid, fx - 1.96 * noise_level, fx + 1.96 * noise_level, alpha=0.2, fc="r", ec="None")
+    if show_mu:
+        ax.plot(grid, mean, "g--", label=r"$\mu_{GP}(x)$")
+        ax.fill_between(grid, mean - 1.96 * std, mean + 1.96 * std, alpha=0.2, fc="g", ec="None")
+    if show_observations:
+        ax.plot([x[0] for x in res.x_iters[:n]], res.func_vals[:n], "r.", markersize=8, label="Observations")
+    if show_title:
+        ax.set_title(f"x* = {res.x[0]:.4f}, f(x*) = {res.fun:.4f} ({n} points)")
+    if show_legend:
+        ax.legend(loc="best")
+    ax.grid(True)
+    return ax
