@@ -265,7 +265,7 @@ def _git_commit() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gpu_bo"], cwd=root, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "gpu_bo"], cwd=root, capture_output=True,
                                text=True, check=True).stdout.strip()
         return sha + (" (gpu_bo/ has uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
