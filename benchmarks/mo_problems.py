@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 import gpu_bo as gb
+from gpu_bo.pareto import hypervolume, to_max  # noqa: F401 - re-exported for the other benchmark modules
 
 __all__ = ["MOProblem", "MO_PROBLEMS", "get_mo_problem", "to_max", "hypervolume", "hv_curve"]
 
@@ -49,30 +50,6 @@ class MOProblem:
     @property
     def m(self) -> int:
         return len(self.directions)
-
-
-def to_max(values: Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:
-    """The values as an ``n x m`` array with every column larger-is-better."""
-    arr = np.asarray(values, dtype=float).reshape(-1, len(directions))
-    sign = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
-    return arr * sign
-
-
-def hypervolume(values: Sequence[Sequence[float]], directions: Sequence[str],
-                ref_point: Sequence[float]) -> float:
-    """Dominated hypervolume of ``values`` (user units) w.r.t. ``ref_point`` with BoTorch's
-    ``Hypervolume``; points not better than the reference in every objective add nothing."""
-    from botorch.utils.multi_objective.hypervolume import Hypervolume
-    from botorch.utils.multi_objective.pareto import is_non_dominated
-
-    if len(values) == 0:
-        return 0.0
-    Y = torch.as_tensor(to_max(values, directions), dtype=torch.float64)
-    ref = torch.as_tensor(to_max([ref_point], directions)[0], dtype=torch.float64)
-    Y = Y[(Y > ref).all(dim=-1)]
-    if Y.shape[0] == 0:
-        return 0.0
-    return float(Hypervolume(ref_point=ref).compute(Y[is_non_dominated(Y)]))
 
 
 def hv_curve(values: Sequence[Sequence[float] | None], feasible: Sequence[bool],
