@@ -70,7 +70,9 @@ def infer_reference_point(values: Sequence[Sequence[float]], directions: Sequenc
 
     Per objective: the worst value among the Pareto-optimal rows, moved a further
     ``REF_POINT_SCALE`` (10%) of the front's range toward worse (a range of 0 counts as 1 when
-    the value is 0, else as ``|value|``). This is BoTorch's ``infer_reference_point`` rule.
+    the value is 0, else as ``|value|``). This is BoTorch's ``infer_reference_point`` rule, which
+    the hypervolume acquisition uses (:mod:`gpu_bo.acquisition.multi_objective`), except where a
+    range is 0: BoTorch then clamps it to 1e-9 (or uses ``|value|`` for a single point).
 
     Raises:
         ValueError: ``values`` is empty.

@@ -18,9 +18,8 @@ import torch
 
 from gpu_bo.direction import Direction
 from gpu_bo.outcome import Outcome, parse_outcome
-from gpu_bo.pareto import pareto_mask
 from gpu_bo.space import Space, point_key, row_key
-from gpu_bo.study import Trial, TrialState, is_valid_value
+from gpu_bo.study import Study, Trial, TrialState, is_valid_value
 
 __all__ = ["Records"]
 
@@ -159,26 +158,23 @@ class Records:
         return trial
 
     # -- the best --------------------------------------------------------------------------
+    def _study(self) -> Study:
+        return Study(directions=[d.value for d in self.directions], trials=self.trials)
+
     def best(self) -> dict[str, Any] | None:
-        """The best feasible COMPLETE trial of a single objective as ``{"params", "value"}``."""
+        """The best feasible COMPLETE trial of a single objective as ``{"params", "value"}``
+        (:attr:`gpu_bo.study.Study.best_trial`)."""
         if self.n_objectives > 1:
             raise ValueError(f"best: the study has {self.n_objectives} objectives, so there is no single "
                              "best; use opt.pareto (the feasible non-dominated trials)")
-        done = [t for t in self.completed() if t.feasible]
-        if not done:
-            return None
-        t = self.directions[0].best(done, key=lambda t: t.value)
-        return {"params": dict(t.params), "value": t.value}
+        t = self._study().best_trial
+        return None if t is None else {"params": dict(t.params), "value": t.value}
 
     def pareto(self) -> list[dict[str, Any]]:
-        """The feasible non-dominated COMPLETE trials, by number."""
-        done = [t for t in self.completed() if t.feasible]
-        if not done:
-            return []
-        mask = pareto_mask([t.values for t in done], [d.value for d in self.directions])
+        """The feasible non-dominated COMPLETE trials, by number (:attr:`gpu_bo.study.Study.best_trials`)."""
         return [{"params": dict(t.params), "values": list(t.values),
                  "constraints": None if t.constraints is None else list(t.constraints)}
-                for t, keep in zip(done, mask) if keep]
+                for t in self._study().best_trials]
 
     # -- training data ---------------------------------------------------------------------
     def training_data(self, device: torch.device, dtype: torch.dtype, failure_policy: str
