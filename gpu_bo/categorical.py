@@ -21,6 +21,7 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
+from gpu_bo.conditions import as_when
 from gpu_bo.exceptions import SpaceError
 
 __all__ = ["STORABLE", "Categorical", "choice_key", "from_json", "plain_choice"]
@@ -99,7 +100,7 @@ class Categorical:
 
     kind = "categorical"
 
-    def __init__(self, choices: Sequence[Hashable], name: str | None = None) -> None:
+    def __init__(self, choices: Sequence[Hashable], name: str | None = None, when: Any = None) -> None:
         if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
             raise SpaceError(
                 f"Categorical{_named_str(name)}: choices={choices!r}; expected a list of values"
@@ -120,15 +121,19 @@ class Categorical:
         self.choices: tuple = tuple(choices)
         self.name = name
         self._index = {k: i for i, k in enumerate(keys)}
+        # a condition (gpu_bo.conditions): active only when its parents take the given values
+        self.when = as_when(when, f"Categorical{_named_str(name)}")
 
     def __repr__(self) -> str:
-        return f"Categorical({list(self.choices)!r})"
+        cond = f", when={self.when!r}" if self.when is not None else ""
+        return f"Categorical({list(self.choices)!r}{cond})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Categorical) and list(self._index) == list(other._index)
+        return (isinstance(other, Categorical) and list(self._index) == list(other._index)
+                and self.when == other.when)
 
     def __hash__(self) -> int:
-        return hash(tuple(self._index))
+        return hash((tuple(self._index), self.when))
 
     @property
     def n_bins(self) -> int:
@@ -168,5 +173,15 @@ class Categorical:
         """The choice ``v`` stands for, itself (a tuple, not the list JSON gave back)."""
         return self.choices[self.index(v, self.name or "")]
 
+    def snap_column(self, x: Any) -> Any:
+        """The encoded column ``x`` (a tensor ``...``) moved to its choice's bin centre."""
+        import torch
+
+        k = self.n_bins
+        return (torch.clamp(torch.floor(x * k), 0, k - 1) + 0.5) / k
+
     def to_dict(self) -> dict:
-        return {"type": "categorical", "choices": list(self.choices)}
+        d = {"type": "categorical", "choices": list(self.choices)}
+        if self.when is not None:
+            d["when"] = self.when.to_dict()
+        return d

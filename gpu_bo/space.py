@@ -4,37 +4,28 @@ Glossary (shapes use BoTorch's grammar):
     d       number of dimensions of the space (one encoded column per dimension)
     n x d   a batch of encoded points, every value in [0, 1]
 
-Encoding:
-    Real         linear or log scale mapped onto [0, 1].
-    Integer      k = high - low + 1 equal bins of [0, 1]; value i sits at the centre of bin i
-                 (log=True: bins of equal width in log space). Decoding takes the bin, so any
-                 x in [0, 1] decodes to a valid integer and the round-trip is exact.
-    Categorical  the same bin scheme over the choice indices. The surrogate treats these
-                 columns by equality only (no order is implied), so there is no one-hot
-                 blow-up of the encoded width. The class and the values its choices may
-                 be (those JSON storage gives back unchanged) live in
-                 :mod:`gpu_bo.categorical`; it is re-exported here.
+Encoding: one column per dimension (:mod:`gpu_bo.dimensions`). Categorical columns are compared
+by equality only (no order is implied), so there is no one-hot blow-up of the encoded width.
+Conditional dimensions (``when=``, :mod:`gpu_bo.conditions`): a point holds only its active
+parameters, and an inactive column is encoded as ``conditions.INACTIVE``.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import numbers
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from gpu_bo import conditions as cond
+from gpu_bo.categorical import Categorical
+from gpu_bo.dimensions import Dimension, Integer, Real, dimension_from_dict, dimension_from_spec
 from gpu_bo.exceptions import SpaceError
-from gpu_bo.categorical import Categorical, from_json
 
 __all__ = ["Real", "Integer", "Categorical", "Dimension", "Space", "as_space", "point_key", "row_key"]
-
-# an Integer's bounds: every int up to 2**53 is exact in float64, the encoding's arithmetic
-_MAX_INT = 2**53
 
 # the one rounding of a point's identity: encoded values equal to 9 digits are the same point
 # (far below any step a suggestion can tell apart, far above float64 round-trip noise)
@@ -53,234 +44,6 @@ def point_key(x: torch.Tensor) -> tuple:
     telling a point back) uses this key or :meth:`Space.key`, which is the key of the encoded row.
     """
     return row_key(x.tolist())
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-@dataclass(frozen=True)
-class Real:
-    """A continuous parameter in ``[low, high]``, optionally on a log scale."""
-
-    low: float
-    high: float
-    log: bool = False
-    name: str | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        _check_bounds(self, "Real")
-        object.__setattr__(self, "low", float(self.low))
-        object.__setattr__(self, "high", float(self.high))
-
-    kind = "real"
-
-    def _t(self, v: float) -> float:
-        return math.log(v) if self.log else v
-
-    def encode_value(self, v: Any, pname: str) -> float:
-        if not _is_number(v):
-            raise SpaceError(
-                f"parameter {pname!r}: got {v!r} ({type(v).__name__}), expected a real number "
-                f"in [{self.low}, {self.high}]"
-            )
-        v = float(v)
-        if not math.isfinite(v) or v < self.low or v > self.high:
-            raise SpaceError(
-                f"parameter {pname!r}: got {v!r}, expected a value in [{self.low}, {self.high}]"
-            )
-        lo, hi = self._t(self.low), self._t(self.high)
-        return min(max((self._t(v) - lo) / (hi - lo), 0.0), 1.0)
-
-    def decode_value(self, x: float) -> float:
-        if x <= 0.0:  # the bounds exactly, not exp(log(bound)) with a rounding error
-            return self.low
-        if x >= 1.0:
-            return self.high
-        lo, hi = self._t(self.low), self._t(self.high)
-        v = lo + x * (hi - lo)
-        v = math.exp(v) if self.log else v
-        return min(max(v, self.low), self.high)
-
-    def plain(self, v: Any) -> float:
-        """A valid value as a plain float."""
-        return float(v)
-
-    def to_dict(self) -> dict:
-        return {"type": "real", "low": self.low, "high": self.high, "log": self.log}
-
-
-@dataclass(frozen=True)
-class Integer:
-    """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale."""
-
-    low: int
-    high: int
-    log: bool = False
-    name: str | None = field(default=None, compare=False)
-
-    kind = "integer"
-
-    def __post_init__(self) -> None:
-        for b, label in ((self.low, "low"), (self.high, "high")):
-            if not _is_number(b) or (isinstance(b, float) and not float(b).is_integer()):
-                raise SpaceError(
-                    f"Integer{_named(self)}: {label}={b!r} is not an integer; expected whole "
-                    "numbers for both bounds"
-                )
-        _check_bounds(self, "Integer")
-        for b, label in ((self.low, "low"), (self.high, "high")):
-            if abs(b) > _MAX_INT:
-                raise SpaceError(
-                    f"Integer{_named(self)}: {label}={b!r} is beyond 2**53, past which float64 "
-                    "(the encoding) skips integers; expected bounds in [-2**53, 2**53] (a Real "
-                    "with log=True covers wider ranges)"
-                )
-        object.__setattr__(self, "low", int(self.low))
-        object.__setattr__(self, "high", int(self.high))
-
-    @property
-    def n_bins(self) -> int:
-        return self.high - self.low + 1
-
-    def _edges(self) -> tuple[float, float]:
-        if self.log:
-            return math.log(self.low - 0.5), math.log(self.high + 0.5)
-        return self.low - 0.5, self.high + 0.5
-
-    def encode_value(self, v: Any, pname: str) -> float:
-        ok = _is_number(v) and math.isfinite(float(v)) and float(v).is_integer()
-        if not ok or int(v) < self.low or int(v) > self.high:
-            raise SpaceError(
-                f"parameter {pname!r}: got {v!r}, expected an integer in [{self.low}, {self.high}]"
-            )
-        lo, hi = self._edges()
-        t = math.log(int(v)) if self.log else float(int(v))
-        return (t - lo) / (hi - lo)
-
-    def decode_value(self, x: float) -> int:
-        lo, hi = self._edges()
-        t = lo + min(max(x, 0.0), 1.0) * (hi - lo)
-        v = round(math.exp(t)) if self.log else round(t)
-        return int(min(max(v, self.low), self.high))
-
-    def plain(self, v: Any) -> int:
-        """A valid value as a plain int."""
-        return int(v)
-
-    def to_dict(self) -> dict:
-        return {"type": "integer", "low": self.low, "high": self.high, "log": self.log}
-
-
-Dimension = Real | Integer | Categorical
-
-
-def _named(dim: Any) -> str:
-    return _named_str(getattr(dim, "name", None))
-
-
-def _named_str(name: str | None) -> str:
-    return f" {name!r}" if name else ""
-
-
-def _check_bounds(dim: Any, label: str) -> None:
-    for b, which in ((dim.low, "low"), (dim.high, "high")):
-        if not _is_number(b):
-            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not a number")
-        try:
-            finite = math.isfinite(float(b))
-        except OverflowError:  # an int past the float64 range
-            finite = False
-        if not finite:
-            raise SpaceError(f"{label}{_named(dim)}: {which}={b!r} is not finite (or past the float64 "
-                             "range); expected a finite bound")
-    if not dim.low < dim.high:
-        raise SpaceError(
-            f"{label}{_named(dim)}: low={dim.low!r} must be < high={dim.high!r}"
-        )
-    if type(dim.log).__module__ == "numpy" and type(dim.log).__name__ in ("bool_", "bool"):
-        object.__setattr__(dim, "log", bool(dim.log))
-    if not isinstance(dim.log, bool):
-        raise SpaceError(f"{label}{_named(dim)}: log={dim.log!r} ({type(dim.log).__name__}); "
-                         "expected a bool (True or False)")
-    if dim.log and dim.low <= 0:
-        raise SpaceError(
-            f"{label}{_named(dim)}: log=True needs low > 0, got low={dim.low!r}"
-        )
-    if label == "Real" and not math.isfinite(float(dim.high) - float(dim.low)):
-        raise SpaceError(
-            f"Real{_named(dim)}: low={dim.low!r}, high={dim.high!r}: the width high - low overflows "
-            "float64, so no point can be encoded; expected a finite width (a Real with log=True "
-            "covers wide positive ranges)"
-        )
-
-
-def _from_shorthand(name: str, spec: Any) -> Dimension:
-    if isinstance(spec, (Real, Integer, Categorical)):
-        return spec
-    if isinstance(spec, list):
-        return Categorical(spec, name=name)
-    if isinstance(spec, tuple):
-        if len(spec) == 3 and isinstance(spec[2], str):
-            # skopt style: (low, high, "log-uniform" | "uniform")
-            prior = spec[2].lower()
-            if prior not in ("uniform", "log-uniform", "loguniform"):
-                raise SpaceError(
-                    f"parameter {name!r}: prior {spec[2]!r} is unknown; expected 'uniform' or 'log-uniform'"
-                )
-            spec, log = spec[:2], prior != "uniform"
-        else:
-            log = False
-        if len(spec) != 2:
-            raise SpaceError(
-                f"parameter {name!r}: got the tuple {spec!r}; expected (low, high)"
-            )
-        lo, hi = spec
-        if all(_is_number(v) and isinstance(v, numbers.Integral) for v in (lo, hi)):
-            return Integer(lo, hi, log=log, name=name)
-        if all(_is_number(v) for v in (lo, hi)):
-            return Real(lo, hi, log=log, name=name)
-        raise SpaceError(f"parameter {name!r}: bounds {spec!r} are not numbers")
-    raise SpaceError(
-        f"parameter {name!r}: got {spec!r} ({type(spec).__name__}); expected Real, Integer, "
-        "Categorical, a (low, high) tuple or a list of choices"
-    )
-
-
-_KEYS = {"real": ("low", "high"), "integer": ("low", "high"), "categorical": ("choices",)}
-
-
-def _dim_from_dict(name: str, s: Any) -> Dimension:
-    """One dimension of :meth:`Space.from_dict`'s format."""
-    if isinstance(s, list):
-        if len(s) == 2 and all(_is_number(v) for v in s):
-            lo, hi = s
-            kind = "integer" if all(isinstance(v, numbers.Integral) for v in s) else "real"
-            raise SpaceError(
-                f"parameter {name!r}: the list {s!r} is ambiguous: a list is a list of choices "
-                f"(as in gb.Space), but earlier gpu_bo versions read a two-number list here as a range; "
-                f'write {{"type": "{kind}", "low": {lo!r}, "high": {hi!r}}} for the range or '
-                f'{{"type": "categorical", "choices": {s!r}}} for two choices'
-            )
-        return Categorical([from_json(c) for c in s], name=name)
-    if not isinstance(s, Mapping):
-        return _from_shorthand(name, s)
-    t = s.get("type")
-    if t not in _KEYS:
-        raise SpaceError(f"parameter {name!r}: type {t!r} is unknown; expected 'real', 'integer' or "
-                         f"'categorical' (got the keys {sorted(s)})")
-    missing = [k for k in _KEYS[t] if k not in s]
-    if missing:
-        raise SpaceError(f"parameter {name!r}: a {t!r} dimension needs the key {missing[0]!r}; got the "
-                         f"keys {sorted(s)}")
-    if t == "categorical":
-        if not isinstance(s["choices"], (list, tuple)):
-            raise SpaceError(f"parameter {name!r}: choices={s['choices']!r}; expected a list of values")
-        return Categorical([from_json(c) for c in s["choices"]], name=name)
-    log = s.get("log", False)
-    if not isinstance(log, bool):
-        raise SpaceError(f"parameter {name!r}: log={log!r} ({type(log).__name__}); expected true or false")
-    return (Real if t == "real" else Integer)(s["low"], s["high"], log=log, name=name)
 
 
 class Space:
@@ -305,8 +68,11 @@ class Space:
         for name, spec in dims.items():
             if not isinstance(name, str):
                 raise SpaceError(f"Space: parameter name {name!r} is not a str")
-            self.dims[name] = _from_shorthand(name, spec)
+            self.dims[name] = dimension_from_spec(name, spec)
         self.names: list[str] = list(self.dims)
+        #: the names parents-first (validates every condition: unknown parent, bad value, cycle)
+        self.order: list[str] = cond.check_conditions(self.dims)
+        self.conditional: bool = any(dim.when is not None for dim in self.dims.values())
 
     # -- description ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -342,7 +108,21 @@ class Space:
         None when a dimension is real."""
         if any(dim.kind == "real" for dim in self.dims.values()):
             return None
-        return math.prod(dim.n_bins for dim in self.dims.values())
+        n = math.prod(dim.n_bins for dim in self.dims.values())
+        if self.conditional and n <= 2**16:  # inactive columns collapse: count the distinct points
+            n = len(self._enumerate())
+        return n
+
+    def _enumerate(self) -> list[tuple]:
+        # every distinct encoded point of a finite space, as encode() computes them (keys match)
+        cols = [[dim.encode_value(i, name) for i in range(dim.low, dim.high + 1, dim.step)]
+                if dim.kind == "integer" else [(i + 0.5) / dim.n_bins for i in range(dim.n_bins)]
+                for name, dim in self.dims.items()]
+        rows = list(itertools.product(*cols))
+        if self.conditional:
+            X = self.fill_inactive(torch.tensor(rows, dtype=torch.float64).reshape(-1, self.d))
+            rows = list(dict.fromkeys(row_key(r) for r in X.tolist()))
+        return rows
 
     def unseen(self, exclude: set[tuple], q: int, seed: int = 0) -> torch.Tensor:
         """Up to ``q`` encoded points (``q' x d``) of a finite space whose :func:`point_key` is not
@@ -360,11 +140,7 @@ class Space:
         n = self.n_points
         if n is None or n > 2**16:
             raise ValueError(f"space: holds {n or 'infinitely many'} points; unseen() enumerates at most 2**16")
-        # each column's encoded bin centres, as encode() computes them (so the keys match)
-        cols = [[Integer.encode_value(dim, i, name) for i in range(dim.low, dim.high + 1)]
-                if dim.kind == "integer" else [(i + 0.5) / dim.n_bins for i in range(dim.n_bins)]
-                for name, dim in self.dims.items()]
-        rows = [r for r in itertools.product(*cols) if row_key(r) not in exclude]
+        rows = [r for r in self._enumerate() if row_key(r) not in exclude]
         random.Random(seed).shuffle(rows)
         return torch.tensor(rows[:q], dtype=torch.float64, device="cpu").reshape(-1, self.d)
 
@@ -390,28 +166,42 @@ class Space:
         """
         if not isinstance(spec, Mapping):
             raise SpaceError(f"space: got {type(spec).__name__}; expected a dict of parameter name -> dimension")
-        return cls({name: _dim_from_dict(name, s) for name, s in spec.items()})
+        return cls({name: dimension_from_dict(name, s) for name, s in spec.items()})
 
     # -- validation ----------------------------------------------------------------------------
+    def active_names(self, params: Mapping[str, Any]) -> list[str]:
+        """The parameters a point with these parent values holds, in the space's order."""
+        act = cond.active_names(self.dims, self.order, params) if self.conditional else set(self.names)
+        return [n for n in self.names if n in act]
+
     def validate(self, params: Mapping[str, Any]) -> None:
-        """Raise a ``SpaceError`` if ``params`` is missing a parameter, has an unknown one, or
-        holds a value outside the space."""
+        """Raise a ``SpaceError`` if ``params`` is missing an active parameter, holds an unknown
+        or an inactive one, or holds a value outside the space."""
         if not isinstance(params, Mapping):
             raise SpaceError(f"params: got {type(params).__name__}; expected a dict of name -> value")
-        missing = [n for n in self.names if n not in params]
-        if missing:
-            raise SpaceError(f"params {dict(params)!r} is missing parameter(s) {missing}")
         extra = [n for n in params if n not in self.dims]
         if extra:
             raise SpaceError(
                 f"params {dict(params)!r} has unknown parameter(s) {extra}; the space has {self.names}"
             )
-        for name, dim in self.dims.items():
-            dim.encode_value(params[name], name)
+        active = self.active_names(params)
+        missing = [n for n in active if n not in params]
+        if missing:
+            raise SpaceError(f"params {dict(params)!r} is missing parameter(s) {missing}")
+        for name in active:
+            self.dims[name].encode_value(params[name], name)
+        inactive = [n for n in params if n not in active]
+        if inactive:
+            n = inactive[0]
+            raise SpaceError(
+                f"params {dict(params)!r}: parameter {n!r} is inactive for this point (it needs "
+                f"{cond.describe(self.dims, n)}); expected it left out"
+            )
 
     def canonical(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A valid point as plain Python values in the space's order: floats, ints, and each
-        categorical value as its choice itself (a JSON list back as its tuple).
+        categorical value as its choice itself (a JSON list back as its tuple); only its
+        active parameters.
 
         Args:
             params: a point, e.g. read back from JSON.
@@ -420,7 +210,7 @@ class Space:
             SpaceError: as :meth:`validate`.
         """
         self.validate(params)
-        return {name: dim.plain(params[name]) for name, dim in self.dims.items()}
+        return {name: self.dims[name].plain(params[name]) for name in self.active_names(params)}
 
     # -- encode / decode -----------------------------------------------------------------------
     def encode(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
@@ -431,7 +221,8 @@ class Space:
         out = []
         for p in rows:
             self.validate(p)
-            out.append([dim.encode_value(p[name], name) for name, dim in self.dims.items()])
+            out.append([dim.encode_value(p[name], name) if name in p else cond.INACTIVE
+                        for name, dim in self.dims.items()])
         t = torch.tensor(out, device=device, dtype=dtype).reshape(len(rows), self.d)
         return t[0] if single else t
 
@@ -442,28 +233,30 @@ class Space:
         if X.shape[-1] != self.d:
             raise ValueError(f"X: expected shape n x {self.d}, got {tuple(X.shape)}")
         rows = X.detach().to(device="cpu", dtype=torch.float64).tolist()
-        return [{name: dim.decode_value(x) for (name, dim), x in zip(self.dims.items(), r)} for r in rows]
+        out = [{name: dim.decode_value(x) for (name, dim), x in zip(self.dims.items(), r)} for r in rows]
+        if self.conditional:
+            out = [{n: p[n] for n in self.active_names(p)} for p in out]
+        return out
 
     def snap(self, X: torch.Tensor) -> torch.Tensor:
-        """Move integer and categorical columns of ``... x d`` to their bin centres (on device).
-
-        ``snap(X)`` equals ``encode(decode(X))`` for linear integers and categoricals; log
-        integers are snapped through decode/encode on the host only for those columns.
-        """
+        """Move the columns of ``... x d`` onto valid values, on device: integers and categoricals
+        to their bin centres, stepped reals onto their grid, inactive columns to
+        ``conditions.INACTIVE``. ``snap(X)`` equals ``encode(decode(X))`` up to rounding."""
         X = X.clamp(0.0, 1.0)
-        cols = []
-        for i, dim in enumerate(self.dims.values()):
-            if dim.kind == "real":
-                cols.append(X[..., i])
-            elif dim.kind == "integer" and dim.log:
-                lo, hi = dim._edges()
-                t = torch.exp(lo + X[..., i] * (hi - lo)).round().clamp(dim.low, dim.high)
-                cols.append((torch.log(t) - lo) / (hi - lo))
-            else:
-                k = dim.n_bins
-                idx = torch.clamp(torch.floor(X[..., i] * k), 0, k - 1)
-                cols.append((idx + 0.5) / k)
-        return torch.stack(cols, dim=-1)
+        cols = [X[..., i] if dim.kind == "real" and dim.step is None else dim.snap_column(X[..., i])
+                for i, dim in enumerate(self.dims.values())]
+        X = torch.stack(cols, dim=-1)
+        return self.fill_inactive(X) if self.conditional else X
+
+    def active_mask(self, X: torch.Tensor) -> torch.Tensor:
+        """``... x d`` bool, on X's device: which encoded columns of (snapped) ``X`` are active."""
+        if not self.conditional:
+            return torch.ones(X.shape, dtype=torch.bool, device=X.device)
+        return cond.active_mask(self.dims, self.order, X)
+
+    def fill_inactive(self, X: torch.Tensor) -> torch.Tensor:
+        """``X`` (``... x d``) with its inactive columns set to ``conditions.INACTIVE``."""
+        return cond.fill_inactive(self.dims, self.order, X) if self.conditional else X
 
     def sample(self, n: int, seed: int | None = None, *, device: torch.device | str = "cpu",
                dtype: torch.dtype = torch.float64) -> torch.Tensor:

@@ -19,7 +19,7 @@ MAX_LINES = 500
 # DESIGN.md: lower layers (space, study, surrogate, acquisition) never import upper ones
 LOWER = ("gpu_bo.space", "gpu_bo.study", "gpu_bo.surrogate", "gpu_bo.acquisition", "gpu_bo.kernels",
          "gpu_bo.maximize", "gpu_bo.batch", "gpu_bo.trust_region", "gpu_bo.device", "gpu_bo.exceptions")
-UPPER = ("gpu_bo.optimizer", "gpu_bo.runner", "gpu_bo.backends", "gpu_bo.integrations", "gpu_bo.cli",
+UPPER = ("gpu_bo.optimizer", "gpu_bo.runner", "gpu_bo.run_loop", "gpu_bo.backends", "gpu_bo.integrations", "gpu_bo.cli",
          "gpu_bo.storage", "gpu_bo.dashboard", "gpu_bo.plots")
 
 
