@@ -69,7 +69,8 @@ class Real:
     """A continuous parameter in ``[low, high]``, optionally on a log scale.
 
     Args:
-        low, high: the bounds (both included).
+        low: the lower bound (included).
+        high: the upper bound (included).
         log: a log scale (``low > 0``).
         name: a label for messages.
         step: only the values ``low + k * step`` (``high`` moves down onto that grid, with a
@@ -162,7 +163,8 @@ class Integer:
     """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale.
 
     Args:
-        low, high: the bounds (both included).
+        low: the lower bound (included).
+        high: the upper bound (included).
         log: a log scale (``low > 0``; with a step, ``low > step / 2``).
         name: a label for messages.
         step: only ``low, low + step, ...`` (``high`` moves down onto that grid, with a warning).
