@@ -10,8 +10,9 @@ Many users (and many tutorials) write spaces the hyperopt way::
     })
 
 Each helper returns a plain :class:`~gpu_bo.space.Real`, :class:`~gpu_bo.space.Integer` or
-:class:`~gpu_bo.space.Categorical` (or :class:`QUniform` for stepped values), so the result can
-be put straight into a ``gb.Space`` dict, next to gpu_bo's own dimensions.
+:class:`~gpu_bo.space.Categorical` (stepped values: a native ``Real(step=q)`` or
+``Integer(step=q)``, so the step survives ``to_dict``, storage and ``--space`` files), and the
+result can be put straight into a ``gb.Space`` dict, next to gpu_bo's own dimensions.
 
 Semantics follow hyperopt where that is well defined:
 
@@ -25,7 +26,9 @@ Semantics follow hyperopt where that is well defined:
 * ``randint(name, upper)`` or ``randint(name, low, high)`` draws from ``[low, high)``
   (hyperopt's half-open convention).
 * ``choice(name, options)`` yields the chosen option itself (hyperopt's ``space_eval`` view),
-  not its index. Options must be hashable; nested sub-spaces are not supported.
+  not its index. Options must be hashable: a flat dict of dimensions has no place for nested
+  sub-spaces; :mod:`gpu_bo.integrations.hyperopt` takes hyperopt's nested ``hp.choice`` spaces
+  (with ``fmin``) and builds the conditional ``gb.Space`` from them.
 
 Unbounded distributions (``hp.normal``, ``hp.lognormal``) have no bounded counterpart for a GP
 on the unit cube and are not provided.
@@ -36,14 +39,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gpu_bo.exceptions import SpaceError
 from gpu_bo.space import Categorical, Integer, Real, Space
 
 __all__ = ["uniform", "loguniform", "quniform", "qloguniform", "randint", "choice",
-           "QUniform", "to_space"]
+           "QUniform", "stepped", "to_space"]
 
 
 def _check_name(name: Any, fn: str) -> str:
@@ -62,73 +64,24 @@ def _is_whole(v: float) -> bool:
     return float(v).is_integer()
 
 
-@dataclass(frozen=True)
-class QUniform(Integer):
-    """Values ``k * q`` for whole ``k`` in ``[low, high]``: an :class:`Integer` over the step index.
+def QUniform(low: float, high: float, q: float, log: bool = False, name: str | None = None,
+             as_int: bool = False) -> Real | Integer:
+    """The multiples ``k * q`` in ``[low, high]`` as a native stepped dimension (the old class's name).
 
-    The surrogate and the maximizer see an integer column (the index ``k``), so the GP keeps
-    the order of the values and every suggestion is on the grid. ``low``/``high`` of the
-    underlying Integer are the index bounds; ``value_low``/``value_high`` are the values.
+    Earlier versions had a ``QUniform`` class over the step index, whose ``to_dict`` dropped the
+    step; ``Real(step=...)`` / ``Integer(step=...)`` now keep it through ``to_dict``, storage and
+    ``--space`` files, so this is a thin builder kept for old imports.
 
-    Build it with :func:`quniform` / :func:`qloguniform` rather than directly.
+    Args:
+        low: the lowest value allowed (the first multiple of ``q`` at or above it is the bound).
+        high: the highest value allowed (the last multiple of ``q`` at or below it is the bound).
+        q: the step (positive).
+        log: a log scale.
+        name: a label for messages.
+        as_int: an :class:`~gpu_bo.space.Integer` (whole ``q``) instead of a
+            :class:`~gpu_bo.space.Real`.
     """
-
-    q: float = 1.0
-    as_int: bool = False
-
-    kind = "integer"
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.q, numbers.Real) and math.isfinite(self.q) and self.q > 0):
-            raise SpaceError(f"QUniform{_label(self)}: q={self.q!r}; expected a positive number")
-        super().__post_init__()
-
-    @property
-    def value_low(self) -> float | int:
-        return self._value(self.low)
-
-    @property
-    def value_high(self) -> float | int:
-        return self._value(self.high)
-
-    def _value(self, k: int) -> float | int:
-        v = k * self.q
-        # round away binary noise such as 3 * 0.1 = 0.30000000000000004
-        return int(round(v)) if self.as_int else round(v, 12)
-
-    def encode_value(self, v: Any, pname: str) -> float:
-        ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
-        k = round(float(v) / self.q) if ok else None
-        if not ok or abs(k * self.q - float(v)) > 1e-9 * max(1.0, abs(float(v))) \
-                or not self.low <= k <= self.high:
-            raise SpaceError(
-                f"parameter {pname!r}: got {v!r}, expected a multiple of q={self.q} in "
-                f"[{self.value_low}, {self.value_high}]"
-            )
-        return super().encode_value(int(k), pname)
-
-    def decode_value(self, x: float) -> float | int:
-        return self._value(super().decode_value(x))
-
-    def plain(self, v: Any) -> float | int:
-        """A valid value as a plain int (whole steps) or float, unchanged otherwise."""
-        return int(round(float(v))) if self.as_int else float(v)
-
-    def to_dict(self) -> dict:
-        # The plain Real/Integer form over the same value range, without the step: Space.from_dict
-        # does not know steps, and Optimizer.load_state_dict / storage resume compare
-        # ``from_dict(d).to_dict()`` with this dict, so an extra "q" key would make them refuse
-        # the state. The step itself lives in the QUniform object the user builds.
-        return {"type": "integer" if self.as_int else "real", "low": self.value_low,
-                "high": self.value_high, "log": self.log}
-
-    def __repr__(self) -> str:
-        return (f"QUniform(low={self.value_low}, high={self.value_high}, q={self.q}, "
-                f"log={self.log})")
-
-
-def _label(dim: Any) -> str:
-    return f" {dim.name!r}" if getattr(dim, "name", None) else ""
+    return stepped(name or "QUniform", low, high, q, log=log, as_int=as_int)
 
 
 def uniform(name: str, low: float, high: float) -> Real:
@@ -150,26 +103,57 @@ def loguniform(name: str, low: float, high: float) -> Real:
     return Real(math.exp(lo), math.exp(hi), log=True, name=name)
 
 
-def _stepped(name: str, lo_v: float, hi_v: float, q: Any, log: bool, fn: str, whole: bool) -> QUniform:
+def stepped(name: str, low: float, high: float, q: Any, *, log: bool = False, as_int: bool = False,
+            fn: str = "quniform") -> Real | Integer:
+    """The multiples ``k * q`` with ``low <= k * q <= high``: a ``Real`` (or, with ``as_int``, an
+    ``Integer``) with ``step=q`` and the first and last multiple as its bounds.
+
+    The one home of hyperopt's ``q*`` mapping (:mod:`gpu_bo.integrations.hyperopt` builds its
+    stepped leaves here too).
+
+    Args:
+        name: the label.
+        low: the value bound below (not in log space).
+        high: the value bound above (not in log space).
+        q: the step.
+        log: a log scale (multiples from ``q`` up: ``k >= 1``).
+        as_int: an ``Integer`` (``q``, ``low`` and ``high`` whole) rather than a ``Real``.
+        fn: the hp function's name, for messages.
+
+    Raises:
+        SpaceError: ``q`` is not positive or fewer than two multiples fit.
+    """
     qv = _check_number(q, "q", fn, name)
     if qv <= 0:
         raise SpaceError(f"hp.{fn}({name!r}): q={q!r}; expected a positive step")
-    k_lo = math.ceil(lo_v / qv - 1e-9)
-    k_hi = math.floor(hi_v / qv + 1e-9)
+    k_lo = math.ceil(low / qv - 1e-9)
+    k_hi = math.floor(high / qv + 1e-9)
     if log:
         k_lo = max(k_lo, 1)
     if k_hi <= k_lo:
         raise SpaceError(
-            f"hp.{fn}({name!r}): [{lo_v}, {hi_v}] holds fewer than two multiples of q={q}; "
+            f"hp.{fn}({name!r}): [{low}, {high}] holds fewer than two multiples of q={q}; "
             "expected a wider range or a smaller q"
         )
-    return QUniform(k_lo, k_hi, log=log, name=name, q=qv, as_int=whole)
+    if as_int:
+        qi = int(round(qv))
+        return Integer(k_lo * qi, k_hi * qi, log=log, name=name, step=qi)
+    # round away binary noise such as 3 * 0.1 = 0.30000000000000004
+    return Real(round(k_lo * qv, 12), round(k_hi * qv, 12), log=log, name=name, step=qv)
 
 
-def quniform(name: str, low: float, high: float, q: float) -> QUniform:
-    """``k * q`` for whole ``k`` with ``low <= k * q <= high`` (the step ``q`` is kept).
+def quniform(name: str, low: float, high: float, q: float) -> Real | Integer:
+    """``k * q`` for whole ``k`` with ``low <= k * q <= high``: a native stepped dimension.
 
-    Values are ``int`` when ``low``, ``high`` and ``q`` are all whole numbers, else ``float``.
+    Args:
+        name: the label.
+        low: the lowest value allowed.
+        high: the highest value allowed.
+        q: the step.
+
+    Returns:
+        an ``Integer(step=q)`` when ``low``, ``high`` and ``q`` are all whole numbers (values are
+        ``int``), else a ``Real(step=q)`` (values are ``float``).
     """
     _check_name(name, "quniform")
     lo = _check_number(low, "low", "quniform", name)
@@ -177,18 +161,25 @@ def quniform(name: str, low: float, high: float, q: float) -> QUniform:
     if not lo < hi:
         raise SpaceError(f"hp.quniform({name!r}): low={low!r} must be < high={high!r}")
     whole = all(_is_whole(_check_number(v, w, "quniform", name)) for v, w in ((low, "low"), (high, "high"), (q, "q")))
-    return _stepped(name, lo, hi, q, False, "quniform", whole)
+    return stepped(name, lo, hi, q, as_int=whole, fn="quniform")
 
 
-def qloguniform(name: str, low: float, high: float, q: float) -> QUniform:
-    """``k * q`` on a log scale within ``[exp(low), exp(high)]`` (``low``/``high`` in log space)."""
+def qloguniform(name: str, low: float, high: float, q: float) -> Real | Integer:
+    """``k * q`` on a log scale within ``[exp(low), exp(high)]`` (``low``/``high`` in log space).
+
+    Args:
+        name: the label.
+        low: the log of the lowest value.
+        high: the log of the highest value.
+        q: the step (a whole ``q`` gives an ``Integer``, values ``int``).
+    """
     _check_name(name, "qloguniform")
     lo = _check_number(low, "low", "qloguniform", name)
     hi = _check_number(high, "high", "qloguniform", name)
     if not lo < hi:
         raise SpaceError(f"hp.qloguniform({name!r}): low={low!r} must be < high={high!r}")
     whole = _is_whole(_check_number(q, "q", "qloguniform", name))
-    return _stepped(name, math.exp(lo), math.exp(hi), q, True, "qloguniform", whole)
+    return stepped(name, math.exp(lo), math.exp(hi), q, log=True, as_int=whole, fn="qloguniform")
 
 
 def randint(name: str, low: int, high: int | None = None) -> Integer:
@@ -215,8 +206,9 @@ def choice(name: str, options: Sequence[Hashable]) -> Categorical:
     for o in options:
         if isinstance(o, (Real, Integer, Categorical, Mapping)):
             raise SpaceError(
-                f"hp.choice({name!r}): option {o!r} is a nested space; gpu_bo supports flat spaces "
-                "only: expected plain values (str, int, float, bool, None)"
+                f"hp.choice({name!r}): option {o!r} is a nested space; gpu_bo.hp builds flat "
+                "dimensions only: expected plain values (str, int, float, bool, None); for nested "
+                "sub-spaces use gpu_bo.integrations.hyperopt (its hp and fmin)"
             )
     return Categorical(options, name=name)
 

@@ -27,7 +27,7 @@ def test_quniform_keeps_step_and_bounds():
         assert isinstance(v, float)
         assert abs(v / 0.1 - round(v / 0.1)) < 1e-9, v  # on the grid
         assert 0.05 <= v <= 1.0 + 1e-12
-    assert dim.value_low == pytest.approx(0.1) and dim.value_high == pytest.approx(1.0)
+    assert dim.low == pytest.approx(0.1) and dim.high == pytest.approx(1.0) and dim.step == 0.1
 
 
 def test_quniform_whole_numbers_give_ints_and_roundtrip():
@@ -43,15 +43,15 @@ def test_quniform_whole_numbers_give_ints_and_roundtrip():
 def test_quniform_rejects_off_grid_values():
     space = hp.to_space({"n": hp.quniform("n", 0, 100, 10)})
     space.validate({"n": 30})
-    with pytest.raises(gb.SpaceError, match="multiple of q"):
+    with pytest.raises(gb.SpaceError, match="on the grid"):
         space.validate({"n": 35})
-    with pytest.raises(gb.SpaceError, match="multiple of q"):
+    with pytest.raises(gb.SpaceError, match="on the grid"):
         space.validate({"n": 110})
 
 
 def test_qloguniform_on_log_grid():
     dim = hp.qloguniform("h", 0.0, 5.0, 2)
-    assert dim.log and dim.value_low == 2 and dim.value_high <= math.exp(5)
+    assert dim.log and dim.low == 2 and dim.high <= math.exp(5) and dim.step == 2
     ps = hp.to_space([dim]).sample_params(32, seed=0)
     assert all(p["h"] % 2 == 0 for p in ps)
 
@@ -67,6 +67,8 @@ def test_choice_returns_values_and_rejects_nesting():
     c = hp.choice("k", ["a", None, 3])
     assert isinstance(c, gb.Categorical) and c.choices == ("a", None, 3)
     with pytest.raises(gb.SpaceError, match="nested"):
+        hp.choice("k", [{"x": hp.uniform("x", 0, 1)}])
+    with pytest.raises(gb.SpaceError, match="gpu_bo.integrations.hyperopt"):
         hp.choice("k", [{"x": hp.uniform("x", 0, 1)}])
 
 
@@ -112,3 +114,24 @@ def test_canonical_points_keep_stepped_values():
     space = hp.to_space({"q": hp.quniform("q", 0, 1, 0.1), "k": hp.quniform("k", 10, 50, 10)})
     p = space.canonical({"q": 0.30000000000000004, "k": 20.0})
     assert p == {"q": 0.30000000000000004, "k": 20} and type(p["k"]) is int
+
+
+def test_quniform_is_a_native_stepped_dimension_whose_step_survives_to_dict():
+    space = hp.to_space({"n": hp.quniform("n", 50, 500, 50), "a": hp.quniform("a", 0.05, 1.0, 0.1),
+                         "h": hp.qloguniform("h", 0.0, 3.0, 0.5)})
+    assert isinstance(space.dims["n"], gb.Integer) and space.dims["n"].step == 50
+    assert isinstance(space.dims["a"], gb.Real) and space.dims["a"].step == 0.1
+    d = space.to_dict()
+    assert d["n"]["step"] == 50 and d["a"]["step"] == 0.1 and d["h"]["step"] == 0.5 and d["h"]["log"]
+    again = gb.Space.from_dict(d)
+    assert again.to_dict() == d and again.dims["a"].step == 0.1
+    ps = again.sample_params(32, seed=2)
+    assert all(abs(p["h"] / 0.5 - round(p["h"] / 0.5)) < 1e-9 and 1.0 <= p["h"] <= math.exp(3) for p in ps)
+
+
+def test_quniform_name_stays_importable():
+    from gpu_bo.hp import QUniform
+
+    dim = QUniform(0, 10, 2.5, name="x")
+    assert isinstance(dim, gb.Real) and (dim.low, dim.high, dim.step) == (0.0, 10.0, 2.5)
+    assert isinstance(QUniform(0, 10, 2, as_int=True), gb.Integer)
