@@ -260,6 +260,8 @@ def _print_study(study: Study, top: int | None, errors: bool = False) -> None:
     failures = _failure_line(study)
     if failures:
         print(failures)
+    if used := study.resource_used:  # trials that report steps (pruning); Trial.resource
+        print(f"resource used: {used} (sum of the trials' last reported steps)")
     if errors:
         for t in study.trials:
             if t.error:

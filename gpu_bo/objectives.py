@@ -60,7 +60,11 @@ class TrialTask:
         device: the torch device string the trial should train on (``trial.device``).
         direction: "minimize" or "maximize" (for the pruner; the first objective's).
         pruner: the pruner, or ``None``.
-        reference: intermediate values of the study's finished trials (for the pruner).
+        reference: intermediate values of finished trials, for ``pruner`` when ``pruning`` is
+            None (a task built without the driver's service).
+        pruning: the client of the driver's pruning service (:mod:`gpu_bo.pruning`):
+            ``trial.report`` sends to it and ``trial.should_prune`` asks it; None: decide in the
+            worker from ``pruner`` and ``reference``.
         timeout: seconds the trial may run (enforced by the runner; serial runs use it in-call).
         pass_trial: call the objective with a :class:`TrialHandle` (``None``: decide with
             :func:`wants_trial`).
@@ -76,6 +80,7 @@ class TrialTask:
     timeout: float | None = None
     pass_trial: bool | None = None
     n_objectives: int = 1
+    pruning: Any = None
 
 
 @dataclass
@@ -132,12 +137,17 @@ class TrialHandle:
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"report step: got {step!r}, expected a non-negative int")
         try:
-            self.intermediate[step] = float(value)
+            self.intermediate[step] = v = float(value)
         except (TypeError, ValueError):
             raise TypeError(f"report value: got {value!r} ({type(value).__name__}), expected a number") from None
+        if self._task.pruning is not None:  # to the driver's board (gpu_bo.pruning)
+            self._task.pruning.report(self.number, step, v)
 
     def should_prune(self) -> bool:
-        """True when the pruner judges this trial clearly worse than the others so far."""
+        """True when the pruner judges this trial clearly worse than the others so far (the
+        driver's decision from every trial's reports so far, see :mod:`gpu_bo.pruning`)."""
+        if self._task.pruning is not None:
+            return bool(self._task.pruning.should_prune(self.number))
         p = self._task.pruner
         return bool(p and p.should_prune(self.intermediate, self._task.reference, self._task.direction))
 

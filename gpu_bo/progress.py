@@ -1,5 +1,5 @@
 """The progress bar of :func:`gpu_bo.optimize`: trials done, failures, prunings, re-queued
-trials waiting to be re-run, best value so far.
+trials waiting to be re-run, the resource used (reported steps), best value so far.
 
 A thin layer over tqdm, kept out of :mod:`gpu_bo.runner` so the run loop stays one screen of
 bookkeeping. The bar's figures are set before it advances, so the frame drawn after a trial
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gpu_bo.study import TrialState
+from gpu_bo.study import TrialState, resource_used
 
 __all__ = ["ProgressBar"]
 
@@ -51,6 +51,8 @@ class ProgressBar:
         for label, state in (("pruned", TrialState.PRUNED), ("waiting", TrialState.WAITING)):
             if n := states.count(state):
                 post[label] = n  # waiting: re-queued trials, to be re-run (gpu_bo.heartbeat)
+        if used := resource_used(trials):
+            post["resource"] = used  # the finished trials' last reported steps (Trial.resource)
         self._bar.set_postfix(post, refresh=not advance)
         if advance:
             self._bar.update(1)  # draws the frame, with the figures just set

@@ -18,6 +18,7 @@ from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceExhausted
 from gpu_bo.heartbeat import Liveness
 from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
 from gpu_bo.progress import ProgressBar
+from gpu_bo.pruning import LocalPruning
 from gpu_bo.space import Space
 from gpu_bo.stopping import sigint_held
 from gpu_bo.run_options import MAX_TIMEOUT
@@ -59,6 +60,7 @@ class Run:
         self.synced = False
         self.timed_out = False
         self.live: Liveness = cfg["live"]
+        self.pruning: Any = None  # the pruning service (gpu_bo.pruning), made at the first start
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
@@ -93,6 +95,7 @@ class Run:
                     self.external.add(t.number)
             else:
                 self.external.discard(t.number)  # tell() removes its pending entry
+                self._pruning_saw(t)
                 self._tell(t)
                 self._publish()
                 self._progress()
@@ -203,13 +206,31 @@ class Run:
         timeout = self.cfg["trial_timeout"]
         if timeout is not None:
             self.deadline[t.number] = time.monotonic() + timeout
-        reference = [dict(x.intermediate) for x in self.trials.values()
-                     if x.state in (TrialState.COMPLETE, TrialState.PRUNED) and x.intermediate]
         task = TrialTask(t.number, dict(t.params), device=self._trial_device(t.number),
-                         direction=self.direction, pruner=self.cfg["pruner"], reference=reference,
+                         direction=self.direction, pruner=self.cfg["pruner"], pruning=self._pruning_client(),
                          timeout=timeout, pass_trial=self.pass_trial, n_objectives=len(self.study.directions))
         self.backend.submit(task)
         self._publish()
+
+    # -- pruning: the driver's board, reached by the backend's transport (gpu_bo.pruning) --------
+    def _pruning_client(self) -> Any:
+        """The pruning client a task carries (None without a pruner); the service is made at the
+        first start (after ``backend.start()``) with every finished trial known so far."""
+        if self.cfg["pruner"] is None:
+            return None
+        if self.pruning is None:
+            local = LocalPruning(self.cfg["pruner"], self.direction, self.name)
+            for x in self.trials.values():
+                if x.state.finished:
+                    local.finish(x.number, x.intermediate)
+            make = getattr(self.backend, "pruning_service", None)
+            self.pruning = make(local) if callable(make) else local
+        return self.pruning.client()
+
+    def _pruning_saw(self, t: Trial) -> None:
+        """Tell the pruning service that trial ``t`` finished (ours, another process's)."""
+        if self.pruning is not None:
+            self.pruning.finish(t.number, t.intermediate)
 
     def _trial_device(self, number: int) -> str:
         dev = self.cfg["device"]
@@ -239,6 +260,7 @@ class Run:
         self.storage.finish_trial(self.name, t)  # first on disk, then forgotten as running
         self.running.pop(number)
         self.deadline.pop(number, None)
+        self._pruning_saw(t)
         self._tell(t)
         self._publish()
         self._progress()

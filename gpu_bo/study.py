@@ -12,7 +12,7 @@ from typing import Any
 from gpu_bo.direction import Direction
 from gpu_bo.pareto import pareto_mask
 
-__all__ = ["Direction", "TrialState", "Trial", "Study", "is_valid_value"]
+__all__ = ["Direction", "TrialState", "Trial", "Study", "is_valid_value", "resource_used"]
 
 
 class TrialState(str, enum.Enum):
@@ -138,6 +138,12 @@ class Trial:
     def duration(self) -> float | None:
         return None if self.end_time is None else self.end_time - self.start_time
 
+    @property
+    def resource(self) -> int | None:
+        """The resource the trial used: its last reported step (``trial.report(step, value)``
+        with ``step`` = epochs or iterations done; None when it reported nothing)."""
+        return max(self.intermediate) if self.intermediate else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -185,6 +191,11 @@ def is_valid_value(value: Any) -> bool:
         return math.isfinite(float(value))
     except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError (10**400), a bad __float__
         return False
+
+
+def resource_used(trials: Iterable[Trial]) -> int:
+    """The sum of the trials' :attr:`Trial.resource` (0 for a trial that reported nothing)."""
+    return sum(t.resource or 0 for t in trials)
 
 
 class Study:
@@ -268,6 +279,12 @@ class Study:
         self._single("best_value")
         t = self.best_trial
         return None if t is None else t.value
+
+    @property
+    def resource_used(self) -> int:
+        """The resource used by all trials: the sum of :attr:`Trial.resource` (a trial that
+        reported nothing counts 0)."""
+        return resource_used(self.trials)
 
     def best_so_far(self) -> list[float]:
         """Best feasible completed value after each trial (NaN until the first).

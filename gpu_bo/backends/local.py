@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as mp_wait
 from typing import TYPE_CHECKING, Any
 
+from gpu_bo.backends.pruning_ipc import ServedPruning
 from gpu_bo.objectives import TrialResult, TrialTask, TrialTimeout, execute_trial
+from gpu_bo.pruning import LocalPruning
 
 if TYPE_CHECKING:  # gpu_bo.backends imports this module; the options type is only for hints
     from gpu_bo.backends import BackendOptions
@@ -52,6 +54,11 @@ class _LocalBackend:
 
     def shutdown(self, kill: bool = False) -> None:
         pass
+
+    def pruning_service(self, local: LocalPruning) -> Any:
+        """The pruning transport (:mod:`gpu_bo.pruning`): trials run in this process, so the
+        driver's board itself."""
+        return local
 
 
 class SerialBackend(_LocalBackend):
@@ -262,6 +269,12 @@ class ProcessBackend(_LocalBackend):
         else:
             self._threads = 1 if method == "fork" else max(1, (os.cpu_count() or 1) // n_workers)
         self._workers: list[_Worker] = []
+        self._pruning: ServedPruning | None = None
+
+    def pruning_service(self, local: LocalPruning) -> ServedPruning:
+        """The driver's board served to the workers over a socket (:mod:`gpu_bo.backends.pruning_ipc`)."""
+        self._pruning = ServedPruning(local)
+        return self._pruning
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
@@ -355,6 +368,9 @@ class ProcessBackend(_LocalBackend):
                 w.process.join(5)
             w.conn.close()
         self._workers = []
+        if self._pruning is not None:
+            self._pruning.close()
+            self._pruning = None
 
 
 def check_start_method(method: Any) -> None:

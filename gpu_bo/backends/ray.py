@@ -26,11 +26,12 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from gpu_bo.exceptions import GpuBoWarning
 from gpu_bo.objectives import TrialResult, TrialTask, execute_trial
+from gpu_bo.pruning import LocalPruning
 
 if TYPE_CHECKING:  # gpu_bo.backends imports this module; the options type is only for hints
     from gpu_bo.backends import BackendOptions
 
-__all__ = ["RayBackend", "default_resources", "modules_to_ship"]
+__all__ = ["RayBackend", "RayPruning", "RayPruningClient", "default_resources", "modules_to_ship"]
 
 _RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
 _BACKEND_KEYS = ("resources_per_trial", "address", "init_kwargs")
@@ -120,6 +121,70 @@ def _check_resources(resources: Any) -> dict[str, Any]:
     return dict(resources)
 
 
+class _PruningActor:
+    """The study's board in a Ray actor: its calls run one at a time (Ray's default for a
+    synchronous actor), which is the lock."""
+
+    def __init__(self, local: LocalPruning) -> None:
+        self.local = local
+
+    def report(self, number: int, step: int, value: float) -> None:
+        self.local.report(number, step, value)
+
+    def should_prune(self, number: int) -> bool:
+        return self.local.should_prune(number)
+
+    def finish(self, number: int, intermediate: Mapping[int, float]) -> None:
+        self.local.finish(number, intermediate)
+
+
+class RayPruningClient:
+    """A trial's side of :class:`RayPruning` (the actor handle travels with the task).
+
+    Args:
+        actor: the handle of the board's actor.
+    """
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    def report(self, number: int, step: int, value: float) -> None:
+        """Send one report; not awaited (Ray runs one caller's calls to an actor in order, so a
+        later :meth:`should_prune` of this trial sees it)."""
+        self.actor.report.remote(number, step, value)
+
+    def should_prune(self, number: int) -> bool:
+        """The actor's decision for trial ``number``."""
+        return bool(ray.get(self.actor.should_prune.remote(number)))
+
+
+class RayPruning:
+    """The Ray backend's pruning transport (:mod:`gpu_bo.pruning`): the board moves into a small
+    actor (no CPU reserved, so it takes no trial's place) that trials and the driver call.
+
+    Args:
+        local: the study's board and pruner as the driver built it (finished trials included).
+    """
+
+    def __init__(self, local: LocalPruning) -> None:
+        self.actor = ray.remote(_PruningActor).options(num_cpus=0).remote(local)
+
+    def client(self) -> RayPruningClient:
+        """The client each trial's task carries."""
+        return RayPruningClient(self.actor)
+
+    def finish(self, number: int, intermediate: Mapping[int, float]) -> None:
+        """See :meth:`gpu_bo.pruning.PruningService.finish` (not awaited)."""
+        self.actor.finish.remote(number, dict(intermediate))
+
+    def close(self) -> None:
+        """End the actor."""
+        try:
+            ray.kill(self.actor)
+        except Exception:  # noqa: BLE001 - Ray already shut down
+            pass
+
+
 class RayBackend:
     """``backend="ray"`` of :func:`gpu_bo.optimize`: each trial is one Ray task.
 
@@ -173,6 +238,7 @@ class RayBackend:
         self._remote = None
         self._objective_ref = None
         self._by_value: list[ModuleType] = []  # registered with cloudpickle by this backend
+        self._pruning: RayPruning | None = None
 
     def start(self) -> None:
         """Connect to (or start) Ray and ship the objective to the object store once."""
@@ -222,6 +288,11 @@ class RayBackend:
 
     def free_slots(self) -> int:
         return self.n_workers - len(self._running)
+
+    def pruning_service(self, local: LocalPruning) -> RayPruning:
+        """The pruning transport: the board in a Ray actor (:class:`RayPruning`)."""
+        self._pruning = RayPruning(local)
+        return self._pruning
 
     def submit(self, task: TrialTask) -> None:
         ref = self._remote.remote(self._objective_ref, task)
@@ -278,6 +349,9 @@ class RayBackend:
                 pass
         self._running.clear()
         self._objective_ref = None
+        if self._pruning is not None:
+            self._pruning.close()
+            self._pruning = None
         from ray import cloudpickle
 
         for module in self._by_value:
