@@ -22,7 +22,7 @@ import torch
 from gpu_bo.exceptions import SpaceError
 
 __all__ = ["INACTIVE", "When", "as_when", "check_conditions", "active_names", "active_mask",
-           "fill_inactive", "describe"]
+           "fill_inactive", "activate", "describe"]
 
 # the encoded value of an inactive column: the cube's centre, the nearest point to every value
 INACTIVE = 0.5
@@ -208,3 +208,25 @@ def fill_inactive(dims: Mapping[str, Any], order: Sequence[str], X: torch.Tensor
     """``X`` with every inactive column set to :data:`INACTIVE` (a new tensor)."""
     mask = active_mask(dims, order, X)
     return torch.where(mask, X, torch.full_like(X, INACTIVE))
+
+
+def activate(dims: Mapping[str, Any], X: torch.Tensor, names: Sequence[str],
+             keep: Sequence[str] = ()) -> torch.Tensor:
+    """``X`` (``... x d``, a new tensor) with the ancestors of ``names`` set so that they are active.
+
+    Each parent on the way up is set to the first value its child's condition names, unless it
+    is in ``keep`` (a column the caller varies itself). Used to read a conditional parameter's
+    effect inside its own branch (partial dependence, importance).
+    """
+    col = {n: i for i, n in enumerate(dims)}
+    X = X.clone()
+    todo, done = list(names), set(keep)
+    while todo:
+        n = todo.pop()
+        when = getattr(dims[n], "when", None)
+        for p, vals in (when.items() if when is not None else ()):
+            if p not in done:
+                X[..., col[p]] = dims[p].encode_value(vals[0], p)
+                done.add(p)
+                todo.append(p)
+    return X

@@ -79,11 +79,13 @@ def total_effects(gp: Any, space: Space, *, n_base: int = N_BASE, seed: int = 0)
     d, dev, dtype = space.d, gp.X.device, gp.X.dtype
     eng = torch.quasirandom.SobolEngine(2 * d, scramble=True, seed=seed)
     AB = eng.draw(n_base, dtype=torch.float64).to(device=dev, dtype=dtype)
-    A, B = space.snap(AB[:, :d]), space.snap(AB[:, d:])
+    A, B = AB[:, :d], AB[:, d:]
     cols = torch.arange(d, device=dev)
     mixed = A.unsqueeze(0).repeat(d, 1, 1)  # d x N x d: A with its column i from B
     mixed[cols, :, cols] = B.T
-    m = _gp_mean(gp, torch.cat([A, mixed.reshape(-1, d)]))
+    # snapped after mixing (snap is column-wise, so a flat space gets the same points): in a
+    # conditional space a parent taken from B then opens its branch with A's own child values
+    m = _gp_mean(gp, space.snap(torch.cat([A, mixed.reshape(-1, d)])))
     mA, mAB = m[:n_base], m[n_base:].reshape(d, n_base)
     return 0.5 * ((mA.unsqueeze(0) - mAB) ** 2).mean(-1)
 

@@ -254,6 +254,11 @@ class Space:
             return torch.ones(X.shape, dtype=torch.bool, device=X.device)
         return cond.active_mask(self.dims, self.order, X)
 
+    def activate(self, X: torch.Tensor, names: Sequence[str], keep: Sequence[str] = ()) -> torch.Tensor:
+        """``X`` with the parents of ``names`` set so that they are active (not those in ``keep``);
+        see :func:`gpu_bo.conditions.activate`. Snap the result to make it canonical."""
+        return cond.activate(self.dims, X, names, keep) if self.conditional else X
+
     def fill_inactive(self, X: torch.Tensor) -> torch.Tensor:
         """``X`` (``... x d``) with its inactive columns set to ``conditions.INACTIVE``."""
         return cond.fill_inactive(self.dims, self.order, X) if self.conditional else X

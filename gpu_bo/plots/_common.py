@@ -101,12 +101,16 @@ def nothing_completed(study: Study, needs: str) -> ValueError:
 
 
 def _infer_space(study: Study) -> Space:
-    """Bounds from the observed values of the finished trials (used when no space is given)."""
+    """Bounds from the observed values of the finished trials (used when no space is given);
+    parameters some trials lack get the conditions their trials show
+    (:func:`gpu_bo.learned_space.infer_space`)."""
+    from gpu_bo.learned_space import infer_space
+
     done = [t for t in study.trials if t.state.finished]
     if not done:
         raise nothing_completed(study, "a space cannot be inferred from no trial")
     dims: dict[str, Any] = {}
-    for name in done[0].params:
+    for name in dict.fromkeys(n for t in done for n in t.params):
         vals = [t.params[name] for t in done if name in t.params]
         numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vals)
         if numeric and len(set(vals)) > 1:
@@ -117,7 +121,9 @@ def _infer_space(study: Study) -> Space:
                 dims[name] = Real(float(lo), float(hi))
         else:
             dims[name] = Categorical(list(dict.fromkeys(vals)))
-    return Space(dims)
+    if all(len(t.params) == len(dims) for t in done):
+        return Space(dims)
+    return infer_space(dims, [list(t.params.items()) for t in done])[0]
 
 
 def resolve(study: Any, space: Space | Mapping[str, Any] | None) -> tuple[Study, Space]:
@@ -182,10 +188,11 @@ def grid(dim: Any, n: int) -> np.ndarray:
     """Encoded grid of one dimension, increasing: every value of a cell dimension, up to ``n``
     distinct whole numbers of a larger integer (evenly spread on its scale), else ``n`` even points."""
     if is_cells(dim):
-        values = dim.choices if dim.kind == "categorical" else range(dim.low, dim.high + 1)
-    elif dim.kind == "integer":
-        values = np.unique(np.round((np.geomspace if dim.log else np.linspace)(dim.low, dim.high, n)))
-        values = [int(v) for v in values]
+        values = dim.choices if dim.kind == "categorical" else range(dim.low, dim.high + 1, dim.step)
+    elif dim.kind == "integer":  # the grid's values snapped onto the dimension's steps
+        values = (np.geomspace if dim.log else np.linspace)(dim.low, dim.high, n)
+        values = np.unique(dim.low + np.round((values - dim.low) / dim.step) * dim.step)
+        values = [int(v) for v in values if dim.low <= v <= dim.high]
     else:
         return np.linspace(0.0, 1.0, n)
     return np.asarray([dim.encode_value(v, "grid") for v in values], dtype=float)
@@ -209,7 +216,8 @@ def cell_edges(dim: Any, values: np.ndarray) -> np.ndarray:
             return np.exp(t[0] + np.asarray([-0.35, 0.35]))
         mids = (t[:-1] + t[1:]) / 2.0
         return np.exp(np.concatenate([[2 * t[0] - mids[0]], mids, [2 * t[-1] - mids[-1]]]))
-    return np.concatenate([values - 0.5, [values[-1] + 0.5]])
+    h = dim.step / 2.0  # half a step (0.5 for plain integers)
+    return np.concatenate([values - h, [values[-1] + h]])
 
 
 def log_integer_ticks(low: int, high: int) -> list[int]:

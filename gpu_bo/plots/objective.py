@@ -44,7 +44,9 @@ class Surface:
         self.sign = Direction.parse(study.direction).sign
         y = torch.tensor([self.sign * t.value for t in trials], device=dev, dtype=torch.float64)
         self.gp = fit_gp(self.X, y, tuple(space.cat_columns), seed=seed)
-        self.base = space.sample(n_samples, seed=seed, device=dev, dtype=torch.float64)  # M x d
+        # M x d, snapped only once the plotted columns are set (see partial)
+        eng = torch.quasirandom.SobolEngine(space.d, scramble=True, seed=seed)
+        self.base = eng.draw(n_samples, dtype=torch.float64).to(device=dev)
 
     def partial(self, columns: Sequence[tuple[int, np.ndarray]], chunk: int = 8192) -> np.ndarray:
         """Partial dependence at ``G`` points: ``columns`` pairs a column with its ``G`` encoded values.
@@ -61,6 +63,10 @@ class Surface:
         Xc = self.base.unsqueeze(0).repeat(G, 1, 1)  # G x M x d
         for col, vals in columns:
             Xc[..., col] = torch.as_tensor(vals, device=dev, dtype=torch.float64).unsqueeze(-1)
+        # a conditional parameter's effect is read inside its own branch: its parents are set
+        # to open it (unless plotted themselves), then every point is snapped to a canonical one
+        names = [self.space.names[col] for col, _ in columns]
+        Xc = self.space.snap(self.space.activate(Xc, names, keep=names))
         flat = Xc.reshape(-1, d)
         outs = []
         with torch.no_grad():
