@@ -45,6 +45,18 @@ def test_successive_halving_decisions_on_fixed_curves(direction):
     assert svc.should_prune(1)
 
 
+def test_asynchronous_promotion_never_waits_for_a_full_rung():
+    # eta = 3: a synchronous rung of 9 would decide only when 9 trials reported; ASHA lets the
+    # first trial through each rung at once, alone, while the others have not reported yet
+    svc = LocalPruning(SuccessiveHalvingPruner(1, 3), "minimize")
+    for step in (1, 3, 9, 27):
+        svc.report(0, step, 1.0 / step)
+        assert not svc.should_prune(0)
+    assert all(len(r) == 1 for r in svc.board.rungs.values()) and len(svc.board.rungs) == 4
+    svc.report(1, 1, 2.0)  # a later, worse trial is stopped by the one value at rung 0
+    assert svc.should_prune(1)
+
+
 def test_top_third_of_a_rung_continues_and_steps_between_rungs_decide_nothing():
     svc = LocalPruning(SuccessiveHalvingPruner(min_resource=2, reduction_factor=3), "minimize")
     svc.report(0, 1, 99.0)  # step 1 < first rung (2): nothing recorded, nothing decided
