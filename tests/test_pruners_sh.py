@@ -124,15 +124,16 @@ def test_hyperband_compares_each_bracket_only_with_itself():
     assert set(svc.board.rungs) == {(0, 0), (1, 0)}
 
 
-def test_same_decisions_as_optuna_on_random_interleaved_curves():
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_same_decisions_as_optuna_on_random_interleaved_curves(direction):
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    rng = random.Random(0)
+    rng = random.Random(0 if direction == "minimize" else 1)
     for ours, theirs in [(SuccessiveHalvingPruner(1, 3, 0), optuna.pruners.SuccessiveHalvingPruner(1, 3, 0)),
                          (SuccessiveHalvingPruner(2, 2, 1), optuna.pruners.SuccessiveHalvingPruner(2, 2, 1)),
                          (HyperbandPruner(1, 27, 3), optuna.pruners.HyperbandPruner(1, 27, 3))]:
-        study = optuna.create_study(study_name="cmp", pruner=theirs)
-        svc = LocalPruning(ours, "minimize", "cmp")
+        study = optuna.create_study(study_name="cmp", pruner=theirs, direction=direction)
+        svc = LocalPruning(ours, direction, "cmp")
         trials = [study.ask() for _ in range(40)]
         steps = dict.fromkeys(range(40), 0)
         live = list(range(40))
