@@ -225,3 +225,22 @@ def test_context_manager_and_trial_type(store):
     with store as s:
         assert s is store
         assert isinstance(s.create_trial("a", {"x": 1}), Trial)
+
+
+def test_set_space_replaces_the_stored_space_and_finish_records_params(store):
+    # define-by-run (gpu_bo.define_by_run): the space grows, a trial finishes with the params it used
+    store.get_or_create_study("a", "minimize", None)
+    grown = {"m": {"type": "categorical", "choices": ["a", "b"]},
+             "x": {"type": "real", "low": 0.0, "high": 1.0, "log": False, "when": {"m": ["a"]}}}
+    info = store.set_space("a", grown)
+    assert info.space == grown and store.study_info("a").space == grown
+    assert store.get_or_create_study("a", "minimize", grown).space == grown  # the same space: no error
+    with pytest.raises(gb.StorageError, match="search space"):
+        store.get_or_create_study("a", "minimize", SPACE)
+    t = store.create_trial("a", {"m": "a", "x": 0.5})
+    t.params = {"m": "b"}
+    _finish(store, "a", t, 1.0)
+    assert store.load_study("a").trials[0].params == {"m": "b"}
+    assert store.set_space("a", None).space is None
+    with pytest.raises(gb.StorageError):
+        store.set_space("nope", grown)

@@ -133,8 +133,27 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def finish_trial(self, study: str, trial: Trial) -> None:
-        """Record the state, values, error, intermediate values, user_attrs and end time of ``trial``
-        (identified by ``trial.number``)."""
+        """Record the params, state, values, error, intermediate values, user_attrs and end time of
+        ``trial`` (identified by ``trial.number``). The params change for a define-by-run trial:
+        it is created with the suggested configuration and finishes with the parameters its
+        objective used (:mod:`gpu_bo.define_by_run`)."""
+
+    def set_space(self, study: str, space: dict | None) -> StudyInfo:
+        """Replace the search space recorded for ``study`` (a define-by-run study's space grows
+        as its objective shows new parameters and conditions, :mod:`gpu_bo.define_by_run`).
+
+        Args:
+            study: the study's name.
+            space: the new space as ``Space.to_dict()`` (``None``: none recorded).
+
+        Returns:
+            The study's info with the new space.
+
+        Raises:
+            StorageError: no such study, or a store that cannot change a study's space.
+        """
+        raise StorageError(f"{type(self).__name__}: cannot change the search space of study {study!r} "
+                           "(set_space is not implemented by this store)")
 
     @abc.abstractmethod
     def trials_since(self, study: str, seq: int) -> tuple[list[Trial], int]:

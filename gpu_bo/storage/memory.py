@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from gpu_bo.direction import parse_directions
@@ -48,6 +49,12 @@ class InMemoryStorage(Storage):
                 self._beats[name] = []
             info = self._studies[name]
         check_same(info, directions, space)
+        return info
+
+    def set_space(self, study: str, space: dict | None) -> StudyInfo:
+        name = pick_name(study, self.list_studies(), "memory")
+        with self._lock:
+            info = self._studies[name] = replace(self._studies[name], space=space)
         return info
 
     def list_studies(self) -> list[str]:

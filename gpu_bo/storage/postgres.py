@@ -125,6 +125,14 @@ def _dumps(d: Any) -> str:
     return json.dumps(d, default=str)
 
 
+def _params_blob(params: dict[str, Any]) -> str:
+    try:
+        return json.dumps(params, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise StorageError(f"params {params!r} cannot be stored as JSON ({e}); with a storage, categorical "
+                           "choices must be str, int, float, bool or None") from None
+
+
 class PostgresStorage(Storage):
     """Studies in a PostgreSQL database (see the module docstring for the schema and guarantees).
 
@@ -284,6 +292,13 @@ class PostgresStorage(Storage):
         check_same(info, directions, space)
         return info
 
+    def set_space(self, study: str, space: dict | None) -> StudyInfo:
+        def fn(con: Any, sid: int, next_seq: Callable[[], int]) -> None:
+            con.execute("UPDATE studies SET space = %s WHERE study_id = %s",
+                        (None if space is None else _dumps(space), sid))
+        self._write(f"setting the space of study {study!r}", study, fn)
+        return self.study_info(study)
+
     def list_studies(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM studies ORDER BY study_id")]
 
@@ -300,11 +315,7 @@ class PostgresStorage(Storage):
 
     def create_trial(self, study: str, params: dict[str, Any], *, max_trials: int | None = None,
                      owner: str | None = None, unique: bool = False) -> Trial | None:
-        try:
-            blob = json.dumps(params, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise StorageError(f"params {params!r} cannot be stored as JSON ({e}); with a storage, categorical "
-                               "choices must be str, int, float, bool or None") from None
+        blob = _params_blob(params)
         token, owner = uuid.uuid4().hex, owner or process_owner()
 
         def fn(con: Any, sid: int, next_seq: Callable[[], int]) -> Trial | None:
@@ -331,9 +342,10 @@ class PostgresStorage(Storage):
 
         def fn(con: Any, sid: int, next_seq: Callable[[], int]) -> None:
             con.execute(
-                "UPDATE trials SET value = %s, values_json = %s, constraints_json = %s, state = %s, end_time = %s, "
-                "error = %s, intermediate = %s, user_attrs = %s, seq = %s WHERE study_id = %s AND number = %s",
-                (single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
+                "UPDATE trials SET params = %s, value = %s, values_json = %s, constraints_json = %s, state = %s, "
+                "end_time = %s, error = %s, intermediate = %s, user_attrs = %s, seq = %s "
+                "WHERE study_id = %s AND number = %s",
+                (_params_blob(trial.params), single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
                  _dumps(trial.user_attrs), next_seq(), sid, trial.number))
         self._write(f"finishing trial {trial.number}", study, fn)
 

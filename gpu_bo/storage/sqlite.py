@@ -287,6 +287,13 @@ class SQLiteStorage(Storage):
         check_same(info, directions, space)
         return info
 
+    def set_space(self, study: str, space: dict | None) -> StudyInfo:
+        sid = self._study_id(study)
+        with self._tx() as con:
+            con.execute("UPDATE studies SET space = ? WHERE study_id = ?",
+                        (None if space is None else json.dumps(space, default=str), sid))
+        return self.study_info(study)
+
     def list_studies(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM studies ORDER BY study_id")]
 
@@ -326,9 +333,9 @@ class SQLiteStorage(Storage):
         single, values, cons = outcome_columns(trial)
         with self._tx() as con:
             con.execute(
-                "UPDATE trials SET value = ?, values_json = ?, constraints_json = ?, state = ?, end_time = ?, "
-                "error = ?, intermediate = ?, user_attrs = ?, seq = ? WHERE study_id = ? AND number = ?",
-                (single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
+                "UPDATE trials SET params = ?, value = ?, values_json = ?, constraints_json = ?, state = ?, "
+                "end_time = ?, error = ?, intermediate = ?, user_attrs = ?, seq = ? WHERE study_id = ? AND number = ?",
+                (_params_json(trial.params), single, values, cons, trial.state.value, trial.end_time, trial.error, json.dumps({str(k): v for k, v in trial.intermediate.items()}),
                  json.dumps(trial.user_attrs, default=str), self._next_seq(con, sid), sid, trial.number),
             )
 
