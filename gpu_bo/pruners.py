@@ -15,7 +15,6 @@ plain, picklable settings; values are in the study's own direction
 from __future__ import annotations
 
 import binascii
-import bisect
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -179,7 +178,8 @@ class SuccessiveHalvingPruner(Pruner):
         self._observe_in(board, 0, number, step, value)
 
     def _observe_in(self, board: Board, bracket: int, number: int, step: int, value: float) -> None:
-        """Record ``value`` at every rung of ``bracket`` that ``step`` newly reaches and decide there."""
+        """Record ``value`` at the rungs of ``bracket`` that ``step`` newly reaches, lowest
+        first, deciding at each, up to the first that stops the trial."""
         k = board.levels.get(number, 0)
         sign = Direction.parse(board.direction).sign
         while step >= self.rung_step(k):
@@ -188,10 +188,11 @@ class SuccessiveHalvingPruner(Pruner):
                 return
             rung = board.rungs.setdefault((bracket, k), {})
             rung[number] = value
-            if not _promotable(-sign * value, [-sign * v for v in rung.values()], self.reduction_factor):
-                board.stopped.add(number)
             k += 1
             board.levels[number] = k
+            if not _promotable(-sign * value, [-sign * v for v in rung.values()], self.reduction_factor):
+                board.stopped.add(number)
+                return  # as Optuna: the higher rungs of a jump are recorded by the next report only
 
     def decide(self, board: Board, number: int) -> bool:
         return number in board.stopped

@@ -83,6 +83,10 @@ def test_min_early_stopping_rate_nan_and_a_jump_past_several_rungs():
     assert {k for k, r in svc.board.rungs.items() if 0 in r} == {(0, 0), (0, 1), (0, 2)}
     svc.report(1, 2, math.nan)
     assert svc.should_prune(1) and 1 not in svc.board.rungs[(0, 0)]
+    svc.report(2, 8, 0.9)  # a jump that is stopped at the first rung: recorded there only
+    assert svc.should_prune(2) and {k for k, r in svc.board.rungs.items() if 2 in r} == {(0, 0)}
+    svc.report(2, 9, 0.8)  # it went on anyway: the next report goes one rung further (0.8 > 0.5)
+    assert {k for k, r in svc.board.rungs.items() if 2 in r} == {(0, 0), (0, 1)}
     for bad in ({"min_resource": 0}, {"reduction_factor": 1}, {"min_early_stopping_rate": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             SuccessiveHalvingPruner(**bad)
@@ -139,7 +143,7 @@ def test_same_decisions_as_optuna_on_random_interleaved_curves(direction):
         live = list(range(40))
         while live:  # report in a random interleaved order; a pruned trial stops reporting
             n = rng.choice(live)
-            steps[n] += rng.choice([1, 1, 2])
+            steps[n] += rng.choice([1, 1, 2, 5])  # 5: a jump past rungs
             v = rng.random() / steps[n]
             trials[n].report(v, steps[n])
             svc.report(n, steps[n], v)
