@@ -9,7 +9,9 @@ Calling convention (used by every backend):
   instead: ``trial.params``, ``trial.number``, ``trial.device`` (the torch device to train
   on: the GPU when present), ``trial.report(step, value)`` for intermediate values and
   ``trial.should_prune()``; raise :class:`gpu_bo.TrialPruned` to stop early. An object can
-  also opt in explicitly with a ``wants_trial = True`` attribute.
+  also opt in explicitly with a ``wants_trial = True`` attribute. ``trial.suggest_float``,
+  ``suggest_int`` and ``suggest_categorical`` (Optuna's names) define the space by running
+  (:mod:`gpu_bo.define_by_run`).
 
 Outcomes: a finite number -> COMPLETE; ``None``, NaN, +-inf, a non-number or an exception
 -> FAILED (the error text is kept); ``TrialPruned`` -> PRUNED with the last reported value.
@@ -24,10 +26,11 @@ from __future__ import annotations
 import inspect
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpu_bo.define_by_run import Suggester, categorical_dist, float_dist, int_dist
 from gpu_bo.exceptions import TrialPruned
 from gpu_bo.outcome import Outcome, parse_outcome, short_repr
 from gpu_bo.study import is_valid_value
@@ -69,6 +72,8 @@ class TrialTask:
         pass_trial: call the objective with a :class:`TrialHandle` (``None``: decide with
             :func:`wants_trial`).
         n_objectives: how many values the objective returns (one per objective).
+        search: what ``trial.suggest_*`` knows of the space
+            (:class:`~gpu_bo.define_by_run.SearchSpec`; None: only the params' names).
     """
 
     number: int
@@ -81,6 +86,7 @@ class TrialTask:
     pass_trial: bool | None = None
     n_objectives: int = 1
     pruning: Any = None
+    search: Any = None  # define-by-run (gpu_bo.define_by_run)
 
 
 @dataclass
@@ -99,6 +105,7 @@ class TrialResult:
     end_time: float = field(default_factory=time.time)
     values: list[float] | None = None
     constraints: list[float] | None = None
+    suggested: dict[str, Any] | None = None  # define-by-run: Suggester.report() (gpu_bo.define_by_run)
 
     def __post_init__(self) -> None:
         if self.values is None and self.value is not None:
@@ -119,6 +126,7 @@ class TrialHandle:
         self.number = task.number
         self.params = dict(task.params)
         self.intermediate: dict[int, float] = {}
+        self._dbr = Suggester(task.number, task.params, task.search, self.params)  # define-by-run
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -131,6 +139,41 @@ class TrialHandle:
         import torch
 
         return torch.device(self._task.device)
+
+    # -- define-by-run (Optuna's names): the logic is gpu_bo.define_by_run's ----------------------
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        """The value of the real parameter ``name`` in ``[low, high]`` (see :mod:`gpu_bo.define_by_run`).
+
+        Args:
+            name: the parameter (the same name twice in a trial: the same value).
+            low: the lower bound (included).
+            high: the upper bound (included).
+            step: only ``low + k * step`` (not with ``log``).
+            log: a log scale (``low > 0``).
+        """
+        return self._dbr.suggest(name, float_dist(name, low, high, step=step, log=log))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        """The value of the integer parameter ``name`` in ``[low, high]``, ``high`` included.
+
+        Args:
+            name: the parameter (the same name twice in a trial: the same value).
+            low: the lower bound (included).
+            high: the upper bound (included).
+            step: only ``low, low + step, ...`` (``step != 1`` not with ``log``).
+            log: a log scale (``low > 0``).
+        """
+        return self._dbr.suggest(name, int_dist(name, low, high, step=step, log=log))
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """One of ``choices`` for the parameter ``name``.
+
+        Args:
+            name: the parameter (the same name twice in a trial: the same value).
+            choices: the values (str, int, float, bool, None, tuples of them).
+        """
+        return self._dbr.suggest(name, categorical_dist(name, choices))
 
     def report(self, step: int, value: float) -> None:
         """Record an intermediate ``value`` (e.g. validation loss after epoch ``step``)."""
@@ -184,9 +227,16 @@ def execute_trial(objective: Callable, task: TrialTask) -> TrialResult:
     """Call ``objective`` for ``task`` and turn every outcome into a :class:`TrialResult`.
 
     Never raises for objective errors (they become FAILED results), ``sys.exit()`` inside the
-    objective included; ``KeyboardInterrupt`` propagates (Ctrl-C stops the run).
+    objective included; ``KeyboardInterrupt`` propagates (Ctrl-C stops the run). The result
+    carries what a define-by-run objective suggested (``suggested``).
     """
     handle = TrialHandle(task)
+    result = _execute(objective, task, handle)
+    result.suggested = handle._dbr.report()
+    return result
+
+
+def _execute(objective: Callable, task: TrialTask, handle: TrialHandle) -> TrialResult:
     pass_trial = task.pass_trial
     if pass_trial is None:
         pass_trial = wants_trial(objective)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gpu_bo.backends import Backend, SerialBackend
+from gpu_bo.define_by_run import DistributionConflict, LearnedOptimizer, search_spec
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceExhausted
 from gpu_bo.heartbeat import Liveness
 from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
@@ -209,6 +210,7 @@ class Run:
         task = TrialTask(t.number, dict(t.params), device=self._trial_device(t.number),
                          direction=self.direction, pruner=self.cfg["pruner"], pruning=self._pruning_client(),
                          timeout=timeout, pass_trial=self.pass_trial, n_objectives=len(self.study.directions))
+        task.search = search_spec(self.opt, self.space)  # what trial.suggest_* knows (define-by-run)
         self.backend.submit(task)
         self._publish()
 
@@ -255,6 +257,7 @@ class Run:
                 t.state, t.values, t.constraints = TrialState.FAILED, None, None
                 t.error = (f"objective returned {len(result.constraints)} constraint values; expected {k} "
                            "(as the study's earlier trials)")
+        conflict = self._learn(t, result)
         if intermediate:
             t.intermediate = dict(intermediate)
         self.storage.finish_trial(self.name, t)  # first on disk, then forgotten as running
@@ -266,6 +269,22 @@ class Run:
         self._progress()
         for cb in self.cfg["callbacks"]:
             self._call(cb, t)
+        if conflict is not None:  # recorded FAILED; the run stops as Optuna's does (define_by_run)
+            raise DistributionConflict(conflict)
+
+    def _learn(self, t: Trial, result: TrialResult | None) -> str | None:
+        """Define-by-run (:mod:`gpu_bo.define_by_run`): the trial's params become those its
+        objective used and the optimizer takes in the new distributions; a distribution conflict
+        makes the trial FAILED and is returned."""
+        report = None if result is None else result.suggested
+        if report is None:
+            return None
+        conflict = report.get("conflict")
+        if isinstance(self.opt, LearnedOptimizer):
+            t.params, conflict = self.opt.learned(t.number, t.params, report)
+        if conflict is not None:
+            t.state, t.value, t.values, t.constraints, t.error = TrialState.FAILED, None, None, None, conflict
+        return conflict
 
     def _call(self, cb: Callback, t: Trial) -> None:
         """Run one callback; its error (not Ctrl-C) is warned about once and the study goes on."""

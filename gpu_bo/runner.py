@@ -28,6 +28,7 @@ here for existing imports.
 from __future__ import annotations
 
 import numbers
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,9 @@ from gpu_bo.pruners import Pruner
 from gpu_bo.run_options import (  # noqa: F401 - RunOptions' documented home is this module
     MAX_TIMEOUT, RunOptions, backend_options, check_seconds, check_study_name, positive_int,
 )
+from gpu_bo.define_by_run import LearnedOptimizer
+from gpu_bo.dimensions import Real
+from gpu_bo.objectives import wants_trial
 from gpu_bo.space import Space, as_space
 from gpu_bo.stopping import drive
 from gpu_bo.storage import InMemoryStorage, Storage, open_storage, process_owner
@@ -55,8 +59,8 @@ __all__ = [
 
 def optimize(
     objective: Callable,
-    space: Space | Mapping[str, Any],
-    n_trials: int,
+    space: Space | Mapping[str, Any] | None = None,
+    n_trials: int | None = None,
     direction: str | None = None,
     n_workers: int = 1,
     backend: str | type = "serial",
@@ -81,8 +85,10 @@ def optimize(
             objective, and it may return ``{"value": ..., "constraints": [c1, ...]}`` (feasible
             iff every ``c <= 0``). Its parameter named ``trial`` (a :class:`~gpu_bo.objectives.TrialHandle` with
             ``params``, ``device``, ``report``, ``should_prune``).
-        space: a :class:`~gpu_bo.space.Space` or the shorthand dict.
-        n_trials: total trials of the study, in any state, counting trials of earlier
+        space: a :class:`~gpu_bo.space.Space` or the shorthand dict; None: a define-by-run
+            objective (``objective(trial)`` calling ``trial.suggest_float/int/categorical``), whose
+            space, conditions included, is learned from those calls (:mod:`gpu_bo.define_by_run`).
+        n_trials: (required) total trials of the study, in any state, counting trials of earlier
             (resumed) runs and of other processes sharing the storage. A finite space stops
             the run early (with a warning) once every point of it is evaluated.
         direction: "minimize" or "maximize"; None: the objective's ``direction`` attribute
@@ -117,7 +123,13 @@ def optimize(
     options = options or RunOptions()
     if not callable(objective):
         raise TypeError(f"objective: got {type(objective).__name__}, expected a callable")
-    space = as_space(space)
+    learn = space is None
+    if learn and not wants_trial(objective):
+        raise TypeError("space: got None with an objective(params); expected a space, or an objective whose "
+                        "parameter is named `trial` and calls trial.suggest_float/int/categorical (define-by-run)")
+    space = None if learn else as_space(space)
+    if n_trials is None:
+        raise TypeError("n_trials: missing; expected the number of trials of the study (a positive int)")
     n_trials = positive_int("n_trials", n_trials)
     n_workers = positive_int("n_workers", n_workers)
     if direction is None:
@@ -140,15 +152,24 @@ def optimize(
         if not callable(cb):
             raise TypeError(f"callbacks: got {cb!r}, expected callables cb(study, trial)")
     dev = resolve_device(device)
-    opt = Optimizer(space, directions=dirs, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
-                    n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options,
-                    strategy=options.strategy)
+    if learn and seed is None:  # one seed for every optimizer the learned space rebuilds
+        seed = random.randrange(2**31 - 1)
+
+    def make(sp: Space) -> Optimizer:
+        return Optimizer(sp, directions=dirs, acquisition=acquisition, xi=options.xi, kappa=options.kappa,
+                         n_initial=options.n_initial, seed=seed, device=dev, options=options.optimizer_options,
+                         strategy=options.strategy)
+
+    opt = make(Space({"_": Real(0.0, 1.0)}) if learn else space)  # checks the optimizer's arguments now
     be = backend_cls(objective, n_workers, backend_options(options, trial_timeout))  # checks its options
 
     owns_storage = not isinstance(storage, Storage)
     store = InMemoryStorage() if storage is None else open_storage(storage, create=True)
     try:
-        store.get_or_create_study(name, dirs, space.to_dict())
+        info = store.get_or_create_study(name, dirs, None if learn else space.to_dict())
+        if learn:  # the learned space stands for both (it canonicalizes stored params too)
+            space = opt = LearnedOptimizer(make, seed, info.space, on_grow=lambda d: store.set_space(name, d),
+                                           reload=lambda: store.study_info(name).space)
         live = Liveness(store, name, process_owner(), options.heartbeat_interval, options.stale_after,
                         options.requeue_interrupted)
         live.warn_reclaimed(live.reclaim(force=True))
