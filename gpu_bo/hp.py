@@ -48,13 +48,15 @@ __all__ = ["uniform", "loguniform", "quniform", "qloguniform", "randint", "choic
            "QUniform", "stepped", "to_space"]
 
 
-def _check_name(name: Any, fn: str) -> str:
+def check_name(name: Any, fn: str) -> str:
+    """``name`` if it is a non-empty str, else a SpaceError naming ``hp.<fn>``."""
     if not isinstance(name, str) or not name:
         raise SpaceError(f"hp.{fn}: name={name!r}; expected a non-empty str label")
     return name
 
 
-def _check_number(v: Any, what: str, fn: str, name: str) -> float:
+def check_number(v: Any, what: str, fn: str, name: str) -> float:
+    """``float(v)`` if ``v`` is a finite real number (not a bool), else a SpaceError naming it."""
     if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(float(v)):
         raise SpaceError(f"hp.{fn}({name!r}): {what}={v!r}; expected a finite number")
     return float(v)
@@ -86,8 +88,8 @@ def QUniform(low: float, high: float, q: float, log: bool = False, name: str | N
 
 def uniform(name: str, low: float, high: float) -> Real:
     """A real value drawn uniformly from ``[low, high]``."""
-    _check_name(name, "uniform")
-    return Real(_check_number(low, "low", "uniform", name), _check_number(high, "high", "uniform", name),
+    check_name(name, "uniform")
+    return Real(check_number(low, "low", "uniform", name), check_number(high, "high", "uniform", name),
                 name=name)
 
 
@@ -97,9 +99,9 @@ def loguniform(name: str, low: float, high: float) -> Real:
     As in hyperopt, ``low`` and ``high`` are the *logarithms* of the bounds
     (``loguniform("C", -3, 3)`` spans ``[0.0498, 20.09]``).
     """
-    _check_name(name, "loguniform")
-    lo = _check_number(low, "low", "loguniform", name)
-    hi = _check_number(high, "high", "loguniform", name)
+    check_name(name, "loguniform")
+    lo = check_number(low, "low", "loguniform", name)
+    hi = check_number(high, "high", "loguniform", name)
     return Real(math.exp(lo), math.exp(hi), log=True, name=name)
 
 
@@ -123,7 +125,7 @@ def stepped(name: str, low: float, high: float, q: Any, *, log: bool = False, as
     Raises:
         SpaceError: ``q`` is not positive or fewer than two multiples fit.
     """
-    qv = _check_number(q, "q", fn, name)
+    qv = check_number(q, "q", fn, name)
     if qv <= 0:
         raise SpaceError(f"hp.{fn}({name!r}): q={q!r}; expected a positive step")
     k_lo = math.ceil(low / qv - 1e-9)
@@ -155,12 +157,12 @@ def quniform(name: str, low: float, high: float, q: float) -> Real | Integer:
         an ``Integer(step=q)`` when ``low``, ``high`` and ``q`` are all whole numbers (values are
         ``int``), else a ``Real(step=q)`` (values are ``float``).
     """
-    _check_name(name, "quniform")
-    lo = _check_number(low, "low", "quniform", name)
-    hi = _check_number(high, "high", "quniform", name)
+    check_name(name, "quniform")
+    lo = check_number(low, "low", "quniform", name)
+    hi = check_number(high, "high", "quniform", name)
     if not lo < hi:
         raise SpaceError(f"hp.quniform({name!r}): low={low!r} must be < high={high!r}")
-    whole = all(_is_whole(_check_number(v, w, "quniform", name)) for v, w in ((low, "low"), (high, "high"), (q, "q")))
+    whole = all(_is_whole(check_number(v, w, "quniform", name)) for v, w in ((low, "low"), (high, "high"), (q, "q")))
     return stepped(name, lo, hi, q, as_int=whole, fn="quniform")
 
 
@@ -173,18 +175,18 @@ def qloguniform(name: str, low: float, high: float, q: float) -> Real | Integer:
         high: the log of the highest value.
         q: the step (a whole ``q`` gives an ``Integer``, values ``int``).
     """
-    _check_name(name, "qloguniform")
-    lo = _check_number(low, "low", "qloguniform", name)
-    hi = _check_number(high, "high", "qloguniform", name)
+    check_name(name, "qloguniform")
+    lo = check_number(low, "low", "qloguniform", name)
+    hi = check_number(high, "high", "qloguniform", name)
     if not lo < hi:
         raise SpaceError(f"hp.qloguniform({name!r}): low={low!r} must be < high={high!r}")
-    whole = _is_whole(_check_number(q, "q", "qloguniform", name))
+    whole = _is_whole(check_number(q, "q", "qloguniform", name))
     return stepped(name, math.exp(lo), math.exp(hi), q, log=True, as_int=whole, fn="qloguniform")
 
 
 def randint(name: str, low: int, high: int | None = None) -> Integer:
     """An integer from ``[0, upper)`` (``randint(name, upper)``) or ``[low, high)``."""
-    _check_name(name, "randint")
+    check_name(name, "randint")
     if high is None:
         low, high = 0, low
     for v, w in ((low, "low"), (high, "high")):
@@ -199,7 +201,7 @@ def randint(name: str, low: int, high: int | None = None) -> Integer:
 
 def choice(name: str, options: Sequence[Hashable]) -> Categorical:
     """One of ``options`` (the option itself is returned, not its index)."""
-    _check_name(name, "choice")
+    check_name(name, "choice")
     if isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
         raise SpaceError(f"hp.choice({name!r}): options={options!r}; expected a list of values")
     options = list(options)

@@ -1,0 +1,33 @@
+"""hyperopt's ``early_stop.no_progress_loss``, for ``fmin(early_stop_fn=...)``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from gpu_bo.integrations.hyperopt.base import STATUS_OK
+
+__all__ = ["no_progress_loss"]
+
+
+def no_progress_loss(iteration_stop_count: int = 20, percent_increase: float = 0.0) -> Callable:
+    """Stop when the best loss has not improved by ``percent_increase`` % for
+    ``iteration_stop_count`` trials.
+
+    Args:
+        iteration_stop_count: trials without progress before stopping.
+        percent_increase: the relative improvement (in %) that counts as progress.
+    """
+
+    def stop_fn(trials: Any, best_loss: float | None = None, iteration_no_progress: int = 0) -> tuple:
+        r = trials.trials[-1]["result"] if trials.trials else {}
+        new = float(r["loss"]) if r.get("status") == STATUS_OK and not math.isnan(float(r["loss"])) else None
+        if best_loss is None:
+            return False, [new, 0]
+        if new is not None and new < best_loss - abs(best_loss * percent_increase / 100.0):
+            return False, [new, 0]
+        iteration_no_progress += 1
+        return iteration_no_progress >= iteration_stop_count, [best_loss, iteration_no_progress]
+
+    return stop_fn
