@@ -40,9 +40,13 @@ def summarize(runs: list[dict[str, Any]], problems: list[str], methods: list[str
             final = [best_so_far(r["values"], f_opt[p])[-1] for r in ok]
             steps = [s for r in ok for s in r["step_s"]]
             at_n = [r["ask_at_budget_s"] for r in ok if r.get("ask_at_budget_s") is not None]
+            at_n_cpu = [r["ask_at_budget_cpu_s"] for r in ok if r.get("ask_at_budget_cpu_s") is not None]
+            steps_cpu = [s for r in ok for s in r.get("step_cpu_s", [])]
             table[p][m] = {"seeds": len(ok), "errors": len(rs) - len(ok), "final": final,
                            "stat": median_iqr(final), "step_s_median": median_iqr(steps)[0],
+                           "step_cpu_s_median": median_iqr(steps_cpu)[0],
                            "ask_at_budget": at_n, "ask_at_budget_median": median_iqr(at_n)[0],
+                           "ask_at_budget_cpu": at_n_cpu, "ask_at_budget_cpu_median": median_iqr(at_n_cpu)[0],
                            "eval_s_mean": float(np.mean([e for r in ok for e in r["eval_s"]])) if ok else math.nan,
                            "best_branch_share": _branch_share(ok)}
     ranks: dict[str, list[float]] = {m: [] for m in methods}
@@ -94,13 +98,18 @@ def _targets(table: dict, mean_rank: dict, problems: list[str]) -> list[dict[str
         out.append({"target": "on the synthetic problem gpu_bo's median final regret beats Optuna TPE's and "
                               "hyperopt TPE's by more than the IQR (the larger of the two methods' IQRs)",
                     "measured": "; ".join(parts), "pass": ok})
-    at_n = [s for p in problems if p.startswith("cash") for s in table[p].get("gpu_bo", {}).get("ask_at_budget", [])]
+    cash = [table[p].get("gpu_bo", {}) for p in problems if p.startswith("cash")]
+    at_n = [s for c in cash for s in c.get("ask_at_budget", [])]
+    at_cpu = [s for c in cash for s in c.get("ask_at_budget_cpu", [])]
     if at_n:
-        med = median_iqr(at_n)[0]
+        cpu, wall = median_iqr(at_cpu), median_iqr(at_n)
+        judged = cpu[0] if at_cpu else wall[0]
         out.append({"target": "one gpu_bo suggestion on the CASH space at n = 100 under 0.3 s on the CPU",
-                    "measured": f"median {fmt_seconds(med)} [{fmt_seconds(median_iqr(at_n)[1])}, "
-                                f"{fmt_seconds(median_iqr(at_n)[2])}] over {len(at_n)} runs (one thread, "
-                                "after the last tell of each CASH run)", "pass": med < 0.3})
+                    "measured": f"CPU time median {fmt_seconds(cpu[0])} [{fmt_seconds(cpu[1])}, {fmt_seconds(cpu[2])}], "
+                                f"wall time median {fmt_seconds(wall[0])} [{fmt_seconds(wall[1])}, "
+                                f"{fmt_seconds(wall[2])}] over {len(at_n)} runs (one thread, one more suggestion "
+                                "after the last tell of each CASH run; judged on the CPU time, the wall time "
+                                "carries the shared machine's load)", "pass": judged < 0.3})
     return out
 
 
@@ -123,7 +132,8 @@ def markdown(header: Any, summary: dict[str, Any], cfg: dict[str, Any], labels: 
     lines += ["## Final regret", "",
               "Median [25th, 75th percentile] over seeds of the best value after the last evaluation minus "
               "the known optimum (CASH: the best 5-fold CV error, 1 - accuracy). `step` = the median method "
-              "time of one evaluation (suggest + tell); `ask at n` = one more suggestion after the last tell; "
+              "time of one evaluation (suggest + tell; wall, and the worker's CPU time, which the shared "
+              "machine's load does not inflate); `ask at n` = one more suggestion after the last tell; "
               "`branch share` = share of the evaluations spent in each top-level choice.", ""]
     for p, cells in t.items():
         rows = []
@@ -133,11 +143,12 @@ def markdown(header: Any, summary: dict[str, Any], cfg: dict[str, Any], labels: 
                 continue
             share = ", ".join(f"{b} {s:.0%}" for b, s in c["best_branch_share"].items())
             rows.append([m, f"{c['seeds']}" + (f" (+{c['errors']} errors)" if c["errors"] else ""),
-                         fmt_stat(c["final"]), fmt_seconds(c["step_s_median"]),
-                         fmt_seconds(c["ask_at_budget_median"]), fmt_seconds(c["eval_s_mean"]), share])
+                         fmt_stat(c["final"]), fmt_seconds(c["step_s_median"]), fmt_seconds(c["step_cpu_s_median"]),
+                         fmt_seconds(c["ask_at_budget_median"]), fmt_seconds(c["ask_at_budget_cpu_median"]),
+                         fmt_seconds(c["eval_s_mean"]), share])
         lines += [f"### {p}: {labels.get(p, p)}", "", markdown_table(
-            ["method", "seeds", "final regret", "step (median)", "ask at n", "evaluation (mean)", "branch share"],
-            rows), ""]
+            ["method", "seeds", "final regret", "step (median wall)", "step (median CPU)", "ask at n (wall)",
+             "ask at n (CPU)", "evaluation (mean wall)", "branch share"], rows), ""]
     if t:
         lines += ["## Mean rank of the median final regret", "", markdown_table(
             ["method", "mean rank", "problems", "ranks (" + ", ".join(t) + ")"],

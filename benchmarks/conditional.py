@@ -56,11 +56,17 @@ DEFAULT_CACHE = Path("/tmp/conditional_runs")
 PROBLEM_COST = {"synthetic": 0.05, "cash_wine": 0.5, "cash_breast_cancer": 1.0, "cash_digits": 12.0}
 
 
+def _commit() -> str:
+    """gpu_bo's commit: ``$GPU_BO_COMMIT`` when set (a run from a ``git archive`` of that commit, so
+    other engineers' uncommitted edits in the shared tree stay out), else the checkout's."""
+    return os.environ.get("GPU_BO_COMMIT") or _git_commit()
+
+
 def run_one(problem: str, method: str, seed: int, budget: int) -> dict[str, Any]:
     """One optimization run: its values, step times and errors (a failed run is recorded)."""
     prob = get_cond_problem(problem)
     rec: dict[str, Any] = {"problem": problem, "method": method, "seed": seed, "budget": budget,
-                           "gpu_bo_commit": _git_commit(), "error": None, "values": [], "step_s": [],
+                           "gpu_bo_commit": _commit(), "error": None, "values": [], "step_s": [],
                            "eval_s": [], "branches": [], "ask_at_budget_s": None}
     t0 = time.perf_counter()
     try:
@@ -129,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     asked = args.methods or list(COND_METHODS)
     methods = [m for m in asked if cond_available(m)]
     cfg.update(methods=methods, skipped_not_installed=[m for m in asked if m not in methods], jobs=args.jobs,
-               deadline=args.deadline, gpu_bo_commit=_git_commit())
+               deadline=args.deadline, gpu_bo_commit=_commit())
     header = run_header("benchmarks/conditional.py", mode, cfg, note=args.note)
     t_start = time.perf_counter()
     if not args.report_only:

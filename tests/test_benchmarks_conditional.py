@@ -62,7 +62,7 @@ def test_every_method_suggests_only_valid_configurations(method):
         return cond_problems.synthetic(p)
 
     rec = cond_peers.run_method(method, space, evaluate, seed=0, budget=12)
-    assert len(rec["values"]) == len(rec["step_s"]) == 12 == len(seen)
+    assert len(rec["values"]) == len(rec["step_s"]) == len(rec["step_cpu_s"]) == 12 == len(seen)
     assert rec["branches"] == [p["branch"] for p in seen]
 
 
