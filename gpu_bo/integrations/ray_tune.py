@@ -17,7 +17,9 @@ metrics with a list of modes, ``GpuBoSearch(space, metric=["acc", "latency"], mo
 (a ``gb.Optimizer(directions=...)`` underneath); ``constraints=["mem_over"]`` names result keys
 that must be ``<= 0`` for a trial to be feasible.
 
-:func:`convert_tune_space` turns a Tune ``param_space`` into a gpu_bo ``Space``. The other way
+:func:`convert_tune_space` (:mod:`gpu_bo.integrations.ray_tune_space`) turns a Tune ``param_space``
+into a gpu_bo ``Space``, conditional entries (a ``tune.choice`` of dicts of search domains)
+included; the searcher hands Tune the nested config back. The other way
 to use a Ray cluster, ``gb.optimize(..., backend="ray")`` (each trial of a gpu_bo study as a
 Ray task), is :mod:`gpu_bo.backends.ray`.
 """
@@ -30,126 +32,20 @@ from typing import Any
 
 try:
     from ray.tune.search import Searcher
-    from ray.tune.search import sample as tune_sample
-    from ray.tune.search.variant_generator import parse_spec_vars
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError(
         "gpu_bo.integrations.ray_tune needs Ray Tune: pip install 'gpu-bo[ray]' (or 'ray[tune]')"
     ) from e
 
 from gpu_bo.exceptions import GpuBoError
-from gpu_bo.space import Categorical, Integer, Real, Space, as_space
+from gpu_bo.integrations.ray_tune_space import TuneSpace, convert, convert_tune_space, has_tune_domains
+from gpu_bo.space import Space, as_space
 from gpu_bo.study import is_valid_value
 
 __all__ = ["GpuBoSearch", "convert_tune_space"]
 
 _MODES = {"min": "minimize", "max": "maximize"}
 MAX_OBJECTIVES = 4  # what gb.Optimizer(directions=...) takes
-Path = tuple  # a key path into a nested Tune config, e.g. ("model", "lr")
-
-
-# -- Tune search space -> gpu_bo Space ----------------------------------------------------------
-def _has_tune_domains(spec: Any) -> bool:
-    """True if ``spec`` (a possibly nested dict) holds a Tune ``Domain`` or a grid search."""
-    if isinstance(spec, tune_sample.Domain):
-        return True
-    if isinstance(spec, Mapping):
-        if set(spec) == {"grid_search"}:
-            return True
-        return any(_has_tune_domains(v) for v in spec.values())
-    return False
-
-
-def _path_name(path: Path) -> str:
-    return "/".join(str(p) for p in path)
-
-
-def _convert_domain(name: str, domain: Any) -> Real | Integer | Categorical:
-    """One Tune ``Domain`` -> one gpu_bo dimension (bounds adjusted to Tune's conventions)."""
-    sampler = domain.get_sampler()
-    q = None
-    if isinstance(sampler, tune_sample.Quantized):
-        q, sampler = sampler.q, sampler.get_sampler()
-    if isinstance(domain, tune_sample.Float):
-        if q is None and isinstance(sampler, tune_sample.LogUniform):
-            return Real(domain.lower, domain.upper, log=True, name=name)
-        if q is None and isinstance(sampler, tune_sample.Uniform):
-            return Real(domain.lower, domain.upper, name=name)
-    elif isinstance(domain, tune_sample.Integer):
-        # tune.randint / lograndint: upper is exclusive; qrandint(q=1): upper is inclusive
-        log = isinstance(sampler, tune_sample.LogUniform)
-        if q is None and isinstance(sampler, (tune_sample.Uniform, tune_sample.LogUniform)):
-            return Integer(domain.lower, domain.upper - 1, log=log, name=name)
-        if q == 1 and isinstance(sampler, (tune_sample.Uniform, tune_sample.LogUniform)):
-            return Integer(domain.lower, domain.upper, log=log, name=name)
-    elif isinstance(domain, tune_sample.Categorical):
-        if isinstance(sampler, tune_sample.Grid):
-            raise ValueError(
-                f"param_space[{name!r}]: tune.grid_search is not supported by GpuBoSearch; "
-                "expected tune.choice(...) for a categorical parameter"
-            )
-        return Categorical(domain.categories, name=name)
-    raise ValueError(
-        f"param_space[{name!r}]: got {type(domain).__name__} sampled by {sampler} "
-        f"(quantization q={q!r}); expected tune.uniform, tune.loguniform, tune.randint, "
-        "tune.lograndint, tune.qrandint(q=1) or tune.choice"
-    )
-
-
-def convert_tune_space(param_space: Mapping[str, Any]) -> tuple[Space, dict[str, Path], dict[Path, Any]]:
-    """Convert a Ray Tune ``param_space`` (possibly nested) into a gpu_bo ``Space``.
-
-    Supported: ``tune.uniform``, ``tune.loguniform``, ``tune.randint``, ``tune.lograndint``
-    (upper bound exclusive, as in Tune), ``tune.qrandint(q=1)`` and ``tune.choice``.
-    Nested keys are joined with ``"/"`` to name the parameter (``{"model": {"lr": ...}}`` ->
-    ``"model/lr"``), as Ray's other searchers do.
-
-    Args:
-        param_space: the dict given to ``tune.Tuner(param_space=...)``.
-
-    Returns:
-        ``(space, paths, constants)``: the Space, the key path of each parameter name, and the
-        constant (already resolved) entries of ``param_space`` by key path.
-
-    Raises:
-        ValueError: for grid search, ``sample_from``, ``randn`` or quantized floats.
-    """
-    if not isinstance(param_space, Mapping):
-        raise TypeError(
-            f"param_space: got {type(param_space).__name__}; expected a dict of Tune search domains"
-        )
-    resolved, domains, grids = parse_spec_vars(dict(param_space))
-    if grids:
-        raise ValueError(
-            f"param_space[{_path_name(grids[0][0])!r}]: tune.grid_search is not supported by "
-            "GpuBoSearch; expected tune.choice(...) for a categorical parameter"
-        )
-    if not domains:
-        raise ValueError(
-            f"param_space: got {dict(param_space)!r} with no Tune search domains; expected at "
-            "least one tune.uniform / loguniform / randint / choice"
-        )
-    dims: dict[str, Any] = {}
-    paths: dict[str, Path] = {}
-    for path, domain in domains:
-        name = _path_name(path)
-        if name in dims:
-            raise ValueError(f"param_space: two parameters map to the same name {name!r}")
-        dims[name] = _convert_domain(name, domain)
-        paths[name] = tuple(path)
-    return Space(dims), paths, {tuple(p): v for p, v in resolved}
-
-
-def _nest(flat: Mapping[str, Any], paths: Mapping[str, Path], constants: Mapping[Path, Any]) -> dict:
-    """Build a nested Tune config from flat parameters and constant entries."""
-    out: dict = {}
-    items = [(p, v) for p, v in constants.items()] + [(paths.get(k, (k,)), v) for k, v in flat.items()]
-    for path, value in items:
-        node = out
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    return out
 
 
 # -- the Tune searcher -------------------------------------------------------------------------
@@ -206,8 +102,7 @@ class GpuBoSearch(Searcher):
         self._constraints = None if constraints is None else list(constraints)
         self._check_max_concurrent(max_concurrent)
         self._space: Space | None = None
-        self._paths: dict[str, Path] = {}
-        self._constants: dict[Path, Any] = {}
+        self._tune: TuneSpace | None = None  # how a suggestion becomes the nested config
         if space is not None:
             self._set_space(space)
         self._points = [dict(p) for p in (points_to_evaluate or [])]
@@ -234,10 +129,9 @@ class GpuBoSearch(Searcher):
             raise ValueError(f"max_concurrent: got {max_concurrent!r}, expected None or an int >= 1")
 
     def _set_space(self, space: Space | Mapping[str, Any]) -> None:
-        if not isinstance(space, Space) and _has_tune_domains(space):
-            self._space, self._paths, self._constants = convert_tune_space(space)
-        else:
-            self._space = as_space(space)
+        self._tune = convert(space) if not isinstance(space, Space) and has_tune_domains(space) \
+            else TuneSpace.flat(as_space(space))
+        self._space = self._tune.space
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         """Take metric, mode and (if no space was given) the search space from the Tuner.
@@ -253,7 +147,7 @@ class GpuBoSearch(Searcher):
             self._mode = _check_mode(mode)
         if self._space is not None:
             return False
-        if not config or not _has_tune_domains(config):
+        if not config or not has_tune_domains(config):
             return False
         self._set_space(config)
         for p in self._points:
@@ -318,7 +212,7 @@ class GpuBoSearch(Searcher):
             except GpuBoError:  # every point of a discrete space was tried or is running
                 return None if self._live else Searcher.FINISHED
         self._live[trial_id] = dict(params)
-        return _nest(params, self._paths, self._constants)
+        return self._tune.config(params)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         """Tell the optimizer the trial's final ``result[metric]`` (each metric's; or a failure),
@@ -347,8 +241,7 @@ class GpuBoSearch(Searcher):
         return {
             "format": "gpu_bo.GpuBoSearch/1",
             "space": None if self._space is None else self._space.to_dict(),
-            "paths": dict(self._paths),
-            "constants": dict(self._constants),
+            "template": None if self._tune is None else self._tune,
             "metric": self._metric,
             "mode": self._mode,
             "constraints": self._constraints,
@@ -368,8 +261,10 @@ class GpuBoSearch(Searcher):
                 "expected what GpuBoSearch.get_state/save produced"
             )
         self._space = None if state["space"] is None else Space.from_dict(state["space"])
-        self._paths = {k: tuple(v) for k, v in state["paths"].items()}
-        self._constants = dict(state["constants"])
+        self._tune = state.get("template")
+        if self._tune is None and self._space is not None:  # a state saved before conditional spaces
+            self._tune = TuneSpace.from_paths(self._space, {k: tuple(v) for k, v in state["paths"].items()},
+                                              dict(state["constants"]))
         self._metric, self._mode = state["metric"], state["mode"]
         self._constraints = state.get("constraints")  # absent in states saved before constraints
         self._points = [dict(p) for p in state["points"]]
