@@ -353,14 +353,27 @@ class LearnedOptimizer:
         return params, conflict
 
     def _infer(self) -> None:
-        if not self.dims:
-            return
-        space, self.unexplained = infer_space(self.dims, [list(t.params.items()) for t in self._history
-                                                          if t.observed])
-        if space != self.space:
-            self.space, self._stale = space, True
+        """Learn the space again; when it changed, first take in the distributions another process
+        stored (so a write never drops a parameter another process learned), then store it."""
+        for first in (True, False):
+            if not self.dims:
+                return
+            space, unexplained = infer_space(self.dims, [list(t.params.items()) for t in self._history
+                                                         if t.observed])
+            if space == self.space:
+                return
+            if first and self._reload is not None and self._merged():
+                continue  # new distributions from the store: learn again with them
+            self.space, self.unexplained, self._stale = space, unexplained, True
             if self._on_grow is not None:
                 self._on_grow(space.to_dict())
+            return
+
+    def _merged(self) -> bool:
+        """Take in the stored space's distributions; True when that added one."""
+        n = len(self.dims)
+        self._merge(self._reload() or {})
+        return len(self.dims) > n
 
     def _fit(self, params: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A valid point of the space: the used value, else the configuration's, else the centre;
@@ -415,8 +428,7 @@ class LearnedOptimizer:
     def add_pending(self, params: Mapping[str, Any]) -> None:
         """A configuration running elsewhere (another process, a resumed run)."""
         params = dict(params)
-        if self._reload is not None and any(n not in self.dims for n in params):
-            self._merge(self._reload() or {})
+        if self._reload is not None and any(n not in self.dims for n in params) and self._merged():
             self._infer()
         params = {n: v for n, v in params.items() if n in self.dims}
         self._pending.append(params)
@@ -435,9 +447,10 @@ class LearnedOptimizer:
         """Record a finished trial (``params``: what it used, from :meth:`learned`, or a stored
         trial's); the space is learned again, the optimizer told lazily at the next ask."""
         config = self._configs.pop(id(params), None)
-        if self._reload is not None and any(n not in self.dims for n in params):
-            self._merge(self._reload() or {})
-        used = {n: v for n, v in params.items() if n in self.dims}
-        self.remove_pending(config if config is not None else used)
-        self._history.append(_Told(used, config, value, kwargs))
+        self.remove_pending(config if config is not None else params)
+        # every name kept: one whose distribution is not known yet (another process learned it and
+        # has not stored it yet) joins the conditions once the store has it
+        self._history.append(_Told(dict(params), config, value, kwargs))
+        if self._reload is not None and any(n not in self.dims for t in self._history for n in t.params):
+            self._merged()
         self._infer()

@@ -242,3 +242,45 @@ def test_learned_optimizer_spec_pickles():
     lo = LearnedOptimizer(lambda sp: Optimizer(sp, seed=0), 0, {"x": Real(0.0, 1.0).to_dict()})
     spec = pickle.loads(pickle.dumps(lo.spec()))
     assert spec.dists == {"x": {"type": "real", "low": 0.0, "high": 1.0, "log": False}} and not spec.fixed
+
+
+def test_two_runs_sharing_a_sqlite_study_learn_one_space(tmp_path):
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    errors: list[BaseException] = []
+
+    def run(seed):
+        try:
+            gb.optimize(branches, n_trials=16, direction="minimize", seed=seed, progress=False, storage=url)
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with open_storage(url) as store:
+        study = store.load_study()
+        stored = store.study_info().space
+    assert len(study.trials) == 16 and all(_used_exactly(t.params) for t in study.trials)
+    # no process's write dropped a parameter another one learned
+    assert set(stored) == {n for t in study.trials for n in t.params}
+
+
+def test_trial_params_are_the_ones_used_so_far():
+    seen = []
+
+    def objective(trial):
+        seen.append(dict(trial.params))
+        trial.suggest_float("a", 0.0, 1.0)
+        seen.append(dict(trial.params))
+        trial.suggest_int("b", 0, 3)
+        seen.append(dict(trial.params))
+        return trial.params["a"]
+
+    study = gb.optimize(objective, n_trials=3, seed=0, progress=False)
+    assert seen[0] == {} and set(seen[1]) == {"a"} and set(seen[2]) == {"a", "b"}
+    assert all(set(t.params) == {"a", "b"} for t in study.trials)
