@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -190,3 +193,12 @@ def test_beats_random_search_over_seeds():
     # random search's best of 30 on this problem stays near 1 (a margin the data shows), the GP's
     # near 0.01
     assert statistics.mean(bo) + 0.3 < statistics.mean(rnd), (bo, rnd)
+
+
+def test_example_runs_with_a_small_budget():
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[1] / "examples" / "optuna_sampler.py"
+    proc = subprocess.run([sys.executable, str(example), "--trials", "10"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "best accuracy 0.9" in proc.stdout and "model: {'type': 'categorical'" in proc.stdout
