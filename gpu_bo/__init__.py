@@ -15,6 +15,7 @@ from gpu_bo.exceptions import (  # noqa: F401
 )
 from gpu_bo.importance import importance  # noqa: F401
 from gpu_bo.optimizer import Optimizer, OptimizerOptions  # noqa: F401
+from gpu_bo.pruners import HyperbandPruner, MedianPruner, SuccessiveHalvingPruner  # noqa: F401
 from gpu_bo.runner import optimize  # noqa: F401
 from gpu_bo.space import Categorical, Integer, Real, Space  # noqa: F401
 from gpu_bo.study import Study, Trial, TrialState  # noqa: F401
