@@ -113,6 +113,14 @@ def test_branch_that_appears_after_20_trials_joins_the_space_and_the_suggestions
 def test_the_configuration_is_the_optimizers(monkeypatch):
     log = _AskLog(monkeypatch)
     got: list[dict] = []
+    bo = []
+    real_bo = Optimizer._bo_points
+
+    def bo_points(opt, *args, **kwargs):
+        bo.append(len(opt.trials))
+        return real_bo(opt, *args, **kwargs)
+
+    monkeypatch.setattr(Optimizer, "_bo_points", bo_points)
 
     def objective(trial):
         model = trial.suggest_categorical("model", ["a", "b"])
@@ -131,6 +139,7 @@ def test_the_configuration_is_the_optimizers(monkeypatch):
             else:  # a parameter the configuration lacked: sampled, seeded by the run and the trial
                 assert name == "y" and value == sample_value(gb.Integer(0, 10), 5, number, name)
     assert all("x" in p for p in log.points)  # the GP chooses every known parameter
+    assert len(bo) >= 5  # after the initial design, the configurations are the GP's acquisition maxima
 
 
 def test_same_name_other_distribution_stops_the_run_with_a_value_error():
