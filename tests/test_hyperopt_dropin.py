@@ -205,11 +205,22 @@ def test_points_to_evaluate_thresholds_and_early_stop():
     t = Trials()
     fmin(lambda s: 1.0, make_space(hp), algo=rand.suggest, max_evals=50, trials=t,
          early_stop_fn=gh.early_stop.no_progress_loss(3), show_progressbar=False)
-    assert len(t) == 4
+    assert len(t) == 3  # hyperopt's count: the first trial is one without progress
     t = Trials()
     fmin(lambda s: 1.0, make_space(hp), algo=rand.suggest, max_evals=10_000, trials=t, timeout=1,
          show_progressbar=False)
     assert 1 <= len(t) < 10_000
+
+
+def test_finite_space_repeats_points_and_outside_points_are_evaluated():
+    t = Trials()  # 3 x 2 points, 10 trials: hyperopt repeats points where gb.Optimizer would run out
+    fmin(lambda s: s["a"] + s["b"], {"a": hp.randint("a", 3), "b": hp.choice("b", [0, 1])}, max_evals=10,
+         trials=t, rstate=0, show_progressbar=False)
+    assert len(t) == 10 and len({(d["misc"]["vals"]["a"][0], d["misc"]["vals"]["b"][0]) for d in t.trials}) == 6
+    t = gh.generate_trials_to_calculate([{"x": -100.0}])  # outside the space, as hyperopt's own tests do
+    with pytest.warns(UserWarning, match="GP does not see it"):
+        fmin(lambda x: x, hp.uniform("x", -5, 5), max_evals=4, trials=t, rstate=0, show_progressbar=False)
+    assert len(t) == 4 and t.argmin == {"x": -100.0}
 
 
 def test_max_queue_len_and_annotated_space():

@@ -10,7 +10,7 @@ What maps and what differs: docs/guide/dropin-hyperopt.md.
 
 from __future__ import annotations
 
-from gpu_bo.integrations.hyperopt import anneal, early_stop, hp, rand, tpe
+from gpu_bo.integrations.hyperopt import anneal, early_stop, exceptions, hp, rand, tpe
 from gpu_bo.integrations.hyperopt.base import (JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING,
                                                STATUS_FAIL, STATUS_NEW, STATUS_OK, STATUS_RUNNING, STATUS_STRINGS,
                                                STATUS_SUSPENDED, AllTrialsFailed, DuplicateLabel, InvalidLoss,
@@ -19,7 +19,7 @@ from gpu_bo.integrations.hyperopt.fmin import fmin
 from gpu_bo.integrations.hyperopt.space import space_eval
 from gpu_bo.integrations.hyperopt.trials import Trials, generate_trials_to_calculate
 
-__all__ = ["fmin", "hp", "tpe", "rand", "anneal", "early_stop", "Trials", "space_eval",
+__all__ = ["fmin", "hp", "tpe", "rand", "anneal", "early_stop", "exceptions", "Trials", "space_eval",
            "generate_trials_to_calculate", "STATUS_OK", "STATUS_FAIL", "STATUS_NEW", "STATUS_RUNNING",
            "STATUS_SUSPENDED", "STATUS_STRINGS", "JOB_STATE_NEW", "JOB_STATE_RUNNING", "JOB_STATE_DONE",
            "JOB_STATE_ERROR", "AllTrialsFailed", "DuplicateLabel", "InvalidLoss", "InvalidResultStatus"]

@@ -2,7 +2,8 @@
 
 ``tpe.suggest`` (and hyperopt's own ``tpe.suggest`` / ``anneal.suggest``, recognised by their
 module and name) runs gpu_bo's GP (:class:`gpu_bo.Optimizer`) over the conditional space;
-``rand.suggest`` samples the space at random. ``functools.partial(tpe.suggest,
+``rand.suggest`` samples the space at random (so does the GP once a finite space is exhausted,
+since hyperopt repeats points where gpu_bo's Optimizer would raise ``SpaceExhausted``). ``functools.partial(tpe.suggest,
 n_startup_jobs=k)`` sets the number of random points before the GP takes over; TPE's other
 knobs (gamma, n_EI_candidates, prior_weight, ...) have no GP counterpart and are ignored with a
 warning.
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gpu_bo.exceptions import SpaceExhausted
 from gpu_bo.optimizer import Optimizer
 from gpu_bo.space import Space
 
@@ -102,16 +104,19 @@ class Suggester:
         Args:
             n: how many.
         """
-        if self._opt is None:
-            return self.space.sample_params(n, seed=int(self._rng.integers(2**31 - 1)))
-        return [self._opt.ask()] if n == 1 else list(self._opt.ask(n=n))
+        if self._opt is not None:
+            try:
+                return [self._opt.ask()] if n == 1 else list(self._opt.ask(n=n))
+            except SpaceExhausted:  # a finite space fully seen: hyperopt repeats points, so do we
+                pass
+        return self.space.sample_params(n, seed=int(self._rng.integers(2**31 - 1)))
 
-    def tell(self, params: Mapping[str, Any], loss: float | None) -> None:
+    def tell(self, params: Mapping[str, Any] | None, loss: float | None) -> None:
         """Record a point's loss (None, NaN: a failed trial the GP does not see).
 
         Args:
-            params: the point.
+            params: the point (None: a user's point outside the space, not shown to the GP).
             loss: its loss.
         """
-        if self._opt is not None:
+        if self._opt is not None and params is not None:
             self._opt.tell(dict(params), loss)

@@ -10,6 +10,9 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from gpu_bo.integrations.hyperopt.exceptions import (AllTrialsFailed, DuplicateLabel, InvalidLoss,
+                                                     InvalidResultStatus)
+
 __all__ = ["STATUS_NEW", "STATUS_RUNNING", "STATUS_SUSPENDED", "STATUS_OK", "STATUS_FAIL", "STATUS_STRINGS",
            "JOB_STATE_NEW", "JOB_STATE_RUNNING", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_CANCEL",
            "JOB_STATES", "JOB_VALID_STATES", "AllTrialsFailed", "InvalidResultStatus", "InvalidLoss",
@@ -32,22 +35,6 @@ JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR,
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
 
 
-class AllTrialsFailed(Exception):
-    """No trial has status ``"ok"`` and a loss that is not NaN (``Trials.best_trial``)."""
-
-
-class InvalidResultStatus(ValueError):
-    """The objective returned a dict whose ``"status"`` is missing or not in STATUS_STRINGS."""
-
-
-class InvalidLoss(ValueError):
-    """The objective returned status ``"ok"`` without a loss that converts to float."""
-
-
-class DuplicateLabel(ValueError):
-    """Two different hp expressions of one space share a label."""
-
-
 def as_result(rval: Any) -> dict:
     """The result dict of an objective's return value, as hyperopt's ``Domain.evaluate`` builds it.
 
@@ -63,15 +50,15 @@ def as_result(rval: Any) -> dict:
         return {"loss": float(rval), "status": STATUS_OK}
     if not isinstance(rval, Mapping):
         raise InvalidResultStatus(f"the objective returned {rval!r} ({type(rval).__name__}); expected a "
-                                  "number (the loss) or a dict {'loss': float, 'status': STATUS_OK, ...}")
+                                  "number (the loss) or a dict {'loss': float, 'status': STATUS_OK, ...}", rval)
     out = dict(rval)
     if out.get("status") not in STATUS_STRINGS:
         raise InvalidResultStatus(f"the objective returned {out!r}: status={out.get('status')!r}; expected "
-                                  f"one of {STATUS_STRINGS} (STATUS_OK = 'ok', STATUS_FAIL = 'fail')")
+                                  f"one of {STATUS_STRINGS} (STATUS_OK = 'ok', STATUS_FAIL = 'fail')", out)
     if out["status"] == STATUS_OK:
         try:
             out["loss"] = float(out["loss"])
         except (TypeError, KeyError, ValueError):
             raise InvalidLoss(f"the objective returned {out!r} with status 'ok'; expected a 'loss' key "
-                              "holding a number") from None
+                              "holding a number", out) from None
     return out

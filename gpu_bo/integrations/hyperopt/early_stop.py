@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
-
-from gpu_bo.integrations.hyperopt.base import STATUS_OK
 
 __all__ = ["no_progress_loss"]
 
@@ -21,13 +18,15 @@ def no_progress_loss(iteration_stop_count: int = 20, percent_increase: float = 0
     """
 
     def stop_fn(trials: Any, best_loss: float | None = None, iteration_no_progress: int = 0) -> tuple:
-        r = trials.trials[-1]["result"] if trials.trials else {}
-        new = float(r["loss"]) if r.get("status") == STATUS_OK and not math.isnan(float(r["loss"])) else None
+        # hyperopt's rule as it is: the first trial counts as one without progress, and a trial
+        # without a loss (a failed one) resets the count
+        new = trials.trials[-1]["result"].get("loss")
         if best_loss is None:
-            return False, [new, 0]
-        if new is not None and new < best_loss - abs(best_loss * percent_increase / 100.0):
-            return False, [new, 0]
-        iteration_no_progress += 1
+            return False, [new, iteration_no_progress + 1]
+        if new is None or new < best_loss - abs(best_loss * percent_increase / 100.0):
+            best_loss, iteration_no_progress = new, 0
+        else:
+            iteration_no_progress += 1
         return iteration_no_progress >= iteration_stop_count, [best_loss, iteration_no_progress]
 
     return stop_fn

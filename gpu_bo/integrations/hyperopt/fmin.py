@@ -18,15 +18,18 @@ import os
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from gpu_bo.exceptions import SpaceError
 from gpu_bo.integrations.hyperopt.algos import Suggester, resolve_algo
 from gpu_bo.integrations.hyperopt.base import (JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING,
                                                STATUS_NEW, STATUS_OK, as_result)
+from gpu_bo.integrations.hyperopt.exceptions import InvalidAnnotatedParameter
 from gpu_bo.integrations.hyperopt.hp import Expr
 from gpu_bo.integrations.hyperopt.space import CompiledSpace, compile_space, space_eval
 from gpu_bo.integrations.hyperopt.trials import Trials, generate_trials_to_calculate, now
@@ -58,10 +61,11 @@ def _check_args(fn: Any, max_evals: Any, timeout: Any, loss_threshold: Any, max_
         max_evals = sys.maxsize
     if isinstance(max_evals, bool) or not isinstance(max_evals, numbers.Integral) or max_evals < 0:
         raise ValueError(f"max_evals: got {max_evals!r}; expected an int >= 0 or None")
+    # hyperopt's own wording (its tests compare it), which names the argument and the value
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0):
-        raise ValueError(f"timeout: got {timeout!r}; expected a positive number of seconds or None")
+        raise Exception(f"The timeout argument should be None or a positive value. Given value: {timeout}")
     if loss_threshold is not None and (isinstance(loss_threshold, bool) or not isinstance(loss_threshold, numbers.Real)):
-        raise ValueError(f"loss_threshold: got {loss_threshold!r}; expected a number or None")
+        raise Exception(f"The loss_threshold argument should be None or a numeric value. Given value: {loss_threshold}")
     if isinstance(max_queue_len, bool) or not isinstance(max_queue_len, numbers.Integral) or max_queue_len < 1:
         raise ValueError(f"max_queue_len: got {max_queue_len!r}; expected an int >= 1")
     return int(max_evals)
@@ -76,8 +80,8 @@ def _annotated(fn: Callable) -> tuple[Callable, dict]:
     space.pop("return", None)
     bad = [k for k, v in space.items() if not isinstance(v, Expr)]
     if bad or not space:
-        raise TypeError(f"space='annotated': the arguments {bad or list(space)} of {fn!r} are not annotated with "
-                        "hp expressions; expected e.g. def fn(x: hp.uniform('x', -1, 1))")
+        raise InvalidAnnotatedParameter(f"space='annotated': the arguments {bad or list(space)} of {fn!r} are not "
+                                        "annotated with hp expressions; expected e.g. def fn(x: hp.uniform('x', -1, 1))")
     return (lambda kwargs: fn(**kwargs)), space
 
 
@@ -108,11 +112,24 @@ class _Loop:
     def replay(self) -> None:
         """Tell the suggester every finished trial already in ``trials`` (a resumed run)."""
         for doc in self.trials.trials:
-            params = self.space.params_of(doc["misc"]["vals"], where=f"trials (tid {doc['tid']})")
+            params = self._checked(doc)
             if doc["state"] == JOB_STATE_DONE:
                 self.sugg.tell(params, _gp_loss(doc["result"]))
             elif doc["state"] == JOB_STATE_NEW:
                 self._points[doc["tid"]] = params  # checked now: a bad point fails before anything runs
+
+    def _checked(self, doc: dict) -> dict | None:
+        """The point of a trial given by the user; None (with a warning) when a value lies outside
+        the space: hyperopt evaluates such points, gpu_bo's GP cannot encode them."""
+        where = f"trials (tid {doc['tid']})"
+        params = self.space.params_of(doc["misc"]["vals"], where=where, validate=False)  # a missing label raises
+        try:
+            self.space.space.validate(params)
+        except SpaceError as e:
+            warnings.warn(f"{where}: {e}; the trial is evaluated and kept, but the GP does not see it",
+                          UserWarning, stacklevel=4)
+            return None
+        return params
 
     def queue(self, n: int) -> list[dict]:
         """``n`` new trial documents from the suggester."""
@@ -194,7 +211,8 @@ def fmin(fn: Callable[[Any], Any], space: Any, algo: Any = None, max_evals: int 
 
     Raises:
         TypeError: a bad ``fn``, ``space``, ``algo``, ``rstate`` or ``trials``.
-        ValueError: a bad ``max_evals``, ``timeout``, ``loss_threshold`` or ``max_queue_len``.
+        ValueError: a bad ``max_evals`` or ``max_queue_len``.
+        Exception: a bad ``timeout`` or ``loss_threshold`` (hyperopt's type and wording).
         AllTrialsFailed: ``return_argmin`` and no trial succeeded.
     """
     max_evals = _check_args(fn, max_evals, timeout, loss_threshold, max_queue_len)

@@ -121,15 +121,16 @@ class CompiledSpace:
         """The stored form ``{label: value}`` of a point (active labels only)."""
         return {k: self.nodes[k].stored_value(v) for k, v in params.items()}
 
-    def params_of(self, vals: Mapping[str, Any], where: str = "vals") -> dict[str, Any]:
+    def params_of(self, vals: Mapping[str, Any], where: str = "vals", validate: bool = True) -> dict[str, Any]:
         """The ``gb.Space`` point of stored values (extra labels are ignored, as ``space_eval`` does).
 
         Args:
             vals: ``{label: value}`` or hyperopt's ``{label: [value] or []}``.
             where: what ``vals`` is, for messages.
+            validate: check each value against its expression too.
 
         Raises:
-            SpaceError: an active label is missing or a value is outside its expression.
+            SpaceError: an active label is missing or (``validate``) a value is outside its expression.
         """
         flat = {}
         for k, v in vals.items():
@@ -149,7 +150,8 @@ class CompiledSpace:
                 params[name] = self.nodes[name].gb_value(flat[name])
             except (TypeError, ValueError):
                 raise SpaceError(f"{where}: label {name!r} holds {flat[name]!r}; expected a number") from None
-        self.space.validate(params)
+        if validate:
+            self.space.validate(params)
         return params
 
     def misc_vals(self, params: Mapping[str, Any]) -> dict[str, list]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from gpu_bo.integrations.hyperopt.base import (JOB_STATE_NEW, JOB_STATES, JOB_VALID_STATES, STATUS_NEW,
                                                STATUS_OK, AllTrialsFailed)
+from gpu_bo.integrations.hyperopt.exceptions import InvalidTrial
 
 __all__ = ["Trials", "now", "generate_trials_to_calculate"]
 
@@ -86,8 +87,8 @@ class Trials:
         for d in docs:
             missing = [k for k in ("tid", "state", "result", "misc") if k not in d]
             if missing or d["state"] not in JOB_STATES:
-                raise ValueError(f"insert_trial_docs: document {dict(d)!r} lacks {missing} or has an unknown "
-                                 f"state; expected hyperopt's trial layout")
+                raise InvalidTrial(f"insert_trial_docs: a document lacks {missing} or has an unknown state; "
+                                   "expected hyperopt's trial layout:", dict(d))
         self._dynamic_trials.extend(dict(d) for d in docs)
         self.refresh()
         return [d["tid"] for d in docs]
