@@ -293,3 +293,23 @@ def test_trial_params_are_the_ones_used_so_far():
     study = gb.optimize(objective, n_trials=3, seed=0, progress=False)
     assert seen[0] == {} and set(seen[1]) == {"a"} and set(seen[2]) == {"a", "b"}
     assert all(set(t.params) == {"a", "b"} for t in study.trials)
+
+
+def layers(trial):
+    """Optuna's classic: the number of layers, then one width per layer (an integer parent)."""
+    n = trial.suggest_int("n_layers", 1, 3)
+    widths = sum((trial.suggest_int(f"units_{i}", 4, 128, log=True) - 32) ** 2 / 1000 for i in range(n))
+    return widths + n + (trial.suggest_float("lr", 1e-4, 1e-1, log=True) - 0.01) ** 2
+
+
+def test_integer_parent_conditions():
+    store = InMemoryStorage()
+    study = gb.optimize(layers, n_trials=20, seed=0, progress=False, storage=store)
+    space = Space.from_dict(store.study_info().space)
+    n_seen = {t.params["n_layers"] for t in study.trials}
+    assert space.dims["units_0"].when is None and space.dims["lr"].when is None
+    if {2, 3} <= n_seen:
+        assert {k: sorted(v) for k, v in space.dims["units_1"].when.to_dict().items()} == {"n_layers": [2, 3]}
+        assert space.dims["units_2"].when.to_dict() == {"n_layers": [3]}
+    assert all(set(t.params) == {"n_layers", "lr"} | {f"units_{i}" for i in range(t.params["n_layers"])}
+               for t in study.trials)
