@@ -182,8 +182,9 @@ def test_suggest_argument_errors_name_the_parameter(call, match):
         call(handle)
 
 
-def test_resume_continues_the_study_with_the_learned_space(monkeypatch, tmp_path):
-    url = f"sqlite:///{tmp_path / 'resume.db'}"
+@pytest.mark.parametrize("scheme", ["sqlite", "postgresql"])
+def test_resume_continues_the_study_with_the_learned_space(scheme, monkeypatch, tmp_path, request):
+    url = f"sqlite:///{tmp_path / 'resume.db'}" if scheme == "sqlite" else request.getfixturevalue("postgres_url")
     first = gb.optimize(branches, n_trials=12, direction="minimize", seed=2, progress=False, storage=url,
                         study_name="s")
     with open_storage(url) as store:
