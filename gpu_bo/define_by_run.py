@@ -416,9 +416,11 @@ class LearnedOptimizer:
         first trial showed a parameter)."""
         opt = self._current()
         if opt is None:
-            if self._history:
-                raise SpaceExhausted(f"{len(self._history)} define-by-run trial(s) finished and none called "
-                                     "trial.suggest_*: no search space to suggest from")
+            if self._history:  # another {} would repeat a stored trial's params: nothing new to run
+                failed = sum(not t.observed for t in self._history)
+                raise SpaceExhausted(f"{len(self._history)} define-by-run trial(s) finished ({failed} failed) and "
+                                     "none called trial.suggest_*: no search space to suggest from (a trial that "
+                                     "fails before its first suggest_* call shows no parameter; see its error)")
             points = [{} for _ in range(n)]
         else:
             points = opt.ask(n=n)

@@ -314,3 +314,12 @@ def test_integer_parent_conditions():
         assert space.dims["units_2"].when.to_dict() == {"n_layers": [3]}
     assert all(set(t.params) == {"n_layers", "lr"} | {f"units_{i}" for i in range(t.params["n_layers"])}
                for t in study.trials)
+
+
+def test_first_trial_failing_before_any_suggest_stops_with_a_warning():
+    def objective(trial):
+        raise RuntimeError("data not found")
+
+    with pytest.warns(gb.GpuBoWarning, match=r"1 failed.*none called trial.suggest"):
+        study = gb.optimize(objective, n_trials=3, progress=False)
+    assert len(study.trials) == 1 and "data not found" in study.trials[0].error
