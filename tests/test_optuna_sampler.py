@@ -92,6 +92,21 @@ def test_conditional_define_by_run_suggestions_hold_valid_params():
     assert study.best_value < 0.5
 
 
+def test_what_gpu_bo_cannot_hold_is_sampled_independently():
+    sampler = GpuBoSampler(seed=0, n_startup_trials=4)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial):
+        x = trial.suggest_float("x", -1.0, 1.0)
+        k = trial.suggest_categorical("k", ["a", "a", "b"])  # Optuna allows repeated choices, gb does not
+        lo = trial.suggest_int("lo", 0, 3 + trial.number % 2)  # its range changes between trials
+        return x ** 2 + (k == "b") + lo
+
+    study.optimize(objective, n_trials=8)
+    assert sampler.last_space.names == ["x"]
+    assert all(RELATIVE in t.system_attrs for t in study.trials[4:])
+
+
 def test_startup_trials_are_random_and_seeded():
     def run():
         study = optuna.create_study(sampler=GpuBoSampler(seed=3, n_startup_trials=5))

@@ -145,6 +145,15 @@ def test_searcher_hands_tune_the_nested_config_and_learns():
     assert set(cfg) == {"model", "lr", "epochs"} and cfg["model"]["type"] in ("svc", "rf")
 
 
+def test_points_to_evaluate_use_the_parameter_names():
+    point = {"model": "rf", "model/rf/n": 100, "model/rf/depth": 3, "lr": 0.1}
+    s = GpuBoSearch(cash_space(), metric="loss", mode="min", seed=0, points_to_evaluate=[point])
+    assert s.suggest("a") == {"model": {"type": "rf", "n": 100, "depth": 3, "bootstrap": True}, "lr": 0.1,
+                              "epochs": 3}
+    with pytest.raises(gb.SpaceError, match="missing parameter.*model/rf/depth"):
+        GpuBoSearch(cash_space(), metric="loss", mode="min", points_to_evaluate=[{"model": "rf", "lr": 0.1}])
+
+
 def test_a_state_saved_before_conditional_spaces_restores():
     s = GpuBoSearch({"m": {"lr": tune.loguniform(1e-3, 1.0)}, "epochs": 2}, metric="loss", mode="min", seed=1)
     s.on_trial_complete("x", None)

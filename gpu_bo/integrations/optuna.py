@@ -179,7 +179,13 @@ class GpuBoSampler(BaseSampler):
                 dists.setdefault(name, dist)
                 uses[name] = uses.get(name, 0) + 1
         keep = {n: d for n, d in dists.items() if n not in mixed and uses[n] >= 2 and not d.single()}
-        dims = {n: to_dimension(n, d) for n, d in keep.items()}
+        dims = {}
+        for n in list(keep):
+            try:
+                dims[n] = to_dimension(n, keep[n])
+            except (TypeError, GpuBoError) as e:  # a distribution gpu_bo cannot hold: sampled independently
+                logger.warning("GpuBoSampler: parameter %r is sampled independently (%s)", n, e)
+                del keep[n]
         observations = [[(n, v) for n, v in t.params.items() if n in dims] for t in trials]
         while True:  # leave out what no condition explains (and the children hanging on it)
             if not dims:
