@@ -56,6 +56,19 @@ DEFAULT_CACHE = Path("/tmp/conditional_runs")
 PROBLEM_COST = {"synthetic": 0.05, "cash_wine": 0.5, "cash_breast_cancer": 1.0, "cash_digits": 12.0}
 
 
+def _peer_versions() -> dict[str, str | None]:
+    """Versions of the peers benchmarks.common's record does not list."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for pkg in ("hyperopt", "smac", "ConfigSpace"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
 def _commit() -> str:
     """gpu_bo's commit: ``$GPU_BO_COMMIT`` when set (a run from a ``git archive`` of that commit, so
     other engineers' uncommitted edits in the shared tree stay out), else the checkout's."""
@@ -135,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     asked = args.methods or list(COND_METHODS)
     methods = [m for m in asked if cond_available(m)]
     cfg.update(methods=methods, skipped_not_installed=[m for m in asked if m not in methods], jobs=args.jobs,
-               deadline=args.deadline, gpu_bo_commit=_commit())
+               deadline=args.deadline, gpu_bo_commit=_commit(), peer_versions=_peer_versions())
     header = run_header("benchmarks/conditional.py", mode, cfg, note=args.note)
     t_start = time.perf_counter()
     if not args.report_only:
