@@ -84,7 +84,8 @@ def optimize(
             parameter is named ``trial``; with several objectives it returns one value per
             objective, and it may return ``{"value": ..., "constraints": [c1, ...]}`` (feasible
             iff every ``c <= 0``). Its parameter named ``trial`` (a :class:`~gpu_bo.objectives.TrialHandle` with
-            ``params``, ``device``, ``report``, ``should_prune``).
+            ``params``, ``device``, ``report``, ``should_prune`` and ``suggest_float``,
+            ``suggest_int``, ``suggest_categorical``).
         space: a :class:`~gpu_bo.space.Space` or the shorthand dict; None: a define-by-run
             objective (``objective(trial)`` calling ``trial.suggest_float/int/categorical``), whose
             space, conditions included, is learned from those calls (:mod:`gpu_bo.define_by_run`).
