@@ -200,8 +200,8 @@ class GpuBoSampler(BaseSampler):
         """The distributions of the parameters the GP models: used by two or more finished
         trials with one distribution, not single-valued, and explained by a condition when some
         trials did not use them (:func:`gpu_bo.learned_space.infer_space`)."""
-        if not study.get_trials(deepcopy=False, states=_FINISHED):
-            return {}
+        if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < max(self._n_startup, 1):
+            return {}  # the start-up: every parameter is sampled independently
         return self._learned(study)[1]
 
     # -- relative sampling -----------------------------------------------------------------
