@@ -365,3 +365,21 @@ def test_example_script_runs():
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "best configuration: {'model': {" in r.stdout and "after 6 trials" in r.stdout
+
+
+def test_trials_documents_follow_hyperopts_rules():
+    t = Trials()
+    doc = {"tid": 0, "spec": None, "result": {"status": STATUS_OK, "loss": 2.0}, "state": gh.JOB_STATE_DONE,
+           "misc": {"tid": 0, "cmd": None, "idxs": {"x": [0]}, "vals": {"x": [0.5]}}, "owner": None,
+           "book_time": None, "refresh_time": None, "exp_key": None}
+    t.insert_trial_doc(doc)
+    assert len(t) == 0  # as in hyperopt: seen after refresh
+    t.refresh()
+    assert len(t) == 1 and t.argmin == {"x": 0.5} and t.average_best_error() == 2.0
+    for key in gh.base.TRIAL_KEYS:
+        with pytest.raises(gh.exceptions.InvalidTrial, match=key):
+            t.insert_trial_doc({k: v for k, v in doc.items() if k != key})
+    with pytest.raises(gh.exceptions.InvalidTrial, match="misc.vals"):
+        t.insert_trial_doc({**doc, "misc": {"tid": 0, "cmd": None, "idxs": {}}})
+    fmin(lambda x: (x - 0.2) ** 2, hp.uniform("x", 0, 1), max_evals=3, trials=t, rstate=0, show_progressbar=False)
+    assert len(t) == 3 and t.tids == [0, 1, 2]

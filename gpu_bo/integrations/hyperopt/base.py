@@ -15,7 +15,7 @@ from gpu_bo.integrations.hyperopt.exceptions import (AllTrialsFailed, DuplicateL
 
 __all__ = ["STATUS_NEW", "STATUS_RUNNING", "STATUS_SUSPENDED", "STATUS_OK", "STATUS_FAIL", "STATUS_STRINGS",
            "JOB_STATE_NEW", "JOB_STATE_RUNNING", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_CANCEL",
-           "JOB_STATES", "JOB_VALID_STATES", "AllTrialsFailed", "InvalidResultStatus", "InvalidLoss",
+           "JOB_STATES", "JOB_VALID_STATES", "TRIAL_KEYS", "TRIAL_MISC_KEYS", "AllTrialsFailed", "InvalidResultStatus", "InvalidLoss",
            "DuplicateLabel", "as_result"]
 
 STATUS_NEW = "new"
@@ -33,6 +33,9 @@ JOB_STATE_CANCEL = 4
 JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL]
 # hyperopt's Trials.trials holds these; a trial whose objective raised leaves the list
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
+# the keys every trial document (and its "misc") must hold
+TRIAL_KEYS = ["tid", "spec", "result", "misc", "state", "owner", "book_time", "refresh_time", "exp_key"]
+TRIAL_MISC_KEYS = ["tid", "cmd", "idxs", "vals"]
 
 
 def as_result(rval: Any) -> dict:

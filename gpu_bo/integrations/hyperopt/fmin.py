@@ -142,6 +142,7 @@ class _Loop:
                           "idxs": {k: ([tid] if v else []) for k, v in vals.items()}, "vals": vals})
         docs = self.trials.new_trial_docs(tids, [None] * n, [{"status": STATUS_NEW} for _ in tids], miscs)
         self.trials.insert_trial_docs(docs)
+        self.trials.refresh()
         self._points.update(zip(tids, points))
         return self.trials._dynamic_trials[-n:]
 
@@ -238,6 +239,7 @@ def fmin(fn: Callable[[Any], Any], space: Any, algo: Any = None, max_evals: int 
             trials = Trials()
     loop = _Loop(fn, compiled, trials, Suggester(kind, compiled.space, _seed_of(rstate), n_startup),
                  catch_eval_exceptions)
+    trials.refresh()
     loop.replay()
     _run(loop, max_evals, timeout, loss_threshold, max_queue_len, show_progressbar, early_stop_fn, trials_save_file)
     if return_argmin:

@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from gpu_bo.integrations.hyperopt.base import (JOB_STATE_NEW, JOB_STATES, JOB_VALID_STATES, STATUS_NEW,
-                                               STATUS_OK, AllTrialsFailed)
+from gpu_bo.integrations.hyperopt.base import (JOB_STATE_NEW, JOB_VALID_STATES, STATUS_NEW, STATUS_OK,
+                                               TRIAL_KEYS, TRIAL_MISC_KEYS, AllTrialsFailed)
 from gpu_bo.integrations.hyperopt.exceptions import InvalidTrial
 
 __all__ = ["Trials", "now", "generate_trials_to_calculate"]
@@ -78,19 +78,44 @@ class Trials:
                  "owner": None, "version": 0, "book_time": None, "refresh_time": None}
                 for t, s, r, m in zip(tids, specs, results, miscs)]
 
+    def assert_valid_trial(self, trial: Any) -> Mapping:
+        """``trial`` if it is a document in hyperopt's layout.
+
+        Args:
+            trial: the document.
+
+        Raises:
+            InvalidTrial: not a mapping, a key of TRIAL_KEYS / TRIAL_MISC_KEYS missing, the ``tid``
+                of the root and of ``misc`` differ, or another ``exp_key``.
+        """
+        if not isinstance(trial, Mapping):
+            raise InvalidTrial("a trial document should be a dict; got", trial)
+        missing = [k for k in TRIAL_KEYS if k not in trial]
+        missing += [f"misc.{k}" for k in TRIAL_MISC_KEYS if k not in trial.get("misc", {})]
+        if missing:
+            raise InvalidTrial(f"the trial document lacks {missing}; expected hyperopt's layout:", trial)
+        if trial["tid"] != trial["misc"]["tid"]:
+            raise InvalidTrial("the tid of the document and of its misc differ:", trial)
+        if trial["exp_key"] != self._exp_key:
+            raise InvalidTrial(f"exp_key {trial['exp_key']!r} differs from this Trials' {self._exp_key!r}:", trial)
+        return trial
+
+    def insert_trial_doc(self, doc: Mapping) -> int:
+        """Add one document (seen in :attr:`trials` after :meth:`refresh`, as in hyperopt).
+
+        Args:
+            doc: a document in hyperopt's layout.
+        """
+        return self.insert_trial_docs([doc])[0]
+
     def insert_trial_docs(self, docs: Sequence[Mapping]) -> list[int]:
-        """Add documents; returns their ids.
+        """Add documents (seen in :attr:`trials` after :meth:`refresh`, as in hyperopt); returns their ids.
 
         Args:
             docs: documents in hyperopt's layout.
         """
-        for d in docs:
-            missing = [k for k in ("tid", "state", "result", "misc") if k not in d]
-            if missing or d["state"] not in JOB_STATES:
-                raise InvalidTrial(f"insert_trial_docs: a document lacks {missing} or has an unknown state; "
-                                   "expected hyperopt's trial layout:", dict(d))
-        self._dynamic_trials.extend(dict(d) for d in docs)
-        self.refresh()
+        docs = [dict(self.assert_valid_trial(d)) for d in docs]
+        self._dynamic_trials.extend(docs)
         return [d["tid"] for d in docs]
 
     def delete_all(self) -> None:
@@ -232,4 +257,5 @@ def generate_trials_to_calculate(points: Sequence[Mapping[str, Any]]) -> Trials:
               "idxs": {k: [t] for k in p}, "vals": {k: [v] for k, v in p.items()}} for t, p in zip(tids, points)]
     trials.insert_trial_docs(trials.new_trial_docs(tids, [None] * len(tids), [{"status": STATUS_NEW} for _ in tids],
                                                    miscs))
+    trials.refresh()
     return trials
