@@ -20,7 +20,8 @@ Two halves, one per side of a backend:
   dimension's centre when there was none), so every told point is a valid point of the space.
 
 The same name with another distribution (type, range, log, step or choices) than an earlier
-trial's or the space's is a :class:`DistributionConflict` (a ``ValueError``) raised in the trial
+trial's or the space's (or, with a space given, a name outside it or inactive for the
+configuration) is a :class:`DistributionConflict` (a ``ValueError``) raised in the trial
 by ``suggest_*``; the trial is recorded FAILED with that message and :func:`gpu_bo.optimize` then
 raises it, as ``study.optimize`` does in Optuna.
 """
@@ -242,8 +243,8 @@ class Suggester:
             value = dim.plain(self.config[name])
         elif not self.learning:
             state = "inactive for this configuration" if known is not None else "not in the search space"
-            raise ValueError(f"trial {self.number}: parameter {name!r} is {state} given to optimize; the "
-                             f"configuration holds {sorted(self.config)}")
+            raise self._conflict(f"trial {self.number}: parameter {name!r} is {state} given to optimize; "
+                                 f"the configuration holds {sorted(self.config)}")
         else:
             value = sample_value(dim, self.spec.seed, self.number, name)
             if known is None:

@@ -232,6 +232,12 @@ def test_suggest_with_a_space_given_checks_against_it():
     with pytest.raises(ValueError, match=r"'x'.*the search space holds it"):
         gb.optimize(other, space, n_trials=3, direction="minimize", seed=0, progress=False)
 
+    def unknown(trial):
+        return trial.suggest_float("x", 0.0, 1.0) + trial.suggest_float("z", 0.0, 1.0)
+
+    with pytest.raises(ValueError, match=r"parameter 'z' is not in the search space given to optimize"):
+        gb.optimize(unknown, space, n_trials=3, direction="minimize", seed=0, progress=False)
+
 
 def test_optimize_argument_errors():
     with pytest.raises(TypeError, match="n_trials: missing"):
