@@ -10,6 +10,7 @@ set, and the training data ``X`` (``n x d``), ``Y`` (``n x m``, larger is better
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,6 +41,12 @@ class Records:
         self.n_constraints: int | None = None  # fixed by the first outcome that has constraints
         self._enc_cache: dict[int, list[float]] = {}  # trial number -> encoded row
         self._key_cache: dict[int, tuple] = {}  # trial number -> point_key of its row
+        # indexes kept beside ``trials`` so a tell, a pending lookup and ``completed`` never scan
+        # every trial (issue 18.3: with thousands of trials the scans dominated a tell)
+        self._running: dict[int, Trial] = {}  # number -> RUNNING trial, in ask order
+        self._running_by_key: dict[tuple, list[int]] = {}  # space.key(params) -> their numbers
+        self._done: list[Trial] = []  # COMPLETE trials by number
+        self._ext_keys: list[tuple] = []  # space.key of external_pending[i] (appended lazily)
 
     @property
     def n_objectives(self) -> int:
@@ -54,6 +61,11 @@ class Records:
         self.trials = trials
         self.external_pending = external
         self._enc_cache, self._key_cache = {}, {}
+        self._running, self._running_by_key, self._ext_keys = {}, {}, []
+        for t in trials:
+            if t.state == TrialState.RUNNING:
+                self._add_running_index(t)
+        self._done = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.number)
         ks = {len(t.constraints) for t in trials if t.constraints is not None}
         if len(ks) > 1:
             raise ValueError(f"state: trials have constraint lists of different lengths {sorted(ks)}")
@@ -61,11 +73,11 @@ class Records:
 
     # -- lookups ---------------------------------------------------------------------------
     def completed(self) -> list[Trial]:
-        return [t for t in self.trials if t.state == TrialState.COMPLETE]
+        """The COMPLETE trials by number (a copy of the kept index)."""
+        return list(self._done)
 
     def pending(self) -> list[dict[str, Any]]:
-        return [dict(t.params) for t in self.trials if t.state == TrialState.RUNNING] + [
-            dict(p) for p in self.external_pending]
+        return [dict(t.params) for t in self._running.values()] + [dict(p) for p in self.external_pending]
 
     def new_number(self) -> int:
         # unique even after remove_pending() dropped a trial (the encoding cache is keyed by it)
@@ -74,7 +86,39 @@ class Records:
     def add_running(self, params: dict[str, Any]) -> Trial:
         trial = Trial(number=self.new_number(), params=params)
         self.trials.append(trial)
+        self._add_running_index(trial)
         return trial
+
+    def _add_running_index(self, trial: Trial) -> None:
+        self._running[trial.number] = trial
+        self._running_by_key.setdefault(self.space.key(trial.params), []).append(trial.number)
+
+    def _pop_running(self, key: tuple) -> Trial | None:
+        """The first (lowest-numbered) RUNNING trial whose params have ``key``, out of the index."""
+        numbers = self._running_by_key.get(key)
+        if not numbers:
+            return None
+        number = min(numbers)  # the first in trial order, as the scan this replaces found
+        numbers.remove(number)
+        if not numbers:
+            del self._running_by_key[key]
+        return self._running.pop(number)
+
+    def _external_keys(self) -> list[tuple]:
+        """``space.key`` of each external pending point (add_pending appends to the list)."""
+        keys = self._ext_keys
+        if len(keys) > len(self.external_pending):  # the list was replaced from outside
+            keys.clear()
+        keys.extend(self.space.key(p) for p in self.external_pending[len(keys):])
+        return keys
+
+    def _drop_external(self, key: tuple) -> bool:
+        keys = self._external_keys()
+        for i, k in enumerate(keys):
+            if k == key:
+                del self.external_pending[i], keys[i]
+                return True
+        return False
 
     def row(self, trial: Trial) -> list[float]:
         """The encoded point of a trial, cached (encoding is Python work per value)."""
@@ -99,16 +143,18 @@ class Records:
 
     def remove_pending(self, params: Mapping[str, Any]) -> None:
         key = self.space.key(params)
-        for i, p in enumerate(self.external_pending):
-            if self.space.key(p) == key:
-                del self.external_pending[i]
-                return
-        for t in self.trials:
-            if t.state == TrialState.RUNNING and self.space.key(t.params) == key:
+        if self._drop_external(key):
+            return
+        t = self._pop_running(key)
+        if t is not None:
+            # trials are kept by number: find it by bisection instead of a scan
+            i = bisect.bisect_left(self.trials, t.number, key=lambda x: x.number)
+            if i < len(self.trials) and self.trials[i] is t:
+                del self.trials[i]
+            else:
                 self.trials.remove(t)
-                self._enc_cache.pop(t.number, None)
-                self._key_cache.pop(t.number, None)
-                return
+            self._enc_cache.pop(t.number, None)
+            self._key_cache.pop(t.number, None)
 
     # -- outcomes --------------------------------------------------------------------------
     def parse(self, value: Any, constraints: Any, st: TrialState | None) -> Outcome:
@@ -137,12 +183,8 @@ class Records:
                error: str | None) -> Trial:
         """Record ``outcome`` on the running trial of ``params`` (or a new trial) and return it."""
         key = self.space.key(params)
-        trial = next((t for t in self.trials if t.state == TrialState.RUNNING
-                      and self.space.key(t.params) == key), None)
-        for i, p in enumerate(self.external_pending):
-            if self.space.key(p) == key:
-                del self.external_pending[i]
-                break
+        trial = self._pop_running(key)
+        self._drop_external(key)
         if trial is None:
             trial = Trial(number=self.new_number(), params=params)
             self.trials.append(trial)
@@ -154,6 +196,11 @@ class Records:
             trial.state = TrialState.COMPLETE if outcome.ok else TrialState.FAILED
         if error is not None:
             trial.error = error
+        if trial.state == TrialState.COMPLETE:
+            if not self._done or self._done[-1].number < trial.number:
+                self._done.append(trial)
+            else:
+                bisect.insort(self._done, trial, key=lambda x: x.number)
         self.commit(outcome)
         return trial
 
