@@ -154,7 +154,7 @@ def markdown(header: Any, summary: dict[str, Any], cfg: dict[str, Any], labels: 
             ["method", "mean rank", "problems", "ranks (" + ", ".join(t) + ")"],
             [[m, f"{summary['mean_rank'][m]:.2f}", len(summary["ranks"][m]),
               ", ".join(f"{x:g}" for x in summary["ranks"][m])]
-             for m in cfg["methods"] if m in summary["mean_rank"]]), ""]
+             for m in cfg["methods"] if summary["ranks"].get(m)]), ""]
     return "\n".join(lines) + "\n"
 
 

@@ -89,6 +89,8 @@ def run_one(problem: str, method: str, seed: int, budget: int) -> dict[str, Any]
     except Exception:  # noqa: BLE001 - one broken run is recorded, the others go on
         rec["error"] = traceback.format_exc(limit=6)
     rec["wall_s"] = time.perf_counter() - t0
+    rec["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    rec["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return rec
 
 
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     methods = [m for m in asked if cond_available(m)]
     cfg.update(methods=methods, skipped_not_installed=[m for m in asked if m not in methods], jobs=args.jobs,
                deadline=args.deadline, gpu_bo_commit=_commit(), peer_versions=_peer_versions())
-    header = run_header("benchmarks/conditional.py", mode, cfg, note=args.note)
+    header = run_header("benchmarks/conditional.py", "report-only" if args.report_only else mode, cfg, note=args.note)
     t_start = time.perf_counter()
     if not args.report_only:
         args.cache.mkdir(parents=True, exist_ok=True)
