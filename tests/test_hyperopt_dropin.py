@@ -288,6 +288,33 @@ def test_hyperopt_expressions_are_refused_with_a_pointer():
             compile_space(bad)
 
 
+def _scope_space(scope):
+    return {"n": scope.int(hp.quniform("n", 10, 50, 10)), "c": hp.choice("c", [scope.float(hp.randint("r", 5)), "x"])}
+
+
+def _check_scope_space(scope):
+    seen = []
+    best = fmin(lambda s: seen.append(s) or s["n"], _scope_space(scope), max_evals=6, rstate=0, show_progressbar=False)
+    assert all(type(s["n"]) is int and (s["c"] == "x" or type(s["c"]) is float) for s in seen)
+    assert isinstance(best["n"], float)  # stored as quniform's float, as hyperopt stores it
+    assert type(space_eval(_scope_space(scope), best)["n"]) is int
+
+
+def test_scope_int_and_float_convert_the_sample():
+    from gpu_bo.integrations.hyperopt.pyll import scope
+
+    _check_scope_space(scope)
+    with pytest.raises(TypeError, match="scope.exp"):
+        scope.exp(hp.uniform("x", 0, 1))
+
+
+def test_hyperopts_own_scope_int_of_our_expressions_works():
+    pytest.importorskip("hyperopt")
+    from hyperopt.pyll import scope
+
+    _check_scope_space(scope)
+
+
 def test_samples_and_stored_values_agree_with_hyperopt():
     hopt = pytest.importorskip("hyperopt")
     ours, theirs = compile_space(make_space(hp)), make_space(hopt.hp)

@@ -15,7 +15,8 @@ What maps (hyperopt -> gpu_bo):
     choice(l, options)         Categorical over the option indices; the labels inside option i
                                get when={l: i}
 The unbounded ones (normal, qnormal, lognormal, qlognormal) and pchoice raise
-``NotImplementedError`` saying why.
+``NotImplementedError`` saying why. ``scope.int(e)`` / ``scope.float(e)`` (of :mod:`.pyll`, or
+hyperopt's own ``scope`` applied to these expressions) convert the value the objective sees.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gpu_bo.categorical import Categorical
 from gpu_bo.dimensions import Integer, Real
 from gpu_bo.exceptions import SpaceError
 
-__all__ = ["Expr", "Param", "Choice", "uniform", "loguniform", "quniform", "qloguniform", "uniformint",
+__all__ = ["Expr", "Param", "Choice", "Cast", "uniform", "loguniform", "quniform", "qloguniform", "uniformint",
            "randint", "choice", "pchoice", "normal", "qnormal", "lognormal", "qlognormal"]
 
 
@@ -88,6 +89,27 @@ class Choice(Expr):
         return int(v)
 
     stored_value = gb_value = sample_value
+
+
+class Cast(Expr):
+    """``scope.int(expr)`` / ``scope.float(expr)``: the value of ``expr`` converted (pyll's one
+    conversion that a ``gb.Space`` can hold: the space is ``expr``'s, the objective sees the cast).
+
+    Args:
+        fn: ``"int"`` or ``"float"``.
+        inner: the expression (or constant structure) converted.
+    """
+
+    def __init__(self, fn: str, inner: Any) -> None:
+        if fn not in ("int", "float"):
+            raise TypeError(f"scope.{fn}: only scope.int and scope.float can become a gb.Space; apply "
+                            f"{fn} to the sample in your objective instead")
+        self.fn, self.inner = fn, inner
+        self.label = getattr(inner, "label", "")
+
+    def cast(self, v: Any) -> Any:
+        """``int(v)`` or ``float(v)``."""
+        return int(v) if self.fn == "int" else float(v)
 
 
 def _label(label: Any, fn: str) -> str:

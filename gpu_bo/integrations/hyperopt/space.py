@@ -22,7 +22,7 @@ from typing import Any
 from gpu_bo.categorical import Categorical
 from gpu_bo.exceptions import SpaceError
 from gpu_bo.integrations.hyperopt.base import DuplicateLabel
-from gpu_bo.integrations.hyperopt.hp import Choice, Expr
+from gpu_bo.integrations.hyperopt.hp import Cast, Choice, Expr
 from gpu_bo.space import Space
 
 __all__ = ["CompiledSpace", "compile_space", "space_eval"]
@@ -30,15 +30,23 @@ __all__ = ["CompiledSpace", "compile_space", "space_eval"]
 _SEQ = (list, tuple)
 
 
-def _refuse_foreign(node: Any) -> None:
+def _foreign(node: Any) -> Any:
+    """hyperopt's ``scope.int(e)`` / ``scope.float(e)`` of one of our expressions as a :class:`Cast`;
+    None for anything else that is not hyperopt's; a TypeError for the rest of pyll."""
     mod = type(node).__module__ or ""
-    if mod.startswith("hyperopt"):
-        raise TypeError(
+    if not mod.startswith("hyperopt"):
+        return None
+    args = getattr(node, "pos_args", None) or []
+    if getattr(node, "name", None) in ("int", "float") and len(args) == 1 and not getattr(node, "named_args", None):
+        inner = getattr(args[0], "obj", None)
+        if isinstance(inner, Expr):
+            return Cast(node.name, inner)
+    raise TypeError(
             f"space: got hyperopt's own expression {node!r} ({type(node).__name__}); build the space "
             "with gpu_bo.integrations.hyperopt.hp (uniform, loguniform, quniform, qloguniform, "
-            "uniformint, randint, choice): pyll graphs and scope.* arithmetic (scope.int, "
-            "scope.float, sums, products) cannot become a gb.Space; apply them to the sample in "
-            "your objective instead")
+            "uniformint, randint, choice): pyll graphs and scope.* arithmetic (sums, products, "
+            "scope.exp, ...) cannot become a gb.Space; apply them to the sample in your objective "
+            "instead (scope.int and scope.float of one of our hp expressions are supported)")
 
 
 class CompiledSpace:
@@ -73,7 +81,10 @@ class CompiledSpace:
 
     # -- building --------------------------------------------------------------------------
     def _walk(self, node: Any, where: tuple | None, path: set[int]) -> None:
-        if isinstance(node, Expr):
+        node = _foreign(node) or node
+        if isinstance(node, Cast):
+            self._walk(node.inner, where, path)
+        elif isinstance(node, Expr):
             self._register(node, where)
             if isinstance(node, Choice):
                 if id(node) in path:
@@ -86,8 +97,6 @@ class CompiledSpace:
         elif isinstance(node, _SEQ):
             for v in node:
                 self._walk(v, where, path)
-        else:
-            _refuse_foreign(node)
 
     def _register(self, node: Expr, where: tuple | None) -> None:
         label = node.label
@@ -170,6 +179,9 @@ def _fields(dim: Any) -> dict:
 
 
 def _build(node: Any, vals: Mapping[str, Any]) -> Any:
+    node = _foreign(node) or node
+    if isinstance(node, Cast):
+        return node.cast(_build(node.inner, vals))
     if isinstance(node, Expr):
         if node.label not in vals:
             raise SpaceError(f"space_eval: no value for the label {node.label!r}; got {sorted(vals)}")
