@@ -7,8 +7,10 @@ in others. :func:`infer_space` turns those observations into ``when=`` condition
 * a parameter used by every trial is unconditional;
 * otherwise its parent is a categorical or integer parameter that every trial using it had set
   *before* it (call order, so no cycle can arise), and whose values in those trials make it
-  appear every time the parent takes them; of several such parents the nearest (latest set) wins,
-  so ``model -> kernel -> degree`` nests;
+  appear every time the parent takes them; of several such parents one that tells something wins
+  over a co-active one (a sibling that appears exactly when the parameter does: the parameter then
+  shares the sibling's own condition), a categorical over an integer, and then the nearest (latest
+  set), so ``model -> kernel -> degree`` nests;
 * a parameter no parent explains (it hangs on a real value, or on luck) stays unconditional and is
   reported in ``unexplained``: callers fill it in when a trial did not use it.
 
@@ -63,7 +65,9 @@ def infer_space(dims: Mapping[str, Any], observations: Sequence[Observation]) ->
             if not users:
                 unexplained.add(name)
             continue
-        best: tuple[int, str, list] | None = None
+        # (rank, parent, values): rank prefers a parent that tells something (not co-active,
+        # see below), then a categorical one, then the nearest (latest set)
+        best: tuple[tuple, str, list] | None = None
         for parent, pdim in dims.items():
             if parent == name or pdim.kind == "real":
                 continue
@@ -78,12 +82,21 @@ def infer_space(dims: Mapping[str, Any], observations: Sequence[Observation]) ->
             if any(parent in r and name not in r and any(_same(pdim, r[parent], w) for w in values)
                    for r in rows):
                 continue
-            nearness = min(pos[t][parent] for t in users)
-            if best is None or nearness > best[0]:
-                best = (nearness, parent, values)
+            # co-active: the child appears whenever the parent does (a sibling in the same branch,
+            # e.g. an integer set just before it): its values say nothing, the child shares the
+            # parent's own condition instead
+            coactive = all(name in r for r in rows if parent in r)
+            rank = (not coactive, pdim.kind == "categorical", min(pos[t][parent] for t in users))
+            if best is None or rank > best[0]:
+                best = (rank, parent, values)
         if best is None:
             out[name] = _with_when(dim, None)
             unexplained.add(name)
+        elif not best[0][0] and best[1] in out:  # co-active only: inherit the parent's condition
+            parent_when = out[best[1]].when
+            out[name] = _with_when(dim, None if parent_when is None else parent_when.to_dict())
+            if parent_when is None:
+                unexplained.add(name)
         else:
             out[name] = _with_when(dim, {best[1]: list(best[2])})
     return Space(out), unexplained

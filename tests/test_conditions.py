@@ -205,3 +205,16 @@ def test_infer_space_learns_nested_conditions_and_reports_unexplained():
     assert sp.dims["x"].when is None and unexplained == {"y"}
     for o in obs:  # every observation is a valid point of the learned space, but for y
         sp.validate({k: v for k, v in o if k != "y"} | ({"y": 0.5}))
+
+
+def test_infer_space_prefers_the_branch_over_a_co_active_sibling():
+    # n and lr live in branch c; n is set first, so it precedes lr in every trial, yet it
+    # explains nothing: lr must hang on model, not on the values of n seen so far
+    dims = {"model": gb.Categorical(["a", "c"]), "x": gb.Real(0, 1),
+            "n": gb.Integer(1, 9), "lr": gb.Real(1e-4, 1e-1, log=True)}
+    obs = [[("model", "a"), ("x", 0.1)], [("model", "c"), ("n", 7), ("lr", 0.01)],
+           [("model", "c"), ("n", 1), ("lr", 0.02)], [("model", "a"), ("x", 0.4)]]
+    sp, unexplained = infer_space(dims, obs)
+    assert sp.dims["lr"].when.to_dict() == {"model": ["c"]}
+    assert sp.dims["n"].when.to_dict() == {"model": ["c"]} and not unexplained
+    sp.validate({"model": "c", "n": 3, "lr": 0.05})  # a new n keeps lr active
