@@ -151,7 +151,7 @@ def test_status_fail_and_extra_keys_are_kept():
     def fn(s):
         if s["model"] == "dummy" or s["k"] == 0:
             return {"status": STATUS_FAIL, "why": "skipped"}
-        return {"loss": objective(s), "status": STATUS_OK, "extra": [1, 2]}
+        return {"loss": objective(s), "status": STATUS_OK, "extra": [1, 2], "attachments": {"log": "text"}}
 
     trials = Trials()
     fmin(fn, make_space(hp), algo=rand.suggest, max_evals=20, trials=trials, rstate=0, show_progressbar=False)
@@ -160,6 +160,8 @@ def test_status_fail_and_extra_keys_are_kept():
     for r, loss in zip(trials.results, trials.losses()):
         assert (r["why"] == "skipped" and loss is None) if r["status"] == STATUS_FAIL else r["extra"] == [1, 2]
     assert trials.best_trial["result"]["status"] == STATUS_OK
+    assert "attachments" not in trials.best_trial["result"]  # moved to Trials, as hyperopt does
+    assert trials.trial_attachments(trials.best_trial) == {"log": "text"}
     with pytest.raises(gh.AllTrialsFailed):
         fmin(lambda s: {"status": STATUS_FAIL}, make_space(hp), max_evals=3, show_progressbar=False)
     with pytest.raises(gh.InvalidLoss):

@@ -162,6 +162,8 @@ class _Loop:
                 self.trials.refresh()
                 raise
         else:
+            for key, val in result.pop("attachments", {}).items():  # hyperopt moves them to Trials
+                self.trials.attachments[self.trials.aname(doc, key)] = val
             doc["state"], doc["result"], doc["refresh_time"] = JOB_STATE_DONE, result, now()
             self.sugg.tell(params, _gp_loss(result))
         self.trials.refresh()

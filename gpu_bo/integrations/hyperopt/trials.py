@@ -135,6 +135,24 @@ class Trials:
 
     count_by_state_synced = count_by_state_unsynced
 
+    def aname(self, trial: Mapping, name: str) -> str:
+        """The key of a trial's attachment ``name`` in :attr:`attachments`.
+
+        Args:
+            trial: the trial document.
+            name: the attachment's name.
+        """
+        return f"ATTACH::{trial['tid']}::{name}"
+
+    def trial_attachments(self, trial: Mapping) -> dict[str, Any]:
+        """``{name: value}`` of what the objective returned under ``result["attachments"]``.
+
+        Args:
+            trial: the trial document.
+        """
+        prefix = self.aname(trial, "")
+        return {k[len(prefix):]: v for k, v in self.attachments.items() if k.startswith(prefix)}
+
     # -- views ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict]:
         return iter(self._trials)
