@@ -125,6 +125,7 @@ class Optimizer:
         self._schedule = RefitSchedule(o.full_refit_every, o.refit_min_n, o.refit_growth)
         self._multi = MultiOutputSuggester(o)  # several objectives or constraints
         self.last_suggestion_info: dict[str, Any] = {}
+        self.fidelity: Any = None  # a gpu_bo.multi_fidelity.ResourceModel, asked first when set
 
     # -- records -------------------------------------------------------------------------------
     @property
@@ -300,6 +301,10 @@ class Optimizer:
             if left <= q and size <= 2**16:  # all that is left: no search needed
                 return self.space.decode(self.space.unseen(exclude, q, seed))
             q = min(q, left)
+        if self.fidelity is not None:  # model-based multi-fidelity (gpu_bo.multi_fidelity)
+            points = self.fidelity.suggest(self, q, exclude, seed)
+            if points is not None:
+                return points
         n_issued = len(self._records.trials)
         if len(done) < max(self.n_initial, 2) or n_issued < self.n_initial:
             return self._initial_points(q, exclude)

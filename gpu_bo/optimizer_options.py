@@ -48,6 +48,10 @@ class OptimizerOptions:
         ref_point: a multi-objective study's reference point for the hypervolume, in the
             objectives' own units, one value per objective (each slightly worse than the worst
             value worth having); None: inferred from the data (:mod:`gpu_bo.multi_output`).
+        multi_fidelity: with a resource-based pruner (successive halving, Hyperband),
+            :func:`gpu_bo.optimize` learns from every reported value with a GP over
+            (configuration, resource) and suggests at full resource (:mod:`gpu_bo.multi_fidelity`);
+            False: only finished trials' values, as without a pruner.
     """
 
     failure_policy: str = "worst"
@@ -64,6 +68,7 @@ class OptimizerOptions:
     auto_tr_min_n_cpu: int = 1500
     auto_tr_min_n_cuda: int = 10000
     ref_point: tuple[float, ...] | None = None
+    multi_fidelity: bool = True
 
     def __post_init__(self) -> None:
         if self.ref_point is not None:

@@ -17,6 +17,7 @@ from gpu_bo.backends import Backend, SerialBackend
 from gpu_bo.define_by_run import DistributionConflict, LearnedOptimizer, search_spec
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceExhausted
 from gpu_bo.heartbeat import Liveness
+from gpu_bo.multi_fidelity import attach
 from gpu_bo.objectives import TrialResult, TrialTask, wants_trial
 from gpu_bo.progress import ProgressBar
 from gpu_bo.pruning import LocalPruning
@@ -62,12 +63,15 @@ class Run:
         self.timed_out = False
         self.live: Liveness = cfg["live"]
         self.pruning: Any = None  # the pruning service (gpu_bo.pruning), made at the first start
+        self.fidelity = attach(opt, cfg["pruner"])  # learns from every rung (gpu_bo.multi_fidelity)
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
         self.study.trials = [self.trials[k] for k in sorted(self.trials)]
 
     def _tell(self, t: Trial) -> None:
+        if self.fidelity is not None:
+            self.fidelity.observe(t.params, t.intermediate, t.state, t.value)
         if t.state == TrialState.COMPLETE:
             self.opt.tell(t.params, t.values if len(t.values) > 1 else t.values[0], constraints=t.constraints)
         elif t.state == TrialState.PRUNED:
