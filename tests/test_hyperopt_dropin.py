@@ -219,6 +219,10 @@ def test_finite_space_repeats_points_and_outside_points_are_evaluated():
     fmin(lambda s: s["a"] + s["b"], {"a": hp.randint("a", 3), "b": hp.choice("b", [0, 1])}, max_evals=10,
          trials=t, rstate=0, show_progressbar=False)
     assert len(t) == 10 and len({(d["misc"]["vals"]["a"][0], d["misc"]["vals"]["b"][0]) for d in t.trials}) == 6
+    t = Trials()  # a batch larger than what is left of the space
+    fmin(lambda s: s["a"], {"a": hp.randint("a", 3)}, max_evals=7, max_queue_len=2, trials=t, rstate=0,
+         show_progressbar=False)
+    assert len(t) == 7 and t.tids == list(range(7)) and {d["misc"]["vals"]["a"][0] for d in t.trials} == {0, 1, 2}
     t = gh.generate_trials_to_calculate([{"x": -100.0}])  # outside the space, as hyperopt's own tests do
     with pytest.warns(UserWarning, match="GP does not see it"):
         fmin(lambda x: x, hp.uniform("x", -5, 5), max_evals=4, trials=t, rstate=0, show_progressbar=False)

@@ -104,12 +104,15 @@ class Suggester:
         Args:
             n: how many.
         """
+        points: list[dict[str, Any]] = []
         if self._opt is not None:
             try:
-                return [self._opt.ask()] if n == 1 else list(self._opt.ask(n=n))
+                points = [self._opt.ask()] if n == 1 else list(self._opt.ask(n=n))
             except SpaceExhausted:  # a finite space fully seen: hyperopt repeats points, so do we
                 pass
-        return self.space.sample_params(n, seed=int(self._rng.integers(2**31 - 1)))
+        if len(points) < n:  # random search, or what a nearly exhausted finite space lacks
+            points += self.space.sample_params(n - len(points), seed=int(self._rng.integers(2**31 - 1)))
+        return points
 
     def tell(self, params: Mapping[str, Any] | None, loss: float | None) -> None:
         """Record a point's loss (None, NaN: a failed trial the GP does not see).
