@@ -8,6 +8,7 @@ The runner checks the arguments and builds the pieces; this module holds the sta
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -53,6 +54,9 @@ class Run:
         self.owner = process_owner()
         self.stop_new = False
         self.queue: list[dict[str, Any]] = []   # prefetched points, pending in opt, not stored yet
+        self.prefetch_depth = 1  # points asked per prefetch, adapted by fill (issue 18.3)
+        self._n_published = 0    # len(self.trials) at the last _publish
+        self._prefetched = self._short = False  # a prefetch happened / a worker waited since
         self.pass_trial = wants_trial(objective)
         self.bar: ProgressBar | None = None
         self.callback_failed = False
@@ -67,7 +71,16 @@ class Run:
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
-        self.study.trials = [self.trials[k] for k in sorted(self.trials)]
+        # self.trials is kept in number order (a dict keeps insertion order): only the numbers
+        # added since the last publish are checked, instead of sorting every trial at every
+        # event (issue 18.3); a number arriving out of order (another process's) re-sorts once
+        new = len(self.trials) - self._n_published
+        if new > 0:
+            tail = list(itertools.islice(reversed(self.trials), new + 1))[::-1]
+            if any(a > b for a, b in zip(tail, tail[1:])):
+                self.trials = {k: self.trials[k] for k in sorted(self.trials)}
+        self._n_published = len(self.trials)
+        self.study.trials = list(self.trials.values())
 
     def _tell(self, t: Trial) -> None:
         if self.fidelity is not None:
@@ -159,6 +172,9 @@ class Run:
                 self._prefetch()
                 return
             take, self.queue = self.queue[:free], self.queue[free:]
+            if self.cfg["prefetch"] and self._prefetched and free > len(take):  # a worker waits
+                self._short = True
+                self.prefetch_depth = min(2 * self.prefetch_depth, max(1, (len(self.running) + free) // 4))
             points = take + (self._ask(free - len(take), len(take)) if free > len(take) else [])
             if not points:
                 return
@@ -199,11 +215,17 @@ class Run:
                 self._start(t)
 
     def _prefetch(self) -> None:
-        """With ``RunOptions(prefetch=True)``: while every worker is busy, suggest the next point
-        now (the running trials pending), so the next free worker starts without waiting."""
+        """With ``RunOptions(prefetch=True)``: while every worker is busy, suggest the next
+        points now (the running trials pending), so the next free workers start without waiting.
+        How many: ``prefetch_depth``, doubled (up to a quarter of the workers) when a worker had
+        to wait for a suggestion, one less after a batch that lasted; one ask of several points
+        fits the GP once (issue 18.3)."""
         if (self.cfg["prefetch"] and not self.queue and self.running and self.backend.free_slots() <= 0
                 and len(self.trials) < self.n_trials and not isinstance(self.backend, SerialBackend)):
-            self.queue = self._ask(1)
+            if self._prefetched and not self._short:
+                self.prefetch_depth = max(1, self.prefetch_depth - 1)
+            self._prefetched, self._short = True, False
+            self.queue = self._ask(self.prefetch_depth)
 
     def _start(self, t: Trial) -> None:
         self.trials[t.number] = t
