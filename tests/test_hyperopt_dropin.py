@@ -137,6 +137,15 @@ def test_trials_resume_counts_the_total_and_survives_pickle():
     assert len(again) == 12
 
 
+def test_trials_save_file_resumes(tmp_path):
+    f = str(tmp_path / "trials.pkl")
+    fmin(objective, make_space(hp), max_evals=4, rstate=0, trials_save_file=f, show_progressbar=False)
+    fmin(objective, make_space(hp), max_evals=7, rstate=1, trials_save_file=f, show_progressbar=False)
+    with open(f, "rb") as fh:
+        t = pickle.load(fh)
+    assert isinstance(t, Trials) and len(t) == 7 and t.tids == list(range(7))
+
+
 def test_same_rstate_same_random_search():
     runs = []
     for _ in range(2):
