@@ -4,10 +4,12 @@
    observations) in memory-bounded chunks and keep the best as starts.
 2. Local optimization: all starts at once with Adam on the continuous (and integer, relaxed)
    columns, for a fixed number of steps, clamped to the unit cube: no scipy and no host sync
-   per step (on CUDA the loop is queued asynchronously). Categorical columns stay fixed here.
+   per step (on CUDA the loop is queued asynchronously). Categorical columns stay fixed here;
+   on a conditional space so do each start's inactive columns and every parent.
 3. Snap integer/categorical columns to valid values and search their discrete neighbours
    (each other category of one column, +-1 of one integer), batched, a few rounds: mixed
-   spaces without enumerating combinations.
+   spaces without enumerating combinations. On a conditional space a move of a parent switches
+   branch (snapping activates the new branch's children at the centre, deactivates the old).
 4. Return the best candidate that is not already evaluated, pending or chosen.
 
 Why hand-written instead of ``botorch.optim.optimize_acqf``: its L-BFGS-B runs in scipy on the
@@ -27,6 +29,7 @@ import torch
 from gpu_bo.acquisition.base import Acquisition, as_acquisition, evaluate
 from gpu_bo.exceptions import SpaceExhausted
 from gpu_bo.space import Space, point_key, row_key  # noqa: F401 - row_key re-exported
+from gpu_bo.surrogate.conditional import parent_columns
 
 __all__ = ["MaximizeOptions", "Region", "maximize", "point_key", "row_key"]
 
@@ -234,10 +237,13 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
     k = min(options.n_starts, cand.shape[0])
     starts = cand[torch.topk(vals, k).indices]
 
-    # batched gradient refinement of all starts at once (categorical columns frozen)
+    # batched gradient refinement of all starts at once (categorical and inactive columns frozen)
     free = torch.ones(space.d, dtype=dtype, device=device)
     if space.cat_columns:
         free[space.cat_columns] = 0.0
+    if space.conditional:  # each start moves only its active columns (k x d) and never a parent:
+        free[parent_columns(space)] = 0.0  # switching branch is the neighbour search's move
+        free = free * space.active_mask(starts).to(dtype)
     if options.steps > 0 and bool(free.any()):
         refined = space.snap(_adam_ascent(acq, starts, free, lo, hi, options))
         pool = torch.cat([refined, starts])

@@ -38,6 +38,7 @@ from gpu_bo.acquisition.constrained import (
 from gpu_bo.acquisition.multi_objective import build_multi_objective, choose, reference_point
 from gpu_bo.pareto import non_dominated
 from gpu_bo.batch import Search
+from gpu_bo.kernels.conditional import as_cat
 from gpu_bo.maximize import maximize
 from gpu_bo.space import point_key
 from gpu_bo.surrogate import FitOptions
@@ -62,7 +63,8 @@ class MultiOutputData:
         n_complete: the first ``n_complete`` rows are COMPLETE trials; the rest are failed
             trials shown as the worst value per objective and as infeasible.
         ref_point: ``m`` reference point in the larger-is-better units, or None (inferred).
-        cat_columns: the encoded columns of categorical dimensions.
+        cat_columns: the encoded columns of categorical dimensions (on a conditional space the
+            kernels' ``Columns``, :func:`gpu_bo.surrogate.conditional.column_spec`).
     """
 
     X: torch.Tensor
@@ -187,7 +189,7 @@ class MultiOutputSuggester:
         feasible = torch.ones(nc, dtype=torch.bool, device=dev) if C is None else (C[:nc] <= 0).all(-1)
         name = acquisition_name(m, k, ctx.acquisition, bool(feasible.any()))
         t0 = time.perf_counter()
-        mgp, fit_info = self._fit.fit(X, Y if C is None else torch.cat([Y, C], -1), tuple(data.cat_columns),
+        mgp, fit_info = self._fit.fit(X, Y if C is None else torch.cat([Y, C], -1), as_cat(data.cat_columns),
                                       options=self.options.fit or FitOptions.for_device(dev), seed=ctx.seed)
         t_fit = time.perf_counter() - t0
         s = dataclasses.replace(ctx.search, y_obs=local_scores(Y[:nc], None if C is None else C[:nc]))

@@ -32,6 +32,7 @@ from gpu_bo.records import Records
 from gpu_bo.space import Space, as_space
 from gpu_bo.study import Direction, Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, FittedGP, RefitSchedule
+from gpu_bo.surrogate.conditional import column_spec
 from gpu_bo.trust_region import local_data
 
 __all__ = ["Optimizer", "OptimizerOptions"]
@@ -384,7 +385,7 @@ class Optimizer:
         strategy = self._pick_strategy(n_done, device)
         X_fit, y_fit, region, tr_length = self._region(X, Y[:, 0], strategy)
         with cpu_threads(device, X_fit.shape[0], self.options.cpu_threads):
-            gp, fit_info = self._schedule.fit(X_fit, y_fit, tuple(self.space.cat_columns), seed=seed,
+            gp, fit_info = self._schedule.fit(X_fit, y_fit, column_spec(self.space), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
                                               local=strategy != "global")
             spec = self._acq_spec(gp, X_obs)
@@ -404,7 +405,7 @@ class Optimizer:
         ref_t = None if ref is None else torch.tensor([d.sign * float(r) for d, r in zip(self._directions, ref)],
                                                       device=device, dtype=self.dtype)
         data = MultiOutputData(X=X, Y=Y, C=C, n_complete=n_done, ref_point=ref_t,
-                               cat_columns=tuple(self.space.cat_columns))
+                               cat_columns=column_spec(self.space))
         search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
                               device, self.dtype, X[:n_done], None, None)
         ctx = SuggestContext(acquisition=self.acquisition, xi=self.xi, kappa=self.kappa, options=self.options,

@@ -39,6 +39,7 @@ import torch
 from gpu_bo.device import is_oom
 from gpu_bo.exceptions import DeviceWarning
 from gpu_bo.kernels import reference
+from gpu_bo.kernels.conditional import as_cat, is_conditional
 from gpu_bo.kernels.reference import (  # noqa: F401
     DEFAULT_KAPPA,
     analytic_acq,
@@ -222,11 +223,12 @@ def screen(Xc: torch.Tensor, X: torch.Tensor, alpha: torch.Tensor, Kinv: torch.T
     if precision == "float32" and Xc.dtype == torch.float64:
         low = [t.to(torch.float32) for t in (Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const)]
         return screen(*low, cat, kind, best_f, xi, kappa, chunk).to(torch.float64)
-    backend = select_backend(Xc, X)
+    # a conditional space's column rule (kernels/conditional.py) exists in the reference only
+    backend = "reference" if is_conditional(cat) else select_backend(Xc, X)
     N = Xc.shape[0]
     out = torch.empty(N, dtype=Xc.dtype, device=Xc.device)
     acq = (kind, float(best_f), float(xi), float(kappa))
-    args = (Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, tuple(cat), acq)
+    args = (Xc, X, alpha, Kinv, inv_ls, outputscale, mean_const, as_cat(cat), acq)
     with torch.no_grad():
         if backend == "triton":
             forced = os.environ.get(BACKEND_ENV, "auto").strip().lower() == "triton"

@@ -9,7 +9,8 @@ Glossary (BoTorch's shape grammar):
     X       n x d training inputs in the unit cube
     Xc      N x d candidates
     inv_ls  d inverse lengthscales
-    cat     list of column indices compared by equality (categorical parameters)
+    cat     list of column indices compared by equality (categorical parameters); for a
+            conditional space a ``conditional.Columns``, which also masks inactive columns
 
 The GP kernel is ``outputscale * matern52(r)`` with ``r^2 = sum_cont ((x - x') / ls)^2 +
 sum_cat [x != x'] / ls^2``: one ARD Matern-5/2 over continuous (and integer) columns and a
@@ -22,6 +23,8 @@ import math
 from collections.abc import Sequence
 
 import torch
+
+from gpu_bo.kernels.conditional import Columns, arc_sq_dist, xor_term
 
 __all__ = ["sq_dist", "matern52", "matern52_terms", "MATERN52_DS", "kernel_matrix", "posterior_mean_var", "log_ei", "analytic_acq", "screen",
            "DEFAULT_KAPPA"]
@@ -36,8 +39,15 @@ DEFAULT_KAPPA = 2.576
 def sq_dist(X1: torch.Tensor, X2: torch.Tensor, inv_ls: torch.Tensor, cat: Sequence[int] = ()) -> torch.Tensor:
     """Scaled squared distance ``... x n1 x n2`` between ``... x n1 x d`` and ``... x n2 x d``.
 
-    ``inv_ls`` is ``... x d`` (batch of hyperparameters broadcasts against the inputs).
+    ``inv_ls`` is ``... x d`` (batch of hyperparameters broadcasts against the inputs). ``cat``
+    is the categorical columns, or a :class:`gpu_bo.kernels.conditional.Columns` of a
+    conditional space (its rule for inactive columns).
     """
+    if isinstance(cat, Columns):
+        if cat.mode == "arc":
+            return arc_sq_dist(X1, X2, inv_ls, cat)
+        d2 = sq_dist(X1, X2, inv_ls, tuple(cat))
+        return d2 + xor_term(X1, X2, inv_ls, cat) if cat.mode == "flag" else d2
     inv_ls = inv_ls.unsqueeze(-2)  # ... x 1 x d
     if cat:
         cont_mask = torch.ones(X1.shape[-1], dtype=torch.bool, device=X1.device)

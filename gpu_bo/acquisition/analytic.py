@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from gpu_bo.acquisition.base import Acquisition
+from gpu_bo.kernels.conditional import is_conditional, masked_dist_grad
 from gpu_bo.kernels.reference import _LOG_SQRT_2PI, MATERN52_DS, analytic_acq, log_ei, matern52_terms, sq_dist
 from gpu_bo.surrogate import FittedGP
 
@@ -123,6 +124,8 @@ def _analytic_value_grad(acq: AnalyticAcq, X: torch.Tensor, need_grad: bool = Tr
     if gp.cat:
         w2 = w2.clone()
         w2[list(gp.cat)] = 0.0
+    if is_conditional(gp.cat):  # a conditional space's rule for inactive columns (kernels/conditional.py)
+        return val, masked_dist_grad(X, gp.X, P, w2, gp.cat)
     return val, 2.0 * w2 * (X * P.sum(-1, keepdim=True) - P @ gp.X)
 
 

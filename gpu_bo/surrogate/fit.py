@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from gpu_bo.exceptions import FitWarning
+from gpu_bo.kernels.conditional import as_cat, is_conditional, masked_pair_diffs
 from gpu_bo.kernels.reference import MATERN52_DS, kernel_matrix, matern52, matern52_terms
 from gpu_bo.surrogate.gp import NOISE_FLOOR, FittedGP, GPParams, _condition
 from gpu_bo.surrogate.prior import RawBlocks, add_neg_log_prior_grad, lengthscale_loc, log_prior
@@ -100,10 +101,9 @@ class _NegMLLCore(torch.autograd.Function):
 
 def pairwise_sq_diffs(X: torch.Tensor, cat: tuple[int, ...]) -> torch.Tensor | None:
     """``n x n x d`` per-column squared differences (indicator of inequality for categorical
-    columns), or None when that would exceed 256 MB.
+    columns; a conditional ``cat`` applies its rule, kernels/conditional.py), or None past 256 MB.
 
-    Precomputed once per fit so each MLL evaluation builds ``r^2 = D @ inv_ls^2`` with one GEMM
-    instead of recomputing distances for every lengthscale trial.
+    Precomputed once per fit: each MLL evaluation builds ``r^2 = D @ inv_ls^2`` with one GEMM.
     """
     n, d = X.shape
     if n * n * d * X.element_size() > (256 << 20):
@@ -111,7 +111,7 @@ def pairwise_sq_diffs(X: torch.Tensor, cat: tuple[int, ...]) -> torch.Tensor | N
     D = (X.unsqueeze(1) - X.unsqueeze(0)) ** 2
     for c in cat:
         D[..., c] = (D[..., c] > 1e-18).to(X.dtype)
-    return D
+    return masked_pair_diffs(D, X, cat) if is_conditional(cat) else D
 
 
 def _neg_log_post_grad(raw: torch.Tensor, D: torch.Tensor, y: torch.Tensor, jitter: float,
@@ -302,7 +302,7 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
 
     info: dict = {"method": method, "restarts": R}
     params: GPParams | None = None
-    D = pairwise_sq_diffs(Xf, tuple(cat))
+    D = pairwise_sq_diffs(Xf, cat)
     for jitter in (0.0, 1e-6, 1e-4):
         def loss_fn(raw, _j=jitter):
             return _neg_log_post(raw, Xf, yf, cat, _j, D)
@@ -402,7 +402,7 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
     Args:
         X: ``n x d`` training inputs in the unit cube.
         y: ``n`` raw targets; the GP standardizes them (see :class:`FittedGP`'s units).
-        cat: categorical columns of ``X``.
+        cat: categorical columns of ``X`` (a ``kernels.conditional.Columns`` on a conditional space).
         options: the fit's options (:meth:`FitOptions.for_device` gives the defaults).
         warm: the previous optimum, used as one restart (or kept, with ``optimize=False``).
         seed: seed of the random restarts and of the fit subset.
@@ -421,11 +421,11 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
         # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
         params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}
     else:
-        params, jitter, info = _fit_params(Xf, ys, tuple(cat), options, warm, seed)
+        params, jitter, info = _fit_params(Xf, ys, as_cat(cat), options, warm, seed)
         params = params.to(device, dtype)
     ys = ys.to(dtype)
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
-    return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=tuple(cat), L=L,
+    return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=as_cat(cat), L=L,
                     alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)
 
 
@@ -472,7 +472,7 @@ class RefitSchedule:
         optimize = (cold or local or n < self.refit_min_n
                     or n >= self.last_fit_n * (1.0 + self.refit_growth))
         t0 = time.perf_counter()
-        gp = fit_gp(X, y, tuple(cat), options=options, warm=None if cold else self.params, seed=seed,
+        gp = fit_gp(X, y, as_cat(cat), options=options, warm=None if cold else self.params, seed=seed,
                     optimize=optimize)
         t_fit = time.perf_counter() - t0
         if optimize:
