@@ -81,7 +81,7 @@ class ResourceModel:
         steps_per_trial: at most this many reports of one trial become rows (its last one and
             log-spaced ones before it), so a trial reporting every epoch does not dominate the
             fit; fewer (down to 2) when the rows would exceed ``max_rows``.
-        max_rows: the most training rows of one fit.
+        max_rows: the most training rows of one fit (past it, the newest trials' rows).
     """
 
     def __init__(self, min_resource: int = 1, max_resource: int | None = None, steps_per_trial: int = 5,
@@ -152,14 +152,18 @@ class ResourceModel:
         k = self.steps_per_trial
         while k > 2 and sum(min(len(v), k) + 1 for _, v, _, _ in self.reports) > self.max_rows:
             k -= 1
-        params, res, ys = [], [], []
-        for p, vals, st, final in self.reports[-self.max_rows:]:
+        chunks: list[list[tuple[dict[str, Any], float, float]]] = []
+        n = 0
+        for p, vals, st, final in reversed(self.reports):  # the newest trials first, up to max_rows
             at_full = st == TrialState.COMPLETE and final is not None
-            steps = [s for s in vals if not (at_full and s >= top)]
-            for s in self._kept_steps(steps, k):
-                params.append(p), res.append(self.resource(s)), ys.append(sign * vals[s])
-            if at_full:
-                params.append(p), res.append(1.0), ys.append(sign * final)
+            steps = self._kept_steps([s for s in vals if not (at_full and s >= top)], k)
+            chunk = [(p, self.resource(s), sign * vals[s]) for s in steps] + ([(p, 1.0, sign * final)] if at_full else [])
+            if chunks and n + len(chunk) > self.max_rows:
+                break
+            chunks.append(chunk)
+            n += len(chunk)
+        rows = [r for chunk in reversed(chunks) for r in chunk]  # in the order the trials finished
+        params, res, ys = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
         return params, res, ys
 
     # -- the suggestion --------------------------------------------------------------------------
@@ -177,8 +181,8 @@ class ResourceModel:
         """
         if len(opt.directions) > 1 or opt.n_constraints is not None:
             return None
-        n_configs = len({row_key(opt.space.encode(p).tolist()) for p, _, _, _ in self.reports})
-        if n_configs < max(opt.n_initial, 2) or len(opt.trials) < opt.n_initial:
+        # each finished trial is a configuration of its own (the optimizer never repeats a point)
+        if len(self.reports) < max(opt.n_initial, 2) or len(opt.trials) < opt.n_initial:
             return None
         try:
             with cpu_threads(opt.device, len(self.reports) * 2, opt.options.cpu_threads):

@@ -78,6 +78,14 @@ def test_many_reports_per_trial_are_subsampled_to_log_spaced_steps():
     assert len(res) == 4 and res[0] == 0.0 and res[-1] == pytest.approx(math.log(59) / math.log(81))
 
 
+def test_past_max_rows_the_newest_trials_are_kept():
+    model = ResourceModel(1, 27, max_rows=10)
+    for i in range(8):
+        model.observe({"x": i / 10, "y": 0.0}, {1: float(i), 3: float(i)}, TrialState.PRUNED, float(i))
+    params, res, ys = model.rows(sign=1.0)
+    assert len(ys) == 10 and ys == [3.0, 3.0, 4.0, 4.0, 5.0, 5.0, 6.0, 6.0, 7.0, 7.0]
+
+
 def test_the_gp_trains_on_rung_reports_and_suggests_at_full_resource(monkeypatch):
     opt = Optimizer(SPACE, direction="minimize", seed=3)
     model = attach(opt, HyperbandPruner(1, 27, 3))
