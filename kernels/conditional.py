@@ -43,19 +43,24 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
 class Columns(tuple):
-    """Categorical column indices (a tuple) plus how a conditional space's activity enters.
-
-    Args:
-        cat: the categorical columns.
-        active: ``... x d`` points -> ``... x d`` bool activity (``Space.active_mask``).
-        cond: the conditional columns (those of dimensions with a ``when``).
-        parents: the columns activity depends on (every parent's).
-        bins: the number of choices of each column (used for the conditional categoricals).
-        mode: one of ``MODES`` (module docstring).
-    """
+    """Categorical column indices (a tuple) plus how a conditional space's activity enters
+    (built by ``Columns(cat, active, cond, parents, bins, mode)``, see ``__new__``)."""
 
     def __new__(cls, cat: Sequence[int], active: Callable[[torch.Tensor], torch.Tensor], cond: Sequence[int],
                 parents: Sequence[int], bins: Sequence[int], mode: str = "arc") -> Columns:
+        """A column spec.
+
+        Args:
+            cat: the categorical columns.
+            active: ``... x d`` points -> ``... x d`` bool activity (``Space.active_mask``).
+            cond: the conditional columns (those of dimensions with a ``when``).
+            parents: the columns activity depends on (every parent's).
+            bins: the number of choices of each column (used for the conditional categoricals).
+            mode: one of ``MODES`` (module docstring).
+
+        Raises:
+            ValueError: ``mode`` is not one of ``MODES``.
+        """
         if mode not in MODES:
             raise ValueError(f"mode: got {mode!r}, expected one of {MODES}")
         self = super().__new__(cls, (int(c) for c in cat))
