@@ -139,6 +139,7 @@ def importance(study: Any, *, space: Space | Mapping[str, Any] | None = None, ob
         TypeError: ``study`` has no trials or direction.
     """
     from gpu_bo.surrogate import fit_gp
+    from gpu_bo.surrogate.conditional import column_spec
 
     st, sp = c.resolve(study, space)
     trials = c.completed_inside(st, sp)
@@ -155,7 +156,7 @@ def importance(study: Any, *, space: Space | Mapping[str, Any] | None = None, ob
     sign = _sign(study, st.direction, objective)
     X = sp.encode([t.params for t in trials], dtype=torch.float64)
     y = torch.tensor([sign * v for v in values], dtype=torch.float64)
-    gp = fit_gp(X, y, tuple(sp.cat_columns), seed=seed)
+    gp = fit_gp(X, y, column_spec(sp), seed=seed)
     return shares(total_effects(gp, sp, seed=seed), sp)
 
 

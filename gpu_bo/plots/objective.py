@@ -36,6 +36,7 @@ class Surface:
                  device: str) -> None:
         from gpu_bo.device import resolve_device
         from gpu_bo.surrogate import fit_gp
+        from gpu_bo.surrogate.conditional import column_spec
 
         dev = resolve_device(device)
         self.space = space
@@ -43,7 +44,7 @@ class Surface:
         self.X = space.encode([t.params for t in trials], device=dev, dtype=torch.float64)
         self.sign = Direction.parse(study.direction).sign
         y = torch.tensor([self.sign * t.value for t in trials], device=dev, dtype=torch.float64)
-        self.gp = fit_gp(self.X, y, tuple(space.cat_columns), seed=seed)
+        self.gp = fit_gp(self.X, y, column_spec(space), seed=seed)
         # M x d, snapped only once the plotted columns are set (see partial)
         eng = torch.quasirandom.SobolEngine(space.d, scramble=True, seed=seed)
         self.base = eng.draw(n_samples, dtype=torch.float64).to(device=dev)
