@@ -287,7 +287,10 @@ def merge(paths: list[Path], out: Path | None) -> None:
     first = docs[0]["record"]
     rec = RunRecord(**{**first, "finished": max(d["record"]["finished"] for d in docs),
                        "loadavg_end": docs[-1]["record"]["loadavg_end"],
-                       "note": f"methods run as {len(docs)} processes side by side on this machine"})
+                       "note": f"methods run as {len(docs)} processes side by side on this machine; " + "; ".join(
+                           f"{', '.join(d['results'])}: {d['record']['settings']['trials']} trials, commit "
+                           f"{d['record']['settings'].get('commit')}, {d['record']['started']} to {d['record']['finished']}"
+                           for d in docs)})
     for m, r in results.items():  # runs made before spans were recorded: from the durations
         if "zero_cost_wall" not in r and m != "gpu_bo_hyperband":
             st = SimStats(r["n_workers"], submitted=list(range(r["n_trials"])),
@@ -304,13 +307,16 @@ def report(rec: Any, results: dict[str, Any], n: int, workers: int) -> str:
     """The markdown page of one run."""
     rows = []
     for m, r in results.items():
+        m = f"{m} ({r['n_trials']} trials)" if r["n_trials"] != n else m
         zc = r.get("zero_cost_wall")
         rows.append([m, f"{100 * r['utilization']:.2f}%", f"{r['wall']:.0f}", f"{r['ideal_wall']:.0f}",
                      f"{r['busy_over_workers']:.0f}", "-" if zc is None else f"{zc:.0f}",
                      "-" if zc is None else f"{100 * r['busy'] / (r['n_workers'] * zc):.2f}%", f"{r['driver_seconds']:.1f}", f"{r['driver_cpu_seconds']:.1f}",
                      "-" if r["best"] is None else f"{r['best']:.4f}", f"{r['best'] - H6_OPT:.4f}" if r["best"] else "-",
                      "yes" if r["no_lost_or_duplicate"] else "NO"])
-    lines = [f"# Scale simulation: {n} trials, {workers} workers, mean duration {MEAN_S:.0f} s", "",
+    sizes = sorted({r["n_trials"] for r in results.values()})
+    lines = [f"# Scale simulation: {'/'.join(map(str, sizes))} trials, {workers} workers, mean duration "
+             f"{MEAN_S:.0f} s", "",
              rec.markdown(), "",
              "Virtual trial durations, real driver time (benchmarks/scale_simulation.py's docstring says how).",
              "Utilization = busy worker-seconds / (workers x wall); ideal wall = trials x 60 s / workers;",
@@ -322,7 +328,9 @@ def report(rec: Any, results: dict[str, Any], n: int, workers: int) -> str:
                              "driver wall (s)", "driver CPU (s)", "best h6", "regret", "no lost/dup"], rows), ""]
     for m, r in results.items():
         lines += [f"## Suggestion time as n grows: {m}", "",
-                  markdown_table(["trials known", "asks", "median s/point", "max s/point"], ask_table(r["asks"], n)),
+                  "Wall seconds of each ask divided by the points it returned (this machine's load included).", "",
+                  markdown_table(["trials known", "asks", "median s/point", "max s/point"],
+                                 ask_table(r["asks"], r["n_trials"])),
                   "", f"Check: `{r['check']}`", ""]
     return "\n".join(lines)
 
