@@ -22,7 +22,7 @@ import torch
 from gpu_bo.exceptions import SpaceError
 
 __all__ = ["INACTIVE", "When", "as_when", "check_conditions", "active_names", "active_mask",
-           "fill_inactive", "activate", "describe"]
+           "fill_inactive", "activate", "describe", "Plan"]
 
 # the encoded value of an inactive column: the cube's centre, the nearest point to every value
 INACTIVE = 0.5
@@ -177,26 +177,53 @@ def _column_values(dim: Any, x: torch.Tensor) -> torch.Tensor:
     return dim.values_of(x)
 
 
+class Plan:
+    """A space's conditions compiled for tensors: which columns, parents and target codes.
+
+    Built once per space (the parents' target codes cached per device and dtype), so
+    :meth:`mask` is a handful of tensor ops: each parent's codes are computed once however many
+    children it has.
+    """
+
+    def __init__(self, dims: Mapping[str, Any], order: Sequence[str]) -> None:
+        names = list(dims)
+        col = {n: i for i, n in enumerate(names)}
+        self.d = len(names)
+        self.parents = sorted({col[p] for n in names if getattr(dims[n], "when", None) is not None
+                               for p in dims[n].when.parents})
+        self._pdims = {i: dims[names[i]] for i in self.parents}
+        # children in parents-first order: (column, [(parent column, target codes)])
+        self.rules = [(col[n], [(col[p], [_target(dims[p], v) for v in vals]) for p, vals in dims[n].when.items()])
+                      for n in order if getattr(dims[n], "when", None) is not None]
+        self._targets: dict[tuple, list] = {}
+
+    def _want(self, device: torch.device, dtype: torch.dtype) -> list:
+        key = (device, dtype)
+        if key not in self._targets:
+            self._targets[key] = [[(p, torch.tensor(t, dtype=dtype, device=device)) for p, t in conds]
+                                  for _, conds in self.rules]
+        return self._targets[key]
+
+    def mask(self, X: torch.Tensor) -> torch.Tensor:
+        """``... x d`` bool: which encoded columns of ``X`` are active (on X's device)."""
+        codes = {i: _column_values(self._pdims[i], X[..., i]) for i in self.parents}
+        out = torch.ones(X.shape, dtype=torch.bool, device=X.device)
+        for (c, _), conds in zip(self.rules, self._want(X.device, X.dtype)):
+            m = None
+            for p, want in conds:
+                hit = out[..., p] & (codes[p].unsqueeze(-1) == want).any(-1)
+                m = hit if m is None else m & hit
+            out[..., c] = m
+        return out
+
+
 def active_mask(dims: Mapping[str, Any], order: Sequence[str], X: torch.Tensor) -> torch.Tensor:
     """``... x d`` bool: which encoded columns of ``X`` are active (on X's device).
 
-    A column of a dimension without a condition is always active.
+    A column of a dimension without a condition is always active. (A space keeps a compiled
+    :class:`Plan`; this builds one for the call.)
     """
-    names = list(dims)
-    col = {n: i for i, n in enumerate(names)}
-    masks: dict[str, torch.Tensor] = {}
-    ones = torch.ones(X.shape[:-1], dtype=torch.bool, device=X.device)
-    for n in order:
-        when = getattr(dims[n], "when", None)
-        m = ones
-        if when is not None:
-            for p, vals in when.items():
-                pdim = dims[p]
-                got = _column_values(pdim, X[..., col[p]])
-                want = torch.tensor([_target(pdim, v) for v in vals], dtype=X.dtype, device=X.device)
-                m = m & masks[p] & (got.unsqueeze(-1) == want).any(-1)
-        masks[n] = m
-    return torch.stack([masks[n] for n in names], dim=-1)
+    return Plan(dims, order).mask(X)
 
 
 def _target(pdim: Any, v: Any) -> float:
@@ -204,9 +231,8 @@ def _target(pdim: Any, v: Any) -> float:
     return float(pdim.index(v, "")) if pdim.kind == "categorical" else float(v)
 
 
-def fill_inactive(dims: Mapping[str, Any], order: Sequence[str], X: torch.Tensor) -> torch.Tensor:
-    """``X`` with every inactive column set to :data:`INACTIVE` (a new tensor)."""
-    mask = active_mask(dims, order, X)
+def fill_inactive(mask: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``X`` with every column inactive by ``mask`` (``... x d`` bool) set to :data:`INACTIVE`."""
     return torch.where(mask, X, torch.full_like(X, INACTIVE))
 
 

@@ -73,6 +73,7 @@ class Space:
         #: the names parents-first (validates every condition: unknown parent, bad value, cycle)
         self.order: list[str] = cond.check_conditions(self.dims)
         self.conditional: bool = any(dim.when is not None for dim in self.dims.values())
+        self._plan = cond.Plan(self.dims, self.order) if self.conditional else None
 
     # -- description ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -252,7 +253,7 @@ class Space:
         """``... x d`` bool, on X's device: which encoded columns of (snapped) ``X`` are active."""
         if not self.conditional:
             return torch.ones(X.shape, dtype=torch.bool, device=X.device)
-        return cond.active_mask(self.dims, self.order, X)
+        return self._plan.mask(X)
 
     def activate(self, X: torch.Tensor, names: Sequence[str], keep: Sequence[str] = ()) -> torch.Tensor:
         """``X`` with the parents of ``names`` set so that they are active (not those in ``keep``);
@@ -261,7 +262,7 @@ class Space:
 
     def fill_inactive(self, X: torch.Tensor) -> torch.Tensor:
         """``X`` (``... x d``) with its inactive columns set to ``conditions.INACTIVE``."""
-        return cond.fill_inactive(self.dims, self.order, X) if self.conditional else X
+        return cond.fill_inactive(self._plan.mask(X), X) if self.conditional else X
 
     def sample(self, n: int, seed: int | None = None, *, device: torch.device | str = "cpu",
                dtype: torch.dtype = torch.float64) -> torch.Tensor:
