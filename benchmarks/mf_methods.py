@@ -158,13 +158,23 @@ def _random(task: Task, seed: int, budget: float, pruner: str | None) -> Events:
     return events
 
 
-def _ray_asha(task: Task, seed: int, budget: float) -> Events:
-    """Ray Tune's ASHAScheduler with random search (Tune's default searcher), one trial at a
-    time; stops every trial once the budget is used."""
+def _ray_asha(task: Task, seed: int, budget: float, bohb: bool = False) -> Events:
+    """Ray Tune's ASHAScheduler with random search (Tune's default searcher), or with
+    ``bohb=True`` Tune's BOHB (TuneBOHB + HyperBandForBOHB, needs hpbandster and ConfigSpace),
+    one trial at a time; stops every trial once the budget is used. BOHB pauses trials and resumes
+    them; without checkpoints a resumed trial trains again from step 1, and the resource counted
+    is still its last step (an undercount in BOHB's favour)."""
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.stopper import Stopper
+
+    search = None
+    if bohb:
+        from ray.tune.schedulers.hb_bohb import HyperBandForBOHB
+        from ray.tune.search.bohb import TuneBOHB
+
+        search = TuneBOHB(seed=seed)
 
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
 
@@ -186,11 +196,12 @@ def _ray_asha(task: Task, seed: int, budget: float) -> Events:
     space = {k: (tune.choice(v) if isinstance(v, list) else tune.randint(v[0], v[1] + 1)
                  if all(isinstance(x, int) for x in v[:2]) else tune.loguniform(v[0], v[1]) if len(v) > 2
                  else tune.uniform(v[0], v[1])) for k, v in task.space.items()}
-    sched = ASHAScheduler(time_attr="step", max_t=task.max_resource, grace_period=task.min_resource,
-                          reduction_factor=task.eta)
+    sched = (HyperBandForBOHB(time_attr="step", max_t=task.max_resource, reduction_factor=task.eta) if bohb else
+             ASHAScheduler(time_attr="step", max_t=task.max_resource, grace_period=task.min_resource,
+                           reduction_factor=task.eta))
     tuner = tune.Tuner(trainable, param_space=space,
-                       tune_config=tune.TuneConfig(metric="score", mode="max", scheduler=sched, num_samples=10_000,
-                                                   max_concurrent_trials=1),
+                       tune_config=tune.TuneConfig(metric="score", mode="max", scheduler=sched, search_alg=search,
+                                                   num_samples=10_000, max_concurrent_trials=1, reuse_actors=True),
                        run_config=tune.RunConfig(stop=Budget(), verbose=0))
     results = tuner.fit()
     rows = sorted((r.metrics_dataframe["step"].max(), r.metrics_dataframe.iloc[-1]["score"],
@@ -213,6 +224,7 @@ METHODS: dict[str, Callable[[Task, int, float], Events]] = {
     "optuna_tpe_sh": lambda t, s, b: _optuna(t, s, b, "sh"),
     "random_asha": lambda t, s, b: _random(t, s, b, "asha"),
     "ray_asha": _ray_asha,
+    "ray_bohb": lambda t, s, b: _ray_asha(t, s, b, bohb=True),
     "random": lambda t, s, b: _random(t, s, b, None),
 }
 

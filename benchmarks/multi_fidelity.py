@@ -6,7 +6,10 @@ ranking changes with the resource, SGDClassifier ``partial_fit`` epochs, HistGra
 (benchmarks/mf_methods.py): gpu_bo + HyperbandPruner with the model over (configuration,
 resource) and without it (finished trials only), gpu_bo without pruning, Optuna TPE +
 HyperbandPruner and + SuccessiveHalvingPruner, random search with ASHA (gpu_bo's
-SuccessiveHalvingPruner), Ray Tune's ASHA with random search, random search at full resource.
+SuccessiveHalvingPruner), Ray Tune's ASHA with random search and Tune's BOHB (TuneBOHB +
+HyperBandForBOHB; ``pip install hpbandster ConfigSpace``; not in --quick), random search at full
+resource. Ray trials run one at a time with ``reuse_actors=True`` (without it every Tune trial
+starts a new actor, which dominated the run time on the 2-core machine).
 
 The budget is ``--budget`` full-resource trials' worth of resource (budget x max_resource steps,
 the same for every method). Reported per task: the anytime curve (median over seeds of the best
@@ -38,7 +41,7 @@ from benchmarks.mf_methods import METHODS, run_method  # noqa: E402
 from benchmarks.mf_tasks import TASKS, get_task  # noqa: E402
 
 QUICK_METHODS = ["gpu_bo_hyperband", "gpu_bo_hyperband_nomodel", "gpu_bo_full", "optuna_tpe_hyperband",
-                 "optuna_tpe_sh", "random_asha", "random"]
+                 "optuna_tpe_sh", "random_asha", "ray_asha", "random"]
 PEERS_FOR_BEST = ("optuna_tpe_hyperband", "ray_asha", "random_asha")  # target 2's rivals
 
 
