@@ -114,3 +114,25 @@ def test_zero_cost_wall_is_the_makespan_of_the_same_trials():
     st = SimStats(2, submitted=[0, 1, 2, 3], spans={0: 10.0, 1: 4.0, 2: 3.0, 3: 5.0})
     # worker A: 0 (0-10); worker B: 1 (0-4), 2 (4-7), 3 (7-12)
     assert st.zero_cost_wall() == pytest.approx(12.0)
+
+
+def test_records_indexes_answer_as_the_scans_they_replace():
+    # the driver's O(1) bookkeeping (issue 18.3): same trial picked, same pending order
+    from gpu_bo.optimizer import Optimizer
+    from gpu_bo.study import TrialState
+
+    opt = Optimizer({"x": (0.0, 1.0)}, seed=0)
+    rec = opt._records
+    a, b, c = rec.add_running({"x": 0.5}), rec.add_running({"x": 0.25}), rec.add_running({"x": 0.5})
+    opt.add_pending({"x": 0.75})
+    assert opt.pending == [{"x": 0.5}, {"x": 0.25}, {"x": 0.5}, {"x": 0.75}]
+    t = opt.tell({"x": 0.5}, 1.0)
+    assert t is a and a.state == TrialState.COMPLETE and c.state == TrialState.RUNNING  # the first one
+    opt.tell({"x": 0.75}, 2.0)  # the external pending point becomes a new trial
+    assert opt.pending == [{"x": 0.25}, {"x": 0.5}]
+    opt.remove_pending({"x": 0.5})
+    assert [x.number for x in opt.trials] == [a.number, b.number, 3] and opt.pending == [{"x": 0.25}]
+    opt.tell({"x": 0.25}, 0.5)
+    assert [x.number for x in rec.completed()] == [0, 1, 3]  # by number, not by finishing order
+    opt.load_state_dict(opt.state_dict())
+    assert [x.number for x in opt._records.completed()] == [0, 1, 3] and opt.pending == []
