@@ -39,11 +39,12 @@ class RunOptions:
             :class:`~gpu_bo.backends.BackendOptions`, which says more).
         worker_threads: torch threads per worker process (passed on likewise).
         sync_interval: seconds between looks at a shared storage for other processes' trials.
-        prefetch: while every worker is busy, suggest the next point ahead of time, so a freed
-            worker starts at once. Raises worker utilization when a trial takes longer than a
-            suggestion (see benchmarks/results/parallel_throughput.md), at the price of one
-            suggestion made without the result of the trial that frees the worker. Ignored by
-            the serial backend.
+        prefetch: while every worker is busy, suggest a small batch ahead of time (one point at
+            first; it doubles, up to a quarter of the workers, when a freed worker had to wait),
+            so a freed worker starts at once. Raises worker utilization when a trial takes
+            longer than a suggestion (see benchmarks/results/parallel_throughput.md), at the
+            price of suggestions made without the results of the trials that free the workers.
+            Ignored by the serial backend.
         backend_kwargs: options of one backend (e.g. the Ray address and resources, see
             :class:`gpu_bo.backends.ray.RayBackend`), passed on in ``BackendOptions``.
         heartbeat_interval: seconds between two heartbeats of this process's running trials in
