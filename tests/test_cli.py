@@ -169,10 +169,10 @@ def _show_outputs(capsys, db: Path) -> str:
 
 def _without_errors(text: str) -> str:
     """``show``'s output less what it learned to print since show_v1.txt: the error column (the
-    last one) and the line that says why trials failed."""
+    last one), the line that says why trials failed and the resource line (issue 18)."""
     out, cut = [], None
     for line in text.splitlines(keepends=True):
-        if line.startswith("failed: "):
+        if line.startswith(("failed: ", "resource used: ")):
             continue
         if line.startswith("#") or not line.strip():
             cut = line.find("  error") if line.rstrip().endswith("  error") else None
@@ -184,7 +184,8 @@ def _without_errors(text: str) -> str:
 
 def test_show_prints_what_it_printed_before_the_storage_package(tmp_path, capsys):
     # show_v1.txt was printed by the pre-refactor cli for the schema-1 fixture (tests/data/make_study_v1.py);
-    # since then show has gained an error column and a line saying why trials failed, nothing else
+    # since then show has gained an error column, a line saying why trials failed and a line with
+    # the resource the trials used (their last reported steps), nothing else
     db = tmp_path / "v1.sqlite"
     shutil.copyfile(DATA / "study_v1.sqlite", db)
     out = _show_outputs(capsys, db)
@@ -192,6 +193,7 @@ def test_show_prints_what_it_printed_before_the_storage_package(tmp_path, capsys
     assert "1    FAILED       -      1.5    0.05       4   sgd  RuntimeError: boom\n" in out
     assert "2    FAILED      -      1.5  0.1  linear  objective returned nan\n" in out
     assert "failed: 1 trial: 1 RuntimeError\n" in out and "Traceback" not in out
+    assert "resource used: 3 (sum of the trials' last reported steps)\n" in out
 
 
 def test_show_reads_a_file_it_may_not_write(tmp_path, monkeypatch, capsys):
