@@ -144,7 +144,8 @@ def test_sqlite_storage_two_jobs_and_a_pruner(tmp_path):
     again.optimize(objective, n_trials=3)
     assert len(again.trials) == 27
     assert RELATIVE in again.trials[-1].system_attrs
-    assert again.best_value < 0.6
+    # (quality is test_beats_random_search_over_seeds' job: with 2 threads and a pruner the order in
+    # which trials finish, and so what 27 trials reach, depends on the machine's load)
 
 
 def test_failed_trials_are_told_and_the_study_goes_on():

@@ -290,7 +290,10 @@ def test_median_pruner_prunes_bad_trials(backend):
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert pruned and len(done) >= 3
     for t in pruned:
-        assert t.value == t.intermediate[max(t.intermediate)] and max(t.intermediate) < 7
+        assert t.value == t.intermediate[max(t.intermediate)] and max(t.intermediate) <= 7
+    # the pruner compares with the trials finished when it is asked (issue 18: decided in the
+    # driver), so with 2 workers a trial may first look bad at its last step; most stop earlier
+    assert min(max(t.intermediate) for t in pruned) < 7
     # pruned trials are clearly worse than the median of the finished ones
     med = sorted(t.value for t in done)[len(done) // 2]
     assert min(quad(t.params) for t in pruned) * 10 > min(quad(t.params) for t in done) * 10
