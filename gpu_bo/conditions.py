@@ -21,8 +21,8 @@ import torch
 
 from gpu_bo.exceptions import SpaceError
 
-__all__ = ["INACTIVE", "When", "as_when", "check_conditions", "active_names", "active_mask",
-           "fill_inactive", "activate", "describe", "Plan"]
+__all__ = ["INACTIVE", "When", "as_when", "check_conditions", "active_names", "Plan",
+           "fill_inactive", "activate", "describe"]
 
 # the encoded value of an inactive column: the cube's centre, the nearest point to every value
 INACTIVE = 0.5
@@ -215,15 +215,6 @@ class Plan:
                 m = hit if m is None else m & hit
             out[..., c] = m
         return out
-
-
-def active_mask(dims: Mapping[str, Any], order: Sequence[str], X: torch.Tensor) -> torch.Tensor:
-    """``... x d`` bool: which encoded columns of ``X`` are active (on X's device).
-
-    A column of a dimension without a condition is always active. (A space keeps a compiled
-    :class:`Plan`; this builds one for the call.)
-    """
-    return Plan(dims, order).mask(X)
 
 
 def _target(pdim: Any, v: Any) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from gpu_bo.categorical import Categorical, from_json
-from gpu_bo.conditions import When, as_when
+from gpu_bo.conditions import as_when
 from gpu_bo.exceptions import SpaceError
 
 __all__ = ["Real", "Integer", "Categorical", "Dimension", "dimension_from_spec", "dimension_from_dict"]

@@ -178,6 +178,10 @@ class Space:
     def validate(self, params: Mapping[str, Any]) -> None:
         """Raise a ``SpaceError`` if ``params`` is missing an active parameter, holds an unknown
         or an inactive one, or holds a value outside the space."""
+        self._checked_active(params)
+
+    def _checked_active(self, params: Mapping[str, Any]) -> list[str]:
+        # validate's checks; returns the active names so canonical need not resolve them again
         if not isinstance(params, Mapping):
             raise SpaceError(f"params: got {type(params).__name__}; expected a dict of name -> value")
         extra = [n for n in params if n not in self.dims]
@@ -198,6 +202,7 @@ class Space:
                 f"params {dict(params)!r}: parameter {n!r} is inactive for this point (it needs "
                 f"{cond.describe(self.dims, n)}); expected it left out"
             )
+        return active
 
     def canonical(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A valid point as plain Python values in the space's order: floats, ints, and each
@@ -210,8 +215,7 @@ class Space:
         Raises:
             SpaceError: as :meth:`validate`.
         """
-        self.validate(params)
-        return {name: self.dims[name].plain(params[name]) for name in self.active_names(params)}
+        return {name: self.dims[name].plain(params[name]) for name in self._checked_active(params)}
 
     # -- encode / decode -----------------------------------------------------------------------
     def encode(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
