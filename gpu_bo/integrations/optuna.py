@@ -229,13 +229,14 @@ class GpuBoSampler(BaseSampler):
             params = self._ask(study, trial, space, trials, [_running_params(t) for t in running
                                                                if t.number != trial.number])
             self.last_space = space
-        if not params:
-            return {}
-        out = {n: _to_value(dists[n], v) for n, v in params.items()}
-        text = json.dumps(out)
-        for i in range(0, len(text), _CHUNK):
-            study._storage.set_trial_system_attr(trial._trial_id, f"{_RELATIVE_KEY}:{i // _CHUNK}",
-                                                 text[i:i + _CHUNK])
+            if not params:
+                return {}
+            out = {n: _to_value(dists[n], v) for n, v in params.items()}
+            # shared before the lock is released: the next thread's pending points include it
+            text = json.dumps(out)
+            for i in range(0, len(text), _CHUNK):
+                study._storage.set_trial_system_attr(trial._trial_id, f"{_RELATIVE_KEY}:{i // _CHUNK}",
+                                                     text[i:i + _CHUNK])
         return out
 
     def _ask(self, study: optuna.Study, trial: FrozenTrial, space: Space, trials: list[FrozenTrial],
