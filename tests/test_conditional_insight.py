@@ -61,3 +61,32 @@ def test_plots_draw_conditional_and_stepped_parameters(study):
     axes = plots.plot_evaluations(opt, sp)
     assert axes.shape == (4, 4)
     assert list(c.axis_values(sp.dims["n"], c.grid(sp.dims["n"], 40))) == [1, 3, 5, 7, 9]
+
+
+def test_plots_draw_only_the_trials_that_use_a_panels_parameters(study):
+    opt, sp = study
+    from gpu_bo import plots
+
+    trials = list(opt.trials)
+    uses = {n: sum(n in t.params for t in trials) for n in sp.names}
+    assert 0 < uses["x"] < len(trials) and 0 < uses["z"] < len(trials)
+    both_xn = sum("x" in t.params for t in trials)  # n is always active
+    # pair panels: names in order model, x, z, n -> axes[3, 1] is (x across, n up)
+    axes = plots.plot_evaluations(opt, sp)
+    assert len(axes[3, 1].collections[0].get_offsets()) == both_xn
+    assert len(axes[2, 1].collections) == 0 or len(axes[2, 1].collections[0].get_offsets()) == 0  # x, z: never both
+    assert len(axes[3, 0].collections[0].get_offsets()) == len(trials)  # model, n: always both
+    # the diagonal histogram of x counts x's trials only (not a spike of placeholders at the middle)
+    assert sum(p.get_height() for p in axes[1, 1].patches) == uses["x"]
+    axes = plots.plot_objective(opt, sp, n_points=8, n_samples=64)
+    assert len(axes[3, 1].collections[-2].get_offsets()) == both_xn
+    # the best trial is in branch a (f = 3 x^2 < 1): no star on z's panels, a line on x's diagonal
+    best = min(trials, key=lambda t: t.value)
+    assert best.params["model"] == "a"
+    from matplotlib.collections import PathCollection
+
+    dots = [col for col in axes[3, 2].collections if isinstance(col, PathCollection)]
+    assert dots and all(len(col.get_offsets()) == 0 or col.get_sizes()[0] != 130 for col in dots)
+    assert any(len(col.get_offsets()) == 1 and col.get_sizes()[0] == 130
+               for col in axes[3, 1].collections if isinstance(col, PathCollection))  # x's panel has it
+    assert len(axes[2, 2].lines) == 1 and len(axes[1, 1].lines) == 2

@@ -149,6 +149,14 @@ def completed_inside(study: Study, space: Space) -> list[Trial]:
     return [t for t in study.completed_trials if inside(space, t.params)]
 
 
+def active(space: Space, enc: np.ndarray) -> np.ndarray:
+    """``n x d`` bool: which encoded values of ``enc`` (``n x d``) are active parameters (on a
+    conditional space, an inactive one is a placeholder that a panel must not draw)."""
+    import torch
+
+    return space.active_mask(torch.as_tensor(enc, dtype=torch.float64)).numpy()
+
+
 def check_params(params: Sequence[str] | None, space: Space, max_params: int) -> list[str] | None:
     """Validate ``params`` and ``max_params``; the names asked for (``None``: let the plot choose)."""
     if isinstance(max_params, bool) or not isinstance(max_params, numbers.Integral) or max_params < 1:

@@ -80,6 +80,9 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
     feasible = [t for t in done if t.feasible]
     best = Direction.parse(st.direction).best(feasible, key=lambda t: t.value) if feasible and not many else None
     best_enc = sp.encode(best.params).numpy() if best is not None else None
+    # a conditional space: a panel draws the trials that use its parameters (others hold placeholders)
+    on_ok, on_bad = c.active(sp, enc_ok), c.active(sp, enc_bad)
+    best_on = c.active(sp, best_enc[None])[0] if best_enc is not None else None
     idx = {n: i for i, n in enumerate(sp.names)}
     rng = np.random.default_rng(seed)
     from matplotlib.cm import ScalarMappable
@@ -96,21 +99,23 @@ def plot_evaluations(study: Any, space: Space | Mapping[str, Any] | None = None,
             di, dj = sp.dims[names[r]], sp.dims[names[col]]
             i, j = idx[names[r]], idx[names[col]]
             if r == col:
-                ax.hist([c.axis_values(di, enc_ok[:, i]), c.axis_values(di, enc_bad[:, i])], bins=_bins(di, bins),
+                ax.hist([c.axis_values(di, enc_ok[on_ok[:, i], i]), c.axis_values(di, enc_bad[on_bad[:, i], i])],
+                        bins=_bins(di, bins),
                         stacked=True, color=[cmap(0.35), FAILED_COLOR], rwidth=0.85 if c.is_cells(di) else None)
                 c.style_axis(ax, di, "x", names[r], pad=True)
                 c.integer_counts(ax)
                 ax.set_ylabel("trials" if col == 0 else "")
                 continue
+            sel_ok, sel_bad = on_ok[:, i] & on_ok[:, j], on_bad[:, i] & on_bad[:, j]
             if ok:
-                ax.scatter(c.jitter(dj, c.axis_values(dj, enc_ok[:, j]), rng),
-                           c.jitter(di, c.axis_values(di, enc_ok[:, i]), rng), c=number, cmap=cmap, norm=norm,
-                           s=14, label="evaluated")
+                ax.scatter(c.jitter(dj, c.axis_values(dj, enc_ok[sel_ok, j]), rng),
+                           c.jitter(di, c.axis_values(di, enc_ok[sel_ok, i]), rng), c=number[sel_ok], cmap=cmap,
+                           norm=norm, s=14, label="evaluated")
             if bad:
-                ax.scatter(c.jitter(dj, c.axis_values(dj, enc_bad[:, j]), rng),
-                           c.jitter(di, c.axis_values(di, enc_bad[:, i]), rng), marker="x", s=22,
+                ax.scatter(c.jitter(dj, c.axis_values(dj, enc_bad[sel_bad, j]), rng),
+                           c.jitter(di, c.axis_values(di, enc_bad[sel_bad, i]), rng), marker="x", s=22,
                            c=FAILED_COLOR, lw=1.2, label="failed")
-            if best_enc is not None:
+            if best_enc is not None and best_on[i] and best_on[j]:
                 ax.scatter(c.axis_values(dj, best_enc[j:j + 1]), c.axis_values(di, best_enc[i:i + 1]),
                            s=130, c="r", marker="*", edgecolors="k", linewidths=0.5, zorder=3, label="best trial")
             c.style_pair(ax, (dj, di), (names[col], names[r]), (r == k - 1, col == 0), pad=True)

@@ -118,14 +118,15 @@ def choose(space: Space, params: list[str] | None, max_params: int,
         max_params, space.d, "the most important by gb.importance")
 
 
-def _diagonal(ax: Any, dim: Any, g: np.ndarray, pd: np.ndarray, best: float) -> None:
+def _diagonal(ax: Any, dim: Any, g: np.ndarray, pd: np.ndarray, best: float | None) -> None:
     xs = c.axis_values(dim, g)
     if dim.kind == "categorical":  # one value per category: a dot and a bar across its cell
         ax.plot(xs, pd, "o", ms=5, color="C0")
         ax.hlines(pd, xs - 0.3, xs + 0.3, color="C0", lw=2.5)
     else:
         ax.plot(xs, pd, "-o" if c.is_cells(dim) else "-", ms=4, color="C0")
-    ax.axvline(best, color="r", ls="--", lw=1)
+    if best is not None:  # None: the best trial does not use this parameter
+        ax.axvline(best, color="r", ls="--", lw=1)
 
 
 def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *, n_points: int = 40,
@@ -175,6 +176,7 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
     best = direction.best([t for t in trials if t.feasible] or trials, key=lambda t: t.value)
     best_enc = sp.encode(best.params).cpu().numpy()
     X_np = surface.X.cpu().numpy()
+    on, best_on = c.active(sp, X_np), c.active(sp, best_enc[None])[0]  # panels draw active values only
     rng = np.random.default_rng(seed)
     k = len(names)
     fig, axes = c.grid_figure(plt, k)
@@ -185,7 +187,8 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
         pd = surface.partial([(idx[name], g)])
         lows.append(pd.min())
         highs.append(pd.max())
-        _diagonal(axes[r, r], dim, g, pd, c.axis_values(dim, best_enc[idx[name]:idx[name] + 1])[0])
+        at = idx[name]
+        _diagonal(axes[r, r], dim, g, pd, c.axis_values(dim, best_enc[at:at + 1])[0] if best_on[at] else None)
         c.style_axis(axes[r, r], dim, "x", name)
         axes[r, r].set_ylabel("partial dependence" if r == 0 else "")
     # one range for every curve: a flat curve reads as an unimportant parameter, as it is
@@ -221,10 +224,12 @@ def plot_objective(study: Any, space: Space | Mapping[str, Any] | None = None, *
             ax.pcolormesh(xe, ye, Z, cmap=cmap, norm=norm)
         else:
             ax.contourf(xs, ys, Z, levels=levels, cmap=cmap, norm=norm)
-        ax.scatter(c.jitter(dj, c.axis_values(dj, X_np[:, j]), rng), c.jitter(di, c.axis_values(di, X_np[:, i]), rng),
-                   s=9, c="k", alpha=0.6, lw=0)
-        ax.scatter(c.axis_values(dj, best_enc[j:j + 1]), c.axis_values(di, best_enc[i:i + 1]),
-                   s=130, c="r", marker="*", edgecolors="w", linewidths=0.6, zorder=3)
+        both = on[:, i] & on[:, j]
+        ax.scatter(c.jitter(dj, c.axis_values(dj, X_np[both, j]), rng),
+                   c.jitter(di, c.axis_values(di, X_np[both, i]), rng), s=9, c="k", alpha=0.6, lw=0)
+        if best_on[i] and best_on[j]:
+            ax.scatter(c.axis_values(dj, best_enc[j:j + 1]), c.axis_values(di, best_enc[i:i + 1]),
+                       s=130, c="r", marker="*", edgecolors="w", linewidths=0.6, zorder=3)
         c.style_pair(ax, (dj, di), (names[col], names[r]), (r == k - 1, col == 0), pad=False)
 
     word = "lower" if direction is Direction.MINIMIZE else "higher"
