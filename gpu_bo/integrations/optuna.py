@@ -165,10 +165,13 @@ class GpuBoSampler(BaseSampler):
         self._independent.reseed_rng()
 
     # -- the relative search space ----------------------------------------------------------
-    def _learned(self, study: optuna.Study) -> tuple[Space | None, dict[str, BaseDistribution], list[FrozenTrial]]:
+    def _learned(self, study: optuna.Study, snapshot: list[FrozenTrial] | None = None
+                 ) -> tuple[Space | None, dict[str, BaseDistribution], list[FrozenTrial]]:
         """The conditional space of the finished trials (None: no parameter qualifies), its
-        distributions and the trials."""
-        trials = study.get_trials(deepcopy=False, states=_FINISHED)
+        distributions and the trials (those of ``snapshot``, all the study's trials, when given)."""
+        if snapshot is None:
+            snapshot = study.get_trials(deepcopy=False, states=_FINISHED)
+        trials = [t for t in snapshot if t.state in _FINISHED]
         dists: dict[str, BaseDistribution] = {}
         uses: dict[str, int] = {}
         mixed: set[str] = set()
@@ -214,7 +217,10 @@ class GpuBoSampler(BaseSampler):
         if len(complete) < max(self._n_startup, 1):
             return {}
         with self._lock:
-            space, dists, trials = self._learned(study)
+            # one read of the storage for the finished and the running trials: with two reads, a
+            # trial finishing in between would be neither told nor pending (and could be suggested again)
+            snapshot = study.get_trials(deepcopy=False)
+            space, dists, trials = self._learned(study, snapshot)
             if space is None:
                 return {}
             names = [n for n in space.names if n in search_space]
@@ -225,9 +231,9 @@ class GpuBoSampler(BaseSampler):
                                                  [[(n, v) for n, v in t.params.items() if n in names] for t in trials])
                 if unexplained:
                     return {}
-            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            params = self._ask(study, trial, space, trials, [_running_params(t) for t in running
-                                                               if t.number != trial.number])
+            running = [_running_params(t) for t in snapshot
+                       if t.state == TrialState.RUNNING and t.number != trial.number]
+            params = self._ask(study, trial, space, trials, running)
             self.last_space = space
             if not params:
                 return {}
