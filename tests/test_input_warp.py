@@ -207,3 +207,18 @@ def test_state_dict_resumes_the_same_suggestions():
     b = gb.Optimizer(SPACE, seed=3, n_initial=5, options=o)
     b.load_state_dict(state)
     assert a.ask() == b.ask()
+
+
+def test_benchmark_problems_have_their_documented_optimum():
+    """benchmarks/input_warp_ab.py's problems: zero at the stated optimum, positive elsewhere."""
+    import numpy as np
+
+    from benchmarks import input_warp_ab as ab
+
+    e, b, c = ab.ellipsoid5(), ab.boundary4(), ab.bentcigar5()
+    x_e = np.random.default_rng(2).uniform(-4, 4, 5)
+    x_c = np.random.default_rng(3).uniform(-4, 4, 5)
+    assert e({f"x{i}": x_e[i] for i in range(5)}) == 0.0
+    assert c({f"x{i}": x_c[i] for i in range(5)}) < 1e-18
+    assert b({"x0": 0.002, "x1": 0.005, "x2": 0.01, "x3": 0.02}) == 0.0
+    assert min(p({f"x{i}": 0.5 for i in range(5)}) for p in (e, b, c)) > 0.1
