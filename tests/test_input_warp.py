@@ -222,3 +222,19 @@ def test_benchmark_problems_have_their_documented_optimum():
     assert c({f"x{i}": x_c[i] for i in range(5)}) < 1e-18
     assert b({"x0": 0.002, "x1": 0.005, "x2": 0.01, "x3": 0.02}) == 0.0
     assert min(p({f"x{i}": 0.5 for i in range(5)}) for p in (e, b, c)) > 0.1
+
+
+def test_adam_path_and_float32_study():
+    """The CUDA default (fixed-step Adam) on the warped loss, and a float32 study with the warp."""
+    g = torch.Generator().manual_seed(7)
+    X = torch.rand(30, 2, generator=g, dtype=DT)
+    y = -torch.sin(3 * torch.log10(X[:, 0] + 1e-3)) + 0.1 * X[:, 1]
+    opts = gb.surrogate.FitOptions(method="adam", adam_steps=120)
+    gp, w = fit_warped_gp(X, y, (), (0, 1), options=opts)
+    assert gp.info["method"] == "adam" and math.isfinite(gp.info["loss"])
+    assert gp.info["loss"] < fit_gp(X, y, options=opts).info["loss"]
+    opt = gb.Optimizer(SPACE, seed=2, n_initial=5, options=gb.OptimizerOptions(input_warp="on", dtype="float32"))
+    for _ in range(8):
+        p = opt.ask()
+        opt.tell(p, _f(p))
+    assert opt.last_suggestion_info["gp"]["input_warp"]["cols"] == [0, 1]
