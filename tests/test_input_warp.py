@@ -238,3 +238,21 @@ def test_adam_path_and_float32_study():
         p = opt.ask()
         opt.tell(p, _f(p))
     assert opt.last_suggestion_info["gp"]["input_warp"]["cols"] == [0, 1]
+
+
+def test_a_fit_that_fails_everywhere_warns_and_keeps_the_identity(monkeypatch):
+    import gpu_bo.surrogate.input_warp as iw
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("cholesky")
+
+    monkeypatch.setattr(iw, "_run_lbfgs", boom)
+    X = torch.rand(12, 2, generator=torch.Generator().manual_seed(8), dtype=DT)
+    with pytest.warns(gb.exceptions.FitWarning, match="warped GP fit failed"):
+        gp, w = fit_warped_gp(X, X.sum(-1), (), (0, 1))
+    assert torch.equal(w.log_a, torch.zeros(2, dtype=DT)) and gp.info["loss"] == math.inf
+    r = WarpedRefit("auto")  # the plain fit (fit.py's optimizer, not patched) still works: auto drops the warp
+    with pytest.warns(gb.exceptions.FitWarning):
+        plain = r.fit_fn((0, 1), 12, "global")(X, X.sum(-1), (), options=gb.surrogate.FitOptions(), warm=None,
+                                               seed=0, optimize=True)
+    assert not r.used and r.current is None and math.isfinite(plain.info["loss"])

@@ -19,11 +19,13 @@ Glossary: ``R`` restarts, ``n`` points, ``d`` columns, ``w`` warped columns.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 
+from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.reference import MATERN52_DS, matern52_terms, sq_dist
 from gpu_bo.surrogate.fit import (
     POLISH_MAX_POINTS, FitOptions, _fit_subset, _initial_raw, _run_adam, _run_lbfgs, fit_gp, standardize,
@@ -216,12 +218,15 @@ def _fit_warped_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], 
         def loss_fn(raw, _j=jitter):
             return warped_neg_log_post(raw, Xf, yf, cat, cols, _j, need_grad=False)[0]
 
-        if method == "lbfgs":
-            raw = _run_lbfgs(raw0, loss_fn, options.warm_max_iter if warm is not None else options.max_iter,
-                             value_grad)
-        else:
-            steps = options.adam_steps if warm is None else max(options.warm_adam_steps, 1)
-            raw = _run_adam(raw0, loss_fn, steps, options.adam_lr, value_grad)
+        try:
+            if method == "lbfgs":
+                raw = _run_lbfgs(raw0, loss_fn, options.warm_max_iter if warm is not None else options.max_iter,
+                                 value_grad)
+            else:
+                steps = options.adam_steps if warm is None else max(options.warm_adam_steps, 1)
+                raw = _run_adam(raw0, loss_fn, steps, options.adam_lr, value_grad)
+        except RuntimeError:
+            continue  # more jitter
         losses = torch.nan_to_num(loss_fn(raw), nan=float("inf"))
         best = int(torch.argmin(losses))
         if method == "lbfgs" and warm is None and R > 1 and Xf.shape[0] <= POLISH_MAX_POINTS:
@@ -233,9 +238,11 @@ def _fit_warped_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], 
                 raw[best], losses[best] = polished[0], pl[0]
         if bool(torch.isfinite(losses[best])):
             break
-    else:  # every jitter failed: the unwarped fit's own fallbacks take over (identity warp)
-        raw = raw0
-        best = 0
+    else:  # every jitter failed: the default start with the identity warp ("auto" then drops it)
+        warnings.warn("warped GP fit failed at every jitter level; using the default start", FitWarning,
+                      stacklevel=3)
+        raw, best = raw0, 0
+        losses = torch.full((R,), float("inf"), dtype=dtype, device=device)
     b = raw[best]
     params = GPParams(lengthscale=b[:d].exp(), outputscale=b[d].exp(), noise=NOISE_FLOOR + b[d + 1].exp(),
                       mean_const=b[d + 2])
