@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import gpu_bo as gb  # noqa: E402
 from benchmarks import peers  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json, write_text,
+    RESULTS_DIR, fmt_stat, markdown_table, parallel_map, run_header, write_json, write_text,
 )
 from benchmarks.problems import Problem, get_problem  # noqa: E402
 from benchmarks.quality import run_one  # noqa: E402
@@ -180,12 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--summarize", action="store_true", help="no runs: the tables from the JSON (and timing)")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--name", default="input_warp_ab")
+    ap.add_argument("--note", default="", help="a line for the table's header")
     args = ap.parse_args(argv)
     problems = [p for p in args.problems.split(",") if p]
     modes = [m for m in args.modes.split(",") if m]
     header = run_header("benchmarks/input_warp_ab.py", "full" if args.seeds >= 10 else "partial",
                         {"seeds": args.seeds, "problems": problems, "modes": modes, "budget": BUDGET,
-                         "n_initial": 10, "device": "cpu", "jobs": args.jobs})
+                         "n_initial": 10, "device": "cpu", "jobs": args.jobs}, note=args.note)
     # the ill-conditioned problems first, seed by seed; then the no-harm ones interleaved, so that a
     # run stopped early (--resume continues it, --summarize writes the tables) has them all equally
     first = [p for p in problems if p in LOG_PROBLEMS]
@@ -195,11 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     out_json = args.out / f"{args.name}.json"
     runs: list[dict[str, Any]] = []
     times: list[dict[str, Any]] = []
+    prior: list[dict[str, Any]] = []
     if (args.resume or args.summarize) and out_json.exists():
         import json
 
         old = json.loads(out_json.read_text())
         runs, times = old["runs"], old.get("timing", [])
+        prior = old.get("prior_headers", []) + [old["header"]]  # the runs' own machine/load records
         done = {(r["problem"], r["method"], r["seed"]) for r in runs}
         items = [it for it in items if (it[0], f"warp_{it[1]}", it[2]) not in done]
     if args.summarize:
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{len(runs)}/{len(items)}] {rec['problem']} {rec['method']} seed {rec['seed']}: "
               f"regret {rec['final_regret']:.4g} ({rec['wall_seconds']:.1f} s){' ERROR' if rec['error'] else ''}",
               flush=True)
-        write_json(out_json, {"header": header.as_dict(), "runs": runs, "timing": times})
+        write_json(out_json, {"header": header.as_dict(), "prior_headers": prior, "runs": runs, "timing": times})
 
     parallel_map(_run, items, jobs=args.jobs, on_result=progress)
     if not args.no_timing and not (args.summarize and times):
@@ -222,9 +225,11 @@ def main(argv: list[str] | None = None) -> int:
                     times.append(_timing(name, n, m))
                     print(times[-1], flush=True)
     header.finish()
-    write_json(out_json, {"header": header.as_dict(), "runs": runs, "timing": times})
+    write_json(out_json, {"header": header.as_dict(), "prior_headers": prior, "runs": runs, "timing": times})
     errors = [r for r in runs if r["error"]]
-    md = [f"# Input warping A/B ({args.name})", "", header.markdown(), "",
+    earlier = [f"- Earlier part of this run: started {h['started']}, finished {h.get('finished')}, load average "
+               f"at start {h.get('loadavg_start')}, at end {h.get('loadavg_end')}" for h in prior]
+    md = [f"# Input warping A/B ({args.name})", "", header.markdown(), *earlier, "",
           "Final simple regret, median [IQR] (seeds); log10 of the regret for " + ", ".join(LOG_PROBLEMS) + ".",
           "", _summary(runs, problems), ""]
     if times:
