@@ -387,7 +387,7 @@ class Optimizer:
         strategy = self._pick_strategy(n_done, device)
         X_fit, y_fit, region, tr_length = self._region(X, Y[:, 0], strategy)
         with cpu_threads(device, X_fit.shape[0], self.options.cpu_threads):
-            fit_fn = self._iwarp.fit_fn(warp_columns(self.space), X_fit.shape[0], strategy)
+            fit_fn = self._iwarp.fit_fn(warp_columns(self.space), strategy)
             gp, fit_info = self._schedule.fit(X_fit, y_fit, column_spec(self.space), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
                                               local=strategy != "global", fit_fn=fit_fn)

@@ -175,13 +175,13 @@ def test_warp_with_monte_carlo_acquisition_and_pending_points():
 def test_auto_keeps_the_warp_on_strongly_warped_data():
     """A function of log10 x declared on a linear scale: the warp pays for its parameters."""
     r = WarpedRefit("auto")
-    fit = r.fit_fn((0, 1), 40, "global")
+    fit = r.fit_fn((0, 1), "global")
     g = torch.Generator().manual_seed(6)
     X = torch.rand(40, 2, generator=g, dtype=DT)
     y = -torch.sin(3 * torch.log10(X[:, 0] + 1e-3)) + 0.1 * X[:, 1]
     gp = fit(X, y, (), options=gb.surrogate.FitOptions(), warm=None, seed=0, optimize=True)
     assert r.used and r.current is not None and gp.info["input_warp_gain"] > 4
-    assert r.fit_fn((0, 1), 40, "trust_region") is None and WarpedRefit("off").fit_fn((0,), 40, "global") is None
+    assert r.fit_fn((0, 1), "trust_region") is None and WarpedRefit("off").fit_fn((0,), "global") is None
 
 
 def test_off_is_the_default_and_leaves_the_gp_unwarped():
@@ -253,6 +253,6 @@ def test_a_fit_that_fails_everywhere_warns_and_keeps_the_identity(monkeypatch):
     assert torch.equal(w.log_a, torch.zeros(2, dtype=DT)) and gp.info["loss"] == math.inf
     r = WarpedRefit("auto")  # the plain fit (fit.py's optimizer, not patched) still works: auto drops the warp
     with pytest.warns(gb.exceptions.FitWarning):
-        plain = r.fit_fn((0, 1), 12, "global")(X, X.sum(-1), (), options=gb.surrogate.FitOptions(), warm=None,
+        plain = r.fit_fn((0, 1), "global")(X, X.sum(-1), (), options=gb.surrogate.FitOptions(), warm=None,
                                                seed=0, optimize=True)
     assert not r.used and r.current is None and math.isfinite(plain.info["loss"])

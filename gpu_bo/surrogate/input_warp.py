@@ -308,7 +308,7 @@ class WarpedRefit:
         self.warp: InputWarp | None = None  # the last fitted warp (warm start)
         self.used = False  # whether the last fit kept its warp ("auto")
 
-    def fit_fn(self, cols: tuple[int, ...], n: int, strategy: str):
+    def fit_fn(self, cols: tuple[int, ...], strategy: str):
         """A :func:`fit_gp`-like callable for :meth:`RefitSchedule.fit`, or None where this
         suggestion does not warp (mode "off", no real column, not the global strategy).
 
@@ -316,7 +316,6 @@ class WarpedRefit:
 
         Args:
             cols: the columns to warp (:func:`warp_columns`).
-            n: training points of this fit.
             strategy: the suggestion's strategy ("global" or "trust_region").
         """
         if self.mode == "off" or not cols or strategy != "global":
