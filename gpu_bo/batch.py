@@ -27,9 +27,11 @@ from dataclasses import dataclass
 import torch
 
 from gpu_bo.acquisition import ANALYTIC, AcqSpec, build, check_name
+from gpu_bo.acquisition.warped import WarpedAcq
 from gpu_bo.maximize import MaximizeOptions, Region, maximize
 from gpu_bo.space import Space, point_key
 from gpu_bo.surrogate import FittedGP, believe
+from gpu_bo.surrogate.input_warp import InputWarp
 
 __all__ = ["Search", "select"]
 
@@ -63,7 +65,7 @@ def _point(acq, search: Search, options: MaximizeOptions, seed: int, exclude: se
 
 
 def select(spec: AcqSpec, gp: FittedGP, q: int, *, search: Search, seed: int, exclude: set[tuple],
-           X_pending: torch.Tensor | None = None) -> torch.Tensor:
+           X_pending: torch.Tensor | None = None, warp: InputWarp | None = None) -> torch.Tensor:
     """Choose ``q`` distinct points (``q x d``) for the acquisition ``spec`` on ``gp``.
 
     Args:
@@ -75,6 +77,9 @@ def select(spec: AcqSpec, gp: FittedGP, q: int, *, search: Search, seed: int, ex
         exclude: :func:`gpu_bo.space.point_key` of points never to return (evaluated, pending);
             the key of each chosen point is added to it.
         X_pending: ``m x d`` pending points, or None.
+        warp: the input warp ``gp`` was fitted with (its ``X`` is ``W(x)``), or None: pending and
+            chosen points are warped before the GP sees them, candidates through
+            :class:`gpu_bo.acquisition.warped.WarpedAcq`; the search stays in ``x``.
 
     Raises:
         ValueError: ``q`` is not an int >= 1, or the acquisition name is unknown.
@@ -84,15 +89,18 @@ def select(spec: AcqSpec, gp: FittedGP, q: int, *, search: Search, seed: int, ex
     analytic = check_name(spec.name) in ANALYTIC
     chosen: list[torch.Tensor] = []
     believed = None
+    to_gp = (lambda t: t) if warp is None else (lambda t: None if t is None else warp(t))
+    X_pending = to_gp(X_pending)
     for j in range(q):
         spec_j = dataclasses.replace(spec, seed=seed + j)
         if analytic:
             # each round extends the previous round's factor by the point it chose
-            believed = believe(gp, X_pending) if j == 0 else believe(believed, chosen[-1].unsqueeze(0))
+            believed = believe(gp, X_pending) if j == 0 else believe(believed, to_gp(chosen[-1].unsqueeze(0)))
             acq = build(spec_j, believed)
         else:
-            parts = [t for t in (X_pending, torch.stack(chosen) if chosen else None) if t is not None]
+            parts = [t for t in (X_pending, to_gp(torch.stack(chosen)) if chosen else None) if t is not None]
             acq = build(spec_j, gp, torch.cat(parts) if parts else None, q=1)
+        acq = acq if warp is None else WarpedAcq(acq, warp)
         options = search.options.for_batch_round() if analytic and j > 0 else search.options
         chosen.append(_point(acq, search, options, seed + 31 * j, exclude))
     return torch.stack(chosen)

@@ -33,6 +33,7 @@ from gpu_bo.space import Space, as_space
 from gpu_bo.study import Direction, Trial, TrialState, is_valid_value
 from gpu_bo.surrogate import FitOptions, FittedGP, RefitSchedule
 from gpu_bo.surrogate.conditional import column_spec
+from gpu_bo.surrogate.input_warp import WarpedRefit, warp_columns
 from gpu_bo.trust_region import local_data
 
 __all__ = ["Optimizer", "OptimizerOptions"]
@@ -125,6 +126,7 @@ class Optimizer:
                              "(one per objective, in the objectives' units)")
         self._schedule = RefitSchedule(o.full_refit_every, o.refit_min_n, o.refit_growth)
         self._multi = MultiOutputSuggester(o)  # several objectives or constraints
+        self._iwarp = WarpedRefit(o.input_warp)  # input warping: its mode and last warp
         self.last_suggestion_info: dict[str, Any] = {}
         self.fidelity: Any = None  # a gpu_bo.multi_fidelity.ResourceModel, asked first when set
 
@@ -385,14 +387,16 @@ class Optimizer:
         strategy = self._pick_strategy(n_done, device)
         X_fit, y_fit, region, tr_length = self._region(X, Y[:, 0], strategy)
         with cpu_threads(device, X_fit.shape[0], self.options.cpu_threads):
+            fit_fn = self._iwarp.fit_fn(warp_columns(self.space), strategy)
             gp, fit_info = self._schedule.fit(X_fit, y_fit, column_spec(self.space), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
-                                              local=strategy != "global")
-            spec = self._acq_spec(gp, X_obs)
+                                              local=strategy != "global", fit_fn=fit_fn)
+            warp = None if fit_fn is None else self._iwarp.current
+            spec = self._acq_spec(gp, X_obs if warp is None else warp(X_obs))
             search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
                                   device, self.dtype, X_obs, y_obs, region)
             chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude,
-                                  X_pending=self._pending_rows(device))
+                                  X_pending=self._pending_rows(device), warp=warp)
         self.last_suggestion_info = {**fit_info, "n": int(X_fit.shape[0]), "device": str(device), "gp": gp.info,
                                      "strategy": strategy, "region_length": tr_length}
         return self.space.decode(chosen)
@@ -433,6 +437,7 @@ class Optimizer:
             "n_asks": self._n_asks,
             **self._schedule.state_dict(),  # n_fits, last_fit_n, gp_params
             "multi_output": self._multi.state_dict(),
+            "input_warp": self._iwarp.state_dict(),
             "trials": [t.to_dict() for t in self._records.trials],
             "external_pending": [dict(p) for p in self._records.external_pending],
         }
@@ -462,6 +467,7 @@ class Optimizer:
         self._schedule.load_state_dict(state)
         self._records.reset(trials, external)
         self._multi.load_state_dict(state.get("multi_output") or {})
+        self._iwarp.load_state_dict(state.get("input_warp") or {})
 
     def _loaded_trial(self, d: Mapping[str, Any]) -> Trial:
         trial = Trial.from_dict(d)

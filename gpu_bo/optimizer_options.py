@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from gpu_bo.maximize import MaximizeOptions
 from gpu_bo.surrogate import FitOptions
+from gpu_bo.surrogate.input_warp import MODES as _WARP_MODES
 from gpu_bo.trust_region import TrustRegionOptions
 
 __all__ = ["OptimizerOptions"]
@@ -52,6 +53,9 @@ class OptimizerOptions:
             :func:`gpu_bo.optimize` learns from every reported value with a GP over
             (configuration, resource) and suggests at full resource (:mod:`gpu_bo.multi_fidelity`);
             False: only finished trials' values, as without a pruner.
+        input_warp: ``"off"``, ``"on"`` or ``"auto"``: fit a Kumaraswamy warp of each real
+            column with the GP (single objective, global strategy, flat spaces;
+            :mod:`gpu_bo.surrogate.input_warp`, docs/guide/input-warping.md).
     """
 
     failure_policy: str = "worst"
@@ -69,8 +73,11 @@ class OptimizerOptions:
     auto_tr_min_n_cuda: int = 10000
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
+    input_warp: str = "off"
 
     def __post_init__(self) -> None:
+        if self.input_warp not in _WARP_MODES:
+            raise ValueError(f"input_warp: got {self.input_warp!r}, expected one of {list(_WARP_MODES)}")
         if self.ref_point is not None:
             try:
                 ref = tuple(float(r) for r in self.ref_point)

@@ -1,8 +1,7 @@
 """Hyperparameter fitting of the GP (batched multi-start MAP) and the refit schedule.
 
-The loss is the negative log posterior per point of :mod:`gpu_bo.surrogate.gp`'s model under
-:mod:`gpu_bo.surrogate.prior`'s priors, on an unconstrained raw vector per restart
-(log lengthscales, log outputscale, log noise above the floor, constant mean).
+The loss is the negative log posterior per point of :mod:`gpu_bo.surrogate.gp`'s model under :mod:`gpu_bo.surrogate.prior`'s
+priors, on an unconstrained raw vector per restart (log lengthscales, log outputscale, log noise above the floor, constant mean).
 
 Shapes: ``R`` restarts are fitted as one batch (``raw`` is ``R x (d + 3)``) by summing the
 independent per-restart losses; the best restart is kept. ``n`` training points, ``d`` inputs.
@@ -452,7 +451,7 @@ class RefitSchedule:
         self.last_fit_n = 0
 
     def fit(self, X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...], *, options: FitOptions, seed: int,
-            local: bool = False) -> tuple[FittedGP, dict]:
+            local: bool = False, fit_fn=None) -> tuple[FittedGP, dict]:
         """Fit a GP to ``n x d`` inputs and ``n`` raw targets, re-optimizing when the schedule says so.
 
         Args:
@@ -463,6 +462,7 @@ class RefitSchedule:
             seed: seed of the fit's restarts and subset.
             local: the data are a trust region's local subset (they change with the region), so
                 the hyperparameters are re-optimized at every call.
+            fit_fn: what fits, with :func:`fit_gp`'s signature (None: ``fit_gp``; input warping's own).
 
         Returns:
             The fitted GP and ``{"fit_seconds", "cold_fit", "hyperparameters_fitted"}``.
@@ -472,8 +472,8 @@ class RefitSchedule:
         optimize = (cold or local or n < self.refit_min_n
                     or n >= self.last_fit_n * (1.0 + self.refit_growth))
         t0 = time.perf_counter()
-        gp = fit_gp(X, y, as_cat(cat), options=options, warm=None if cold else self.params, seed=seed,
-                    optimize=optimize)
+        gp = (fit_fn or fit_gp)(X, y, as_cat(cat), options=options, warm=None if cold else self.params,
+                                seed=seed, optimize=optimize)
         t_fit = time.perf_counter() - t0
         if optimize:
             self.params = gp.params.to(torch.device("cpu"), torch.float64)
