@@ -387,7 +387,7 @@ class Optimizer:
         with cpu_threads(device, X_fit.shape[0], self.options.cpu_threads):
             gp, fit_info = self._schedule.fit(X_fit, y_fit, column_spec(self.space), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
-                                              local=strategy != "global")
+                                              local=strategy != "global", output_warp=self.options.output_warp)
             spec = self._acq_spec(gp, X_obs)
             search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
                                   device, self.dtype, X_obs, y_obs, region)

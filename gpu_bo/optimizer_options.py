@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from gpu_bo.maximize import MaximizeOptions
-from gpu_bo.surrogate import FitOptions
+from gpu_bo.surrogate import FitOptions, check_output_warp
 from gpu_bo.trust_region import TrustRegionOptions
 
 __all__ = ["OptimizerOptions"]
@@ -52,6 +52,10 @@ class OptimizerOptions:
             :func:`gpu_bo.optimize` learns from every reported value with a GP over
             (configuration, resource) and suggests at full resource (:mod:`gpu_bo.multi_fidelity`);
             False: only finished trials' values, as without a pruner.
+        output_warp: a monotone transform of a single-objective study's values before the GP
+            (:mod:`gpu_bo.surrogate.output_warp`): ``"off"``, ``"auto"`` (a warp only where the
+            likelihood says it fits much better), ``"power"`` (Yeo-Johnson) or ``"log"``.
+            Studies with several objectives or constraints are never warped.
     """
 
     failure_policy: str = "worst"
@@ -69,8 +73,10 @@ class OptimizerOptions:
     auto_tr_min_n_cuda: int = 10000
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
+    output_warp: str = "off"
 
     def __post_init__(self) -> None:
+        check_output_warp(self.output_warp)
         if self.ref_point is not None:
             try:
                 ref = tuple(float(r) for r in self.ref_point)

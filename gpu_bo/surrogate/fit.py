@@ -22,6 +22,7 @@ from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.conditional import as_cat, is_conditional, masked_pair_diffs
 from gpu_bo.kernels.reference import MATERN52_DS, kernel_matrix, matern52, matern52_terms
 from gpu_bo.surrogate.gp import NOISE_FLOOR, FittedGP, GPParams, _condition
+from gpu_bo.surrogate.output_warp import warp_targets
 from gpu_bo.surrogate.prior import RawBlocks, add_neg_log_prior_grad, lengthscale_loc, log_prior
 
 __all__ = ["FitOptions", "RefitSchedule", "fit_gp", "pairwise_sq_diffs"]
@@ -391,13 +392,13 @@ def standardize(y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
 
 
 def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
-           warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
+           warm: GPParams | None = None, seed: int = 0, optimize: bool = True,
+           output_warp: str = "off") -> FittedGP:
     """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
 
     Several restarts are optimized together as one batched problem. Never raises on numerical
     trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
-    ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
-    the data.
+    ``optimize=False`` with ``warm`` keeps those hyperparameters and only conditions on the data.
 
     Args:
         X: ``n x d`` training inputs in the unit cube.
@@ -407,26 +408,24 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
         warm: the previous optimum, used as one restart (or kept, with ``optimize=False``).
         seed: seed of the random restarts and of the fit subset.
         optimize: whether to optimize the hyperparameters at all.
+        output_warp: the warp of the standardized targets (:mod:`gpu_bo.surrogate.output_warp`).
 
     Returns:
-        The GP conditioned on all ``n`` points. float32 data are standardized, fitted and factored
-        in float64, the GP's tensors stored in float32 (:func:`gpu_bo.surrogate.gp._condition`).
+        The GP on all ``n`` points (float32 data: fitted in float64, stored in float32, ``_condition``).
     """
-    n, d = X.shape
-    device, dtype = X.device, X.dtype
-    # standardize and fit in float64 (no-ops for float64 data; the MLL is fragile in float32)
-    y_mean, y_std, ys = standardize(y.to(torch.float64))
-    Xf = X.to(torch.float64)
+    (n, d), device, dtype = X.shape, X.device, X.dtype
+    y_mean, y_std, ys = standardize(y.to(torch.float64))  # then warp and fit in float64 (fragile in float32)
+    warp, ys = warp_targets(ys, output_warp)
     if not optimize and warm is not None and warm.lengthscale.numel() == d:
         # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
         params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}
     else:
-        params, jitter, info = _fit_params(Xf, ys, as_cat(cat), options, warm, seed)
+        params, jitter, info = _fit_params(X.to(torch.float64), ys, as_cat(cat), options, warm, seed)
         params = params.to(device, dtype)
     ys = ys.to(dtype)
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
     return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=as_cat(cat), L=L,
-                    alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)
+                    alpha=alpha, Kinv=Kinv, jitter=jitter, info={**info, "output_warp": warp and warp.kind}, warp=warp)
 
 
 class RefitSchedule:
@@ -452,7 +451,7 @@ class RefitSchedule:
         self.last_fit_n = 0
 
     def fit(self, X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...], *, options: FitOptions, seed: int,
-            local: bool = False) -> tuple[FittedGP, dict]:
+            local: bool = False, output_warp: str = "off") -> tuple[FittedGP, dict]:
         """Fit a GP to ``n x d`` inputs and ``n`` raw targets, re-optimizing when the schedule says so.
 
         Args:
@@ -463,6 +462,7 @@ class RefitSchedule:
             seed: seed of the fit's restarts and subset.
             local: the data are a trust region's local subset (they change with the region), so
                 the hyperparameters are re-optimized at every call.
+            output_warp: passed to :func:`fit_gp`.
 
         Returns:
             The fitted GP and ``{"fit_seconds", "cold_fit", "hyperparameters_fitted"}``.
@@ -473,7 +473,7 @@ class RefitSchedule:
                     or n >= self.last_fit_n * (1.0 + self.refit_growth))
         t0 = time.perf_counter()
         gp = fit_gp(X, y, as_cat(cat), options=options, warm=None if cold else self.params, seed=seed,
-                    optimize=optimize)
+                    optimize=optimize, output_warp=output_warp)
         t_fit = time.perf_counter() - t0
         if optimize:
             self.params = gp.params.to(torch.device("cpu"), torch.float64)
