@@ -59,6 +59,19 @@ def test_each_transform_is_strictly_increasing_and_invertible_on_all_reals(kind)
     assert np.mean(zu) == pytest.approx(0.0, abs=1e-9) and np.std(zu, ddof=1) == pytest.approx(1.0)
 
 
+def test_hand_written_yeo_johnson_matches_scipy():
+    from scipy import stats
+
+    from gpu_bo.surrogate.output_warp import _fit_power, _yj, _yj_llf
+
+    u = 2.0 * np.random.default_rng(0).standard_normal(60)
+    for lam in (-1.5, 0.0, 0.5, 1.0, 2.0, 3.2):
+        np.testing.assert_allclose(_yj(u, lam), stats.yeojohnson(u, lmbda=lam), rtol=1e-12, atol=1e-12)
+        assert _yj_llf(lam, u) == pytest.approx(float(stats.yeojohnson_llf(lam, u)), rel=1e-10)
+    for uu in (u, _rosenbrock_u(40, 2)):
+        assert _fit_power(uu)[0] == pytest.approx(float(stats.yeojohnson_normmax(uu)), abs=1e-3)
+
+
 def test_the_log_warp_compresses_the_bad_tail():
     u = _rosenbrock_u(40, 1)
     z = fit_output_warp(u, "log").forward(u)
