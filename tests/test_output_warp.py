@@ -235,3 +235,19 @@ def test_output_warp_lowers_the_median_regret_on_rosenbrock_4d():
     auto = [final("auto", s) for s in range(10)]
     assert np.median(auto) < np.median(off)
     assert sum(a < o for a, o in zip(auto, off)) >= 7
+
+
+def test_benchmark_problems_have_their_optimum_and_the_summary_compares_seeds():
+    from benchmarks import output_warp_ab as ab
+
+    for name in ab.HEAVY:
+        space, fn, optimum = ab.get_problem(name)
+        xopt = {"rosenbrock4": np.ones(4), "bent_cigar5": ab._CIGAR_XOPT, "ellipsoid5": ab._ELLI_XOPT}[name]
+        assert fn({f"x{i}": float(v) for i, v in enumerate(xopt)}) == pytest.approx(optimum, abs=1e-12)
+        assert fn(space.sample_params(1, seed=0)[0]) > optimum
+    runs = [{"problem": "p", "variant": v, "seed": s, "budget": 12, "n_initial": 10, "final_regret": r,
+             "ask_seconds": [0.1] * 12, "warps": [None] * 10 + ["log", "log"]}
+            for v, rs in (("off", [3.0, 1.0]), ("auto", [2.0, 1.0])) for s, r in enumerate(rs)]
+    summary = ab.summarize(runs, ["p"], ["off", "auto"])
+    assert summary["p/auto"]["wins_vs_off"] == 1 and summary["p/auto"]["ties_vs_off"] == 1
+    assert summary["p/auto"]["warped_share"] == 1.0 and summary["p/off"]["regret"][0] == 2.0
