@@ -239,7 +239,7 @@ def _recording_fit(monkeypatch):
 
     calls = []
 
-    def fake(X, y, cat, *, options, warm, seed, optimize):
+    def fake(X, y, cat, *, options, warm, seed, optimize, output_warp="off"):
         calls.append({"warm": warm, "optimize": optimize, "n": int(X.shape[0]), "seed": seed})
         k = len(calls)  # hyperparameters that differ per call, to see which ones are recorded
         params = S.GPParams(torch.full((X.shape[1],), 0.1 * k, dtype=torch.float32),
