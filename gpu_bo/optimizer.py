@@ -390,7 +390,8 @@ class Optimizer:
             fit_fn = self._iwarp.fit_fn(warp_columns(self.space), strategy)
             gp, fit_info = self._schedule.fit(X_fit, y_fit, column_spec(self.space), seed=seed,
                                               options=self.options.fit or FitOptions.for_device(device),
-                                              local=strategy != "global", fit_fn=fit_fn)
+                                              local=strategy != "global", fit_fn=fit_fn,
+                                              output_warp=self.options.output_warp)
             warp = None if fit_fn is None else self._iwarp.current
             spec = self._acq_spec(gp, X_obs if warp is None else warp(X_obs))
             search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from gpu_bo.maximize import MaximizeOptions
-from gpu_bo.surrogate import FitOptions
+from gpu_bo.surrogate import FitOptions, check_output_warp
 from gpu_bo.surrogate.input_warp import MODES as _WARP_MODES
 from gpu_bo.trust_region import TrustRegionOptions
 
@@ -56,6 +56,10 @@ class OptimizerOptions:
         input_warp: ``"off"``, ``"on"`` or ``"auto"``: fit a Kumaraswamy warp of each real
             column with the GP (single objective, global strategy, flat spaces;
             :mod:`gpu_bo.surrogate.input_warp`, docs/guide/input-warping.md).
+        output_warp: a monotone transform of a single-objective study's values before the GP
+            (:mod:`gpu_bo.surrogate.output_warp`): ``"off"``, ``"auto"`` (a warp only where the
+            likelihood says it fits much better), ``"power"`` (Yeo-Johnson) or ``"log"``.
+            Studies with several objectives or constraints are never warped.
     """
 
     failure_policy: str = "worst"
@@ -74,10 +78,12 @@ class OptimizerOptions:
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
     input_warp: str = "off"
+    output_warp: str = "off"
 
     def __post_init__(self) -> None:
         if self.input_warp not in _WARP_MODES:
             raise ValueError(f"input_warp: got {self.input_warp!r}, expected one of {list(_WARP_MODES)}")
+        check_output_warp(self.output_warp)
         if self.ref_point is not None:
             try:
                 ref = tuple(float(r) for r in self.ref_point)

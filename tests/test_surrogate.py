@@ -236,10 +236,11 @@ def _recording_fit(monkeypatch):
     import types
 
     import gpu_bo.surrogate.fit as S
+    import gpu_bo.surrogate.refit as R
 
     calls = []
 
-    def fake(X, y, cat, *, options, warm, seed, optimize):
+    def fake(X, y, cat, *, options, warm, seed, optimize, output_warp="off"):
         calls.append({"warm": warm, "optimize": optimize, "n": int(X.shape[0]), "seed": seed})
         k = len(calls)  # hyperparameters that differ per call, to see which ones are recorded
         params = S.GPParams(torch.full((X.shape[1],), 0.1 * k, dtype=torch.float32),
@@ -247,7 +248,7 @@ def _recording_fit(monkeypatch):
                             torch.tensor(0.0, dtype=torch.float32))
         return types.SimpleNamespace(params=params)
 
-    monkeypatch.setattr(S, "fit_gp", fake)
+    monkeypatch.setattr(R, "fit_gp", fake)
     return calls
 
 

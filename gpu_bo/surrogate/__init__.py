@@ -1,5 +1,6 @@
 """The GP surrogate: the fitted GP (:mod:`.gp`: posterior, conditioning, units), its
-hyperparameter fit and refit schedule (:mod:`.fit`) and the priors (:mod:`.prior`).
+hyperparameter fit (:mod:`.fit`), the refit schedule (:mod:`.refit`) and the priors (:mod:`.prior`),
+the output warps (:mod:`.output_warp`).
 
 Every name that was importable from the former ``gpu_bo/surrogate.py`` is re-exported here.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 from gpu_bo.surrogate.fit import (
     POLISH_MAX_POINTS,
     FitOptions,
-    RefitSchedule,
     _initial_raw,
     _loss_and_grad,
     _neg_log_post,
@@ -20,8 +20,10 @@ from gpu_bo.surrogate.fit import (
     pairwise_sq_diffs,
 )
 from gpu_bo.surrogate.gp import NOISE_FLOOR, FittedGP, GPModel, GPParams, _condition, _extend_factor, believe
+from gpu_bo.surrogate.output_warp import OUTPUT_WARPS, OutputWarp, check_output_warp
+from gpu_bo.surrogate.refit import RefitSchedule
 from gpu_bo.surrogate.prior import LS_PRIOR_SCALE as _LS_PRIOR_SCALE
 from gpu_bo.surrogate.prior import lengthscale_loc as _prior_loc
 
 __all__ = ["NOISE_FLOOR", "POLISH_MAX_POINTS", "FitOptions", "FittedGP", "GPModel", "GPParams", "RefitSchedule",
-           "believe", "fit_gp", "pairwise_sq_diffs"]
+           "OUTPUT_WARPS", "OutputWarp", "believe", "check_output_warp", "fit_gp", "pairwise_sq_diffs"]

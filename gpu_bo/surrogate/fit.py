@@ -1,4 +1,4 @@
-"""Hyperparameter fitting of the GP (batched multi-start MAP) and the refit schedule.
+"""Hyperparameter fitting of the GP (batched multi-start MAP); the refit schedule is :mod:`.refit`.
 
 The loss is the negative log posterior per point of :mod:`gpu_bo.surrogate.gp`'s model under :mod:`gpu_bo.surrogate.prior`'s
 priors, on an unconstrained raw vector per restart (log lengthscales, log outputscale, log noise above the floor, constant mean).
@@ -10,9 +10,7 @@ independent per-restart losses; the best restart is kept. ``n`` training points,
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -21,9 +19,10 @@ from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.conditional import as_cat, is_conditional, masked_pair_diffs
 from gpu_bo.kernels.reference import MATERN52_DS, kernel_matrix, matern52, matern52_terms
 from gpu_bo.surrogate.gp import NOISE_FLOOR, FittedGP, GPParams, _condition
+from gpu_bo.surrogate.output_warp import warp_targets
 from gpu_bo.surrogate.prior import RawBlocks, add_neg_log_prior_grad, lengthscale_loc, log_prior
 
-__all__ = ["FitOptions", "RefitSchedule", "fit_gp", "pairwise_sq_diffs"]
+__all__ = ["FitOptions", "fit_gp", "pairwise_sq_diffs"]
 
 POLISH_MAX_POINTS = 256  # cold fits on at most this many points polish their best restart (_fit_params)
 _LOG2PI = math.log(2 * math.pi)
@@ -390,13 +389,13 @@ def standardize(y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
 
 
 def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, options: FitOptions = FitOptions(),
-           warm: GPParams | None = None, seed: int = 0, optimize: bool = True) -> FittedGP:
+           warm: GPParams | None = None, seed: int = 0, optimize: bool = True,
+           output_warp: str = "off") -> FittedGP:
     """Fit a GP to ``n x d`` inputs and ``n`` raw targets (larger = better, finite).
 
     Several restarts are optimized together as one batched problem. Never raises on numerical
     trouble: it falls back to more jitter, then to default hyperparameters, with a FitWarning.
-    ``optimize=False`` with ``warm`` given keeps those hyperparameters and only conditions on
-    the data.
+    ``optimize=False`` with ``warm`` keeps those hyperparameters and only conditions on the data.
 
     Args:
         X: ``n x d`` training inputs in the unit cube.
@@ -406,95 +405,22 @@ def fit_gp(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...] = (), *, optio
         warm: the previous optimum, used as one restart (or kept, with ``optimize=False``).
         seed: seed of the random restarts and of the fit subset.
         optimize: whether to optimize the hyperparameters at all.
+        output_warp: the warp of the standardized targets (:mod:`gpu_bo.surrogate.output_warp`).
 
     Returns:
-        The GP conditioned on all ``n`` points. float32 data are standardized, fitted and factored
-        in float64, the GP's tensors stored in float32 (:func:`gpu_bo.surrogate.gp._condition`).
+        The GP on all ``n`` points (float32 data: fitted in float64, stored in float32, ``_condition``).
     """
-    n, d = X.shape
-    device, dtype = X.device, X.dtype
-    # standardize and fit in float64 (no-ops for float64 data; the MLL is fragile in float32)
-    y_mean, y_std, ys = standardize(y.to(torch.float64))
-    Xf = X.to(torch.float64)
+    d, device, dtype = X.shape[1], X.device, X.dtype
+    y_mean, y_std, ys = standardize(y.to(torch.float64))  # then warp and fit in float64 (fragile in float32)
+    warp, ys = warp_targets(ys, output_warp)
     if not optimize and warm is not None and warm.lengthscale.numel() == d:
         # keep the last hyperparameters: no restarts, no fit subset, only the conditioning below
         params, jitter, info = warm.to(device, dtype), 0.0, {"method": "kept", "restarts": 0}
     else:
-        params, jitter, info = _fit_params(Xf, ys, as_cat(cat), options, warm, seed)
+        params, jitter, info = _fit_params(X.to(torch.float64), ys, as_cat(cat), options, warm, seed)
         params = params.to(device, dtype)
     ys = ys.to(dtype)
     L, alpha, Kinv, jitter = _condition(X, ys, params, cat, jitter)
     return FittedGP(X=X, y=ys, y_mean=y_mean, y_std=y_std, params=params, cat=as_cat(cat), L=L,
-                    alpha=alpha, Kinv=Kinv, jitter=jitter, info=info)
+                    alpha=alpha, Kinv=Kinv, jitter=jitter, info={**info, "output_warp": warp and warp.kind}, warp=warp)
 
-
-class RefitSchedule:
-    """When to re-optimize the GP hyperparameters and from where (warm or cold).
-
-    Every ``full_refit_every``-th optimization is cold (fresh restarts), the others start warm
-    from the previous optimum. From ``refit_min_n`` training points on (global strategy only)
-    the hyperparameters are re-optimized only once the data have grown by ``refit_growth``;
-    in between the last ones are kept and the GP is only conditioned on the new data.
-
-    Attributes:
-        params: the last optimized hyperparameters on CPU float64 (None before the first fit).
-        n_fits: hyperparameter optimizations so far.
-        last_fit_n: training points at the last one.
-    """
-
-    def __init__(self, full_refit_every: int = 20, refit_min_n: int = 100, refit_growth: float = 0.02) -> None:
-        self.full_refit_every = int(full_refit_every)
-        self.refit_min_n = int(refit_min_n)
-        self.refit_growth = float(refit_growth)
-        self.params: GPParams | None = None
-        self.n_fits = 0
-        self.last_fit_n = 0
-
-    def fit(self, X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...], *, options: FitOptions, seed: int,
-            local: bool = False, fit_fn=None) -> tuple[FittedGP, dict]:
-        """Fit a GP to ``n x d`` inputs and ``n`` raw targets, re-optimizing when the schedule says so.
-
-        Args:
-            X: ``n x d`` training inputs.
-            y: ``n`` raw targets (larger = better).
-            cat: categorical columns of ``X``.
-            options: the hyperparameter fit's options.
-            seed: seed of the fit's restarts and subset.
-            local: the data are a trust region's local subset (they change with the region), so
-                the hyperparameters are re-optimized at every call.
-            fit_fn: what fits, with :func:`fit_gp`'s signature (None: ``fit_gp``; input warping's own).
-
-        Returns:
-            The fitted GP and ``{"fit_seconds", "cold_fit", "hyperparameters_fitted"}``.
-        """
-        cold = self.params is None or self.n_fits % max(1, self.full_refit_every) == 0
-        n = int(X.shape[0])
-        optimize = (cold or local or n < self.refit_min_n
-                    or n >= self.last_fit_n * (1.0 + self.refit_growth))
-        t0 = time.perf_counter()
-        gp = (fit_fn or fit_gp)(X, y, as_cat(cat), options=options, warm=None if cold else self.params,
-                                seed=seed, optimize=optimize)
-        t_fit = time.perf_counter() - t0
-        if optimize:
-            self.params = gp.params.to(torch.device("cpu"), torch.float64)
-            self.n_fits += 1
-            self.last_fit_n = n
-        return gp, {"fit_seconds": t_fit, "cold_fit": cold and optimize, "hyperparameters_fitted": optimize}
-
-    def state_dict(self) -> dict:
-        """``{"n_fits", "last_fit_n", "gp_params"}``, JSON-serializable."""
-        return {"n_fits": self.n_fits, "last_fit_n": self.last_fit_n,
-                "gp_params": None if self.params is None else self.params.to_list()}
-
-    def load_state_dict(self, state: Mapping) -> None:
-        """Restore :meth:`state_dict`'s keys (missing ones take their defaults; other keys are ignored).
-
-        Raises:
-            TypeError: ``state`` is not a mapping.
-        """
-        if not isinstance(state, Mapping):
-            raise TypeError(f"state: expected a mapping from RefitSchedule.state_dict(), got {type(state).__name__}")
-        self.n_fits = int(state.get("n_fits", 0))
-        self.last_fit_n = int(state.get("last_fit_n", 0))
-        g = state.get("gp_params")
-        self.params = None if g is None else GPParams.from_list(g)

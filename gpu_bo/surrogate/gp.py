@@ -29,6 +29,7 @@ from gpytorch.distributions import MultivariateNormal
 
 from gpu_bo.exceptions import FitWarning
 from gpu_bo.kernels.reference import kernel_matrix
+from gpu_bo.surrogate.output_warp import OutputWarp
 
 __all__ = ["FLOAT32_NOISE_REL", "NOISE_FLOOR", "FittedGP", "GPModel", "GPParams", "believe"]
 
@@ -79,7 +80,9 @@ class FittedGP:
 
     Attributes:
         X: ``n x d`` training inputs.  y: ``n`` standardized targets.
-        y_mean, y_std: the standardization (raw = y * y_std + y_mean).
+        y_mean, y_std: the standardization (raw = y * y_std + y_mean without a warp).
+        warp: an output warp of the standardized values (None: none): then
+            raw = warp.inverse(y) * y_std + y_mean (:mod:`gpu_bo.surrogate.output_warp`).
         L: ``n x n`` lower Cholesky factor of ``K + noise I``; alpha: ``K^-1 (y - c)``;
         Kinv: ``(K + noise I)^-1``.
     """
@@ -95,6 +98,7 @@ class FittedGP:
     Kinv: torch.Tensor
     jitter: float = 0.0
     info: dict = field(default_factory=dict)
+    warp: OutputWarp | None = None
 
     @property
     def inv_ls(self) -> torch.Tensor:
@@ -103,18 +107,21 @@ class FittedGP:
     # the GP's units: raw values (sign-flipped so larger is better, the user's scale) and the
     # standardized values it is fitted on; callers convert through these three, nowhere else
     def to_std(self, v: float) -> float:
-        """A raw value -> standardized units: ``(v - y_mean) / y_std``."""
+        """A raw value -> standardized units: ``(v - y_mean) / y_std``, then the warp if any."""
         z = (v - self.y_mean) / self.y_std
         if not math.isfinite(z) and math.isfinite(v):  # v - y_mean overflowed (values near 1e308)
             z = v / self.y_std - self.y_mean / self.y_std
-        return z
+        return z if self.warp is None or not math.isfinite(z) else self.warp.forward(z)
 
     def from_std(self, z: float) -> float:
-        """A standardized value -> raw units: ``z * y_std + y_mean``."""
+        """A standardized value -> raw units: the inverse warp if any, then ``* y_std + y_mean``."""
+        if self.warp is not None and math.isfinite(z):
+            z = self.warp.inverse(z)
         return z * self.y_std + self.y_mean
 
     def scale_to_std(self, dv: float) -> float:
-        """A raw difference (a margin such as ``xi``) -> standardized units: ``dv / y_std``."""
+        """A raw difference (a margin such as ``xi``) -> standardized units: ``dv / y_std``
+        (with a warp, the same fraction of the warped values' spread)."""
         return dv / self.y_std
 
     def mean_var(self, Xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,7 +206,7 @@ def believe(gp: FittedGP, X_new: torch.Tensor) -> FittedGP:
         except torch.linalg.LinAlgError:  # a pending point on top of a training point: refactor
             L, alpha, Kinv, jitter = _condition(X, y, gp.params, gp.cat, gp.jitter)
     return FittedGP(X=X, y=y, y_mean=gp.y_mean, y_std=gp.y_std, params=gp.params, cat=gp.cat, L=L,
-                    alpha=alpha, Kinv=Kinv, jitter=jitter,
+                    alpha=alpha, Kinv=Kinv, jitter=jitter, warp=gp.warp,
                     info=dict(gp.info, believed=int(gp.info.get("believed", 0)) + int(X_new.shape[0])))
 
 

@@ -5,7 +5,7 @@ values), ``b x q x d`` candidate sets (BoTorch's grammar).
 
 Each output's hyperparameters are fitted by :mod:`gpu_bo.surrogate.fit` exactly as a single
 objective's are (same priors, restarts, refit schedule and warm starts, one
-:class:`~gpu_bo.surrogate.fit.RefitSchedule` per output). Why not one L-BFGS over all outputs'
+:class:`~gpu_bo.surrogate.refit.RefitSchedule` per output). Why not one L-BFGS over all outputs'
 restarts at once: the batched L-BFGS shares one line search across its batch, so the
 worst-conditioned output would limit how far the others get (fit.py's note on polishing).
 The fitted GPs are then stacked (:class:`MultiGP`, ``batch_shape = m``), and every posterior
@@ -25,7 +25,8 @@ from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNorm
 from linear_operator.operators import BlockDiagLinearOperator, CholLinearOperator, TriangularLinearOperator
 
 from gpu_bo.kernels.reference import kernel_matrix
-from gpu_bo.surrogate.fit import FitOptions, RefitSchedule
+from gpu_bo.surrogate.fit import FitOptions
+from gpu_bo.surrogate.refit import RefitSchedule
 from gpu_bo.surrogate.gp import FittedGP, believe
 
 __all__ = ["MultiGP", "MultiFit", "MultiGPModel"]
@@ -106,9 +107,9 @@ class MultiFit:
     """Fits of ``m`` outputs with one refit schedule (and warm start) per output.
 
     Args:
-        full_refit_every: as :class:`~gpu_bo.surrogate.fit.RefitSchedule`'s.
-        refit_min_n: as :class:`~gpu_bo.surrogate.fit.RefitSchedule`'s.
-        refit_growth: as :class:`~gpu_bo.surrogate.fit.RefitSchedule`'s.
+        full_refit_every: as :class:`~gpu_bo.surrogate.refit.RefitSchedule`'s.
+        refit_min_n: as :class:`~gpu_bo.surrogate.refit.RefitSchedule`'s.
+        refit_growth: as :class:`~gpu_bo.surrogate.refit.RefitSchedule`'s.
     """
 
     def __init__(self, full_refit_every: int = 20, refit_min_n: int = 100, refit_growth: float = 0.02) -> None:
