@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gpu_bo.local_phase import LocalPhaseOptions
 from gpu_bo.maximize import MaximizeOptions
 from gpu_bo.surrogate import FitOptions
 from gpu_bo.trust_region import TrustRegionOptions
@@ -52,6 +53,9 @@ class OptimizerOptions:
             :func:`gpu_bo.optimize` learns from every reported value with a GP over
             (configuration, resource) and suggests at full resource (:mod:`gpu_bo.multi_fidelity`);
             False: only finished trials' values, as without a pruner.
+        local_phase: the local exploitation phase and escape rule of a single-objective study
+            with the global strategy (:mod:`gpu_bo.local_phase`, docs/guide/local-phase.md);
+            None: off.
     """
 
     failure_policy: str = "worst"
@@ -69,6 +73,7 @@ class OptimizerOptions:
     auto_tr_min_n_cuda: int = 10000
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
+    local_phase: LocalPhaseOptions | None = None
 
     def __post_init__(self) -> None:
         if self.ref_point is not None:
