@@ -36,7 +36,7 @@ from gpu_bo.trust_region import box
 __all__ = ["LocalPhaseOptions", "stall_count", "phase", "plan"]
 
 PHASES = ("global", "local", "escape")
-ESCAPES = ("far", "restart")
+ESCAPES = ("far", "restart", "explore")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class LocalPhaseOptions:
             from the incumbent in the unit cube.
         escape: how: ``"far"`` maximizes the acquisition over the whole space outside that
             ball; ``"restart"`` in a box of side ``escape_length`` around the best observed
-            point outside it (a second region, restarted from the data's next-best basin).
+            point outside it (a second region, restarted from the data's next-best basin);
+            ``"explore"`` suggests the quasi-random point of ``[0.1, 0.9]^d`` farthest from
+            every observed point (the GP is not asked: in a trap it sees nothing elsewhere).
         escape_length: the side of the ``"restart"`` box (lengthscale-scaled as ``length``).
         tol: the share of the values' range that counts as an improvement for ``stall``.
         escape_tol: the share of the values' range that counts for ``escape_after``.
@@ -156,6 +158,9 @@ def plan(opts: LocalPhaseOptions, values: list[float], X_obs: torch.Tensor, y_ob
         lengthscale = None
     if ph == "escape":
         radius = opts.escape_distance * math.sqrt(center.shape[-1])
+        if opts.escape == "explore":
+            far = _most_isolated(X_obs, len(values))
+            return ph, Region(far, far, far), dataclasses.replace(maximize, steps=0)
         if opts.escape == "far":
             return ph, Region(torch.zeros_like(center), torch.ones_like(center), center, min_distance=radius), maximize
         far = (X_obs - center).norm(dim=-1) >= radius
@@ -171,3 +176,10 @@ def _local(center: torch.Tensor, length: float, lengthscale: torch.Tensor | None
     """The box of side ``length`` around ``center`` and the budgets of its refinement."""
     lb, ub = box(center, length, lengthscale)
     return Region(lb, ub, center), dataclasses.replace(maximize, steps=max(maximize.steps, opts.steps))
+
+
+def _most_isolated(X_obs: torch.Tensor, seed: int, n: int = 2048) -> torch.Tensor:
+    """The Sobol point of ``[0.1, 0.9]^d`` whose nearest observed point is farthest (``d``)."""
+    sob = torch.quasirandom.SobolEngine(X_obs.shape[-1], scramble=True, seed=seed).draw(n, dtype=torch.float64)
+    cand = 0.1 + 0.8 * sob.to(device=X_obs.device, dtype=X_obs.dtype)
+    return cand[torch.cdist(cand, X_obs).min(dim=-1).values.argmax()]

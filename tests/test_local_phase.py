@@ -71,6 +71,11 @@ def test_plan_gives_a_small_box_with_more_steps_and_an_escape_ball():
     assert ph == "escape" and mo.steps == 100
     assert torch.allclose(region.center, X[2])  # the best point at least 0.3 * sqrt(2) away
     assert torch.allclose(region.ub - region.lb, torch.full((2,), 0.2, dtype=torch.float64))
+    explore = LocalPhaseOptions(escape_after=0, escape_every=1, escape="explore")
+    ph, region, mo = plan(explore, [0.0, 1.0, 0.5], X, y, 1, None, base)
+    assert ph == "escape" and mo.steps == 0 and torch.equal(region.lb, region.ub)
+    assert bool(((region.center >= 0.1) & (region.center <= 0.9)).all())
+    assert float(torch.cdist(region.center[None], X).min()) > 0.3  # far from the three points
     ph, region, mo = plan(LocalPhaseOptions(), [0.0, 1.0, 0.5], X, y, 1, None, base)
     assert (ph, region, mo) == ("global", None, base)
 
@@ -123,3 +128,22 @@ def test_optimizer_local_suggestions_stay_in_the_box_and_escapes_leave_the_ball(
             assert dist <= 0.5 * 0.1 * 10.0 + 1e-9  # half the side, lengthscale-scaled (at most 10x)
         else:
             assert dist >= 0.3 * math.sqrt(2) - 1e-9
+
+
+def test_optimize_tells_the_optimizer_its_budget(monkeypatch):
+    import gpu_bo.local_phase as lp
+
+    budgets = []
+    real = lp.phase
+
+    def spy(values, n_initial, opts, budget=None):
+        budgets.append(budget)
+        return real(values, n_initial, opts, budget)
+
+    monkeypatch.setattr(lp, "phase", spy)
+    from gpu_bo.run_options import RunOptions
+
+    opts = gb.OptimizerOptions(local_phase=LocalPhaseOptions(stall=10**6, escape_every=0, late_fraction=0.5))
+    gb.optimize(lambda p: (p["a"] - 0.2) ** 2, {"a": (0.0, 1.0)}, n_trials=6, progress=False,
+                options=RunOptions(optimizer_options=opts, n_initial=3))
+    assert budgets and set(budgets) == {6}
