@@ -8,8 +8,8 @@ alone, what the next suggestion searches:
 - ``"global"``: the whole space, as without this module;
 - ``"local"``: after ``stall`` evaluations without improvement (or in the last
   ``late_fraction`` of a known budget), the acquisition is maximized in a small box around the
-  incumbent (the trust region's :func:`gpu_bo.trust_region.box`, scaled by the lengthscales)
-  with ``steps`` refinement steps, for final precision;
+  incumbent (the trust region's :func:`gpu_bo.trust_region.box`, scaled by the lengthscales),
+  optionally with more refinement steps, for final precision;
 - ``"escape"``: after ``escape_after`` evaluations without a significant improvement, every
   ``escape_every``-th suggestion searches away from the incumbent: anywhere at least
   ``escape_distance * sqrt(d)`` from it (a :class:`gpu_bo.maximize.Region` with
@@ -45,19 +45,21 @@ class LocalPhaseOptions:
 
     Attributes:
         stall: completed evaluations after the initial design without an improvement (more
-            than ``tol`` times the range of the values seen) that start the local phase.
+            than ``tol`` times the range of the values seen) that start the local phase (None:
+            never by stall; the default, see benchmarks/results/local_phase_ab.md).
         length: side of the local box in the unit cube (scaled per dimension by the
             lengthscales, as the trust region's box).
-        steps: gradient steps of the refinement in the local phase (the global search's
-            ``MaximizeOptions.steps`` otherwise).
-        late_fraction: the last share of a known budget (``Optimizer.budget``) searched
-            locally whatever the stall count (0: never by budget).
+        steps: gradient steps of the refinement in the local phase, when more than the
+            global search's ``MaximizeOptions.steps`` (0, the default: the same steps; more
+            cost time and gained nothing measurable, benchmarks/results/local_phase_ab.md).
+        late_fraction: the last share of a known budget (``Optimizer.budget``, which
+            :func:`gpu_bo.optimize` sets to ``n_trials``) searched locally (0: never by budget).
         escape_after: completed evaluations without a significant improvement (more than
             ``escape_tol`` times the range of the values seen) after which the escape rule
             applies: the next suggestion escapes, and then every ``escape_every``-th one (the
             others stay local). Why a second, coarser count: inside a trap the search keeps
             finding small improvements that reset the fine one.
-        escape_every: see ``escape_after`` (0: never escape).
+        escape_every: see ``escape_after`` (0: never escape; the default).
         escape_distance: an escape searches points at least ``escape_distance * sqrt(d)``
             from the incumbent in the unit cube.
         escape: how: ``"far"`` maximizes the acquisition over the whole space outside that
@@ -70,12 +72,12 @@ class LocalPhaseOptions:
         escape_tol: the share of the values' range that counts for ``escape_after``.
     """
 
-    stall: int = 5
+    stall: int | None = None
     length: float = 0.1
-    steps: int = 100
-    late_fraction: float = 0.0
+    steps: int = 0
+    late_fraction: float = 0.2
     escape_after: int = 8
-    escape_every: int = 2
+    escape_every: int = 0
     escape_distance: float = 0.2
     escape: str = "far"
     escape_length: float = 0.4
@@ -85,6 +87,8 @@ class LocalPhaseOptions:
     def __post_init__(self) -> None:
         for name in ("stall", "steps", "escape_after", "escape_every"):
             v = getattr(self, name)
+            if name == "stall" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name}: got {v!r}, expected an int >= 0")
         for name, lo, hi in (("length", 0.0, 2.0), ("escape_length", 0.0, 2.0), ("late_fraction", 0.0, 1.0), ("escape_distance", 0.0, 1.0),
@@ -129,7 +133,8 @@ def phase(values: list[float], n_initial: int, opts: LocalPhaseOptions, budget: 
         if past >= 0 and past % opts.escape_every == 0:
             return "escape"
     late = budget is not None and opts.late_fraction > 0 and len(values) >= (1.0 - opts.late_fraction) * budget
-    return "local" if late or stall_count(values, n_initial, opts.tol) >= opts.stall else "global"
+    stalled = opts.stall is not None and stall_count(values, n_initial, opts.tol) >= opts.stall
+    return "local" if late or stalled else "global"
 
 
 def plan(opts: LocalPhaseOptions, values: list[float], X_obs: torch.Tensor, y_obs: torch.Tensor, n_initial: int,

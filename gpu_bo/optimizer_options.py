@@ -54,8 +54,9 @@ class OptimizerOptions:
             (configuration, resource) and suggests at full resource (:mod:`gpu_bo.multi_fidelity`);
             False: only finished trials' values, as without a pruner.
         local_phase: the local exploitation phase and escape rule of a single-objective study
-            with the global strategy (:mod:`gpu_bo.local_phase`, docs/guide/local-phase.md);
-            None: off.
+            with the global strategy (:mod:`gpu_bo.local_phase`, docs/guide/local-phase.md).
+            The default searches the last 20% of a known budget (``Optimizer.budget``, set by
+            :func:`gpu_bo.optimize`) locally and does nothing without one; None: off.
     """
 
     failure_policy: str = "worst"
@@ -73,7 +74,7 @@ class OptimizerOptions:
     auto_tr_min_n_cuda: int = 10000
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
-    local_phase: LocalPhaseOptions | None = None
+    local_phase: LocalPhaseOptions | None = field(default_factory=LocalPhaseOptions)
 
     def __post_init__(self) -> None:
         if self.ref_point is not None:

@@ -31,6 +31,7 @@ def test_stall_count_counts_evaluations_since_the_last_improvement():
 
 
 def test_phase_goes_global_then_local_then_escapes_every_other_suggestion():
+    assert phase([float(i) for i in range(5)] + [4.0] * 30, 5, LocalPhaseOptions()) == "global"  # no budget
     opts = LocalPhaseOptions(stall=3, escape_after=5, escape_every=2)
     improving = [float(i) for i in range(12)]
     assert phase(improving, 5, opts) == "global"
@@ -44,7 +45,7 @@ def test_phase_goes_global_then_local_then_escapes_every_other_suggestion():
 
 
 def test_late_fraction_uses_the_budget_hint_only_when_given():
-    opts = LocalPhaseOptions(stall=10**6, escape_every=0, late_fraction=0.2)
+    opts = LocalPhaseOptions(stall=None, escape_every=0, late_fraction=0.2)
     values = [float(i) for i in range(40)]
     assert phase(values, 10, opts) == "global"
     assert phase(values, 10, opts, budget=50) == "local"
@@ -55,7 +56,7 @@ def test_plan_gives_a_small_box_with_more_steps_and_an_escape_ball():
     X = torch.tensor([[0.1, 0.1], [0.5, 0.6], [0.9, 0.2]], dtype=torch.float64)
     y = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)
     base = MaximizeOptions(steps=30)
-    ph, region, mo = plan(LocalPhaseOptions(stall=0, escape_every=0, length=0.1), [0.0, 1.0, 0.5], X, y, 1,
+    ph, region, mo = plan(LocalPhaseOptions(stall=0, length=0.1, steps=100), [0.0, 1.0, 0.5], X, y, 1,
                           None, base)
     assert ph == "local" and mo.steps == 100
     assert torch.allclose(region.center, X[1])
@@ -66,7 +67,7 @@ def test_plan_gives_a_small_box_with_more_steps_and_an_escape_ball():
     assert region.min_distance == pytest.approx(0.3 * math.sqrt(2))
     assert torch.equal(region.lb, torch.zeros(2, dtype=torch.float64))
     restart = LocalPhaseOptions(escape_after=0, escape_every=1, escape_distance=0.3, escape="restart",
-                                escape_length=0.2)
+                                escape_length=0.2, steps=100)
     ph, region, mo = plan(restart, [0.0, 1.0, 0.5], X, y, 1, None, base)
     assert ph == "escape" and mo.steps == 100
     assert torch.allclose(region.center, X[2])  # the best point at least 0.3 * sqrt(2) away
@@ -76,6 +77,8 @@ def test_plan_gives_a_small_box_with_more_steps_and_an_escape_ball():
     assert ph == "escape" and mo.steps == 0 and torch.equal(region.lb, region.ub)
     assert bool(((region.center >= 0.1) & (region.center <= 0.9)).all())
     assert float(torch.cdist(region.center[None], X).min()) > 0.3  # far from the three points
+    ph, region, mo = plan(LocalPhaseOptions(stall=0), [0.0, 1.0, 0.5], X, y, 1, None, base)
+    assert ph == "local" and mo == base  # the default: the global search's steps
     ph, region, mo = plan(LocalPhaseOptions(), [0.0, 1.0, 0.5], X, y, 1, None, base)
     assert (ph, region, mo) == ("global", None, base)
 
@@ -107,10 +110,25 @@ def _run(opts, n=22, seed=0):
     return opt, phases
 
 
-def test_optimizer_is_unchanged_without_local_phase():
+def test_optimizer_is_unchanged_without_local_phase_or_a_budget():
     opt, phases = _run(None, n=8)
     assert set(phases[5:]) == {"global"}
     assert opt.options.local_phase is None
+    assert gb.OptimizerOptions().local_phase == LocalPhaseOptions()  # on by default, but it needs a budget
+    _, phases = _run(LocalPhaseOptions(), n=12)
+    assert set(phases[5:]) == {"global"}
+
+
+def test_default_searches_the_last_fifth_of_a_budget_locally():
+    space = gb.Space({"a": gb.Real(-1.0, 1.0), "b": gb.Real(-1.0, 1.0)})
+    opt = gb.Optimizer(space, seed=0, n_initial=5, device="cpu")
+    opt.budget = 15
+    phases = []
+    for _ in range(15):
+        p = opt.ask()
+        phases.append(opt.last_suggestion_info.get("phase"))
+        opt.tell(p, (p["a"] - 0.3) ** 2 + 4 * (p["b"] + 0.2) ** 2)
+    assert phases[5:12] == ["global"] * 7 and phases[12:] == ["local"] * 3  # 12 of 15 told: the last 20%
 
 
 def test_optimizer_local_suggestions_stay_in_the_box_and_escapes_leave_the_ball():
@@ -143,7 +161,7 @@ def test_optimize_tells_the_optimizer_its_budget(monkeypatch):
     monkeypatch.setattr(lp, "phase", spy)
     from gpu_bo.run_options import RunOptions
 
-    opts = gb.OptimizerOptions(local_phase=LocalPhaseOptions(stall=10**6, escape_every=0, late_fraction=0.5))
+    opts = gb.OptimizerOptions(local_phase=LocalPhaseOptions(late_fraction=0.5))
     gb.optimize(lambda p: (p["a"] - 0.2) ** 2, {"a": (0.0, 1.0)}, n_trials=6, progress=False,
                 options=RunOptions(optimizer_options=opts, n_initial=3))
     assert budgets and set(budgets) == {6}
