@@ -95,11 +95,20 @@ class MaximizeOptions:
 @dataclass(frozen=True)
 class Region:
     """A box of the unit cube to search in (trust region): corners ``lb``, ``ub`` and the
-    ``center`` that candidates perturb (``d`` each)."""
+    ``center`` that candidates perturb (``d`` each); points closer than ``min_distance`` to the
+    centre are never returned (an escape from a trap, :mod:`gpu_bo.local_phase`)."""
 
     lb: torch.Tensor
     ub: torch.Tensor
     center: torch.Tensor
+    min_distance: float = 0.0
+
+
+def _drop_close(vals: torch.Tensor, X: torch.Tensor, region: Region | None) -> torch.Tensor:
+    """``vals`` (``N``) with the rows of ``X`` (``N x d``) inside the region's excluded ball at -inf."""
+    if region is None or region.min_distance <= 0:
+        return vals
+    return vals.masked_fill((X - region.center.to(X)).norm(dim=-1) < region.min_distance, -float("inf"))
 
 
 def _region_candidates(space: Space, n: int, region: Region, seed: int, device, dtype) -> torch.Tensor:
@@ -234,6 +243,7 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
     with torch.no_grad():
         vals = acq.screen(cand)
     vals = torch.nan_to_num(vals, nan=-float("inf"))
+    vals = _drop_close(vals, cand, region)
     k = min(options.n_starts, cand.shape[0])
     starts = cand[torch.topk(vals, k).indices]
 
@@ -250,6 +260,7 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
     else:
         pool = starts
     pool_vals = torch.nan_to_num(evaluate(acq, pool), nan=-float("inf"))
+    pool_vals = _drop_close(pool_vals, pool, region)
 
     # discrete neighbour search for integer / categorical columns
     if space.cat_columns or space.int_columns:
@@ -259,6 +270,7 @@ def maximize(acq: Acquisition | Callable[[torch.Tensor], torch.Tensor], space: S
             if nb.shape[0] == 0:
                 break
             nb_vals = torch.nan_to_num(evaluate(acq, nb), nan=-float("inf"))
+            nb_vals = _drop_close(nb_vals, nb, region)
             improved = float(nb_vals.max()) > float(pool_vals.max())
             pool, pool_vals = torch.cat([pool, nb]), torch.cat([pool_vals, nb_vals])
             if not improved:

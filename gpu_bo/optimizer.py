@@ -25,6 +25,7 @@ from gpu_bo.direction import parse_directions
 from gpu_bo.device import cpu_threads, is_oom, resolve_device, resolve_dtype, warn_fallback
 from gpu_bo.exceptions import GpuBoError, GpuBoWarning, SpaceError, SpaceExhausted
 from gpu_bo.initial_design import initial_points, unseen_or_raise
+from gpu_bo.local_phase import plan as local_plan
 from gpu_bo.maximize import MaximizeOptions, Region
 from gpu_bo.optimizer_options import OptimizerOptions
 from gpu_bo.multi_output import MultiOutputData, MultiOutputSuggester, SuggestContext
@@ -129,6 +130,7 @@ class Optimizer:
         self._iwarp = WarpedRefit(o.input_warp)  # input warping: its mode and last warp
         self.last_suggestion_info: dict[str, Any] = {}
         self.fidelity: Any = None  # a gpu_bo.multi_fidelity.ResourceModel, asked first when set
+        self.budget: int | None = None  # the study's n_trials when known: a hint for options.local_phase
 
     # -- records -------------------------------------------------------------------------------
     @property
@@ -394,12 +396,16 @@ class Optimizer:
                                               output_warp=self.options.output_warp)
             warp = None if fit_fn is None else self._iwarp.current
             spec = self._acq_spec(gp, X_obs if warp is None else warp(X_obs))
-            search = batch.Search(self.space, self.options.maximize or MaximizeOptions.for_device(device),
-                                  device, self.dtype, X_obs, y_obs, region)
+            mopts, phase = self.options.maximize or MaximizeOptions.for_device(device), "global"
+            if self.options.local_phase is not None and strategy == "global":  # gpu_bo/local_phase.py
+                values = [self._directions[0].sign * t.value for t in self._records.completed()]
+                phase, region, mopts = local_plan(self.options.local_phase, values, X_obs, y_obs, self.n_initial,
+                                                  gp.params.lengthscale, mopts, self.budget)
+            search = batch.Search(self.space, mopts, device, self.dtype, X_obs, y_obs, region)
             chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude,
                                   X_pending=self._pending_rows(device), warp=warp)
         self.last_suggestion_info = {**fit_info, "n": int(X_fit.shape[0]), "device": str(device), "gp": gp.info,
-                                     "strategy": strategy, "region_length": tr_length}
+                                     "strategy": strategy, "region_length": tr_length, "phase": phase}
         return self.space.decode(chosen)
 
     def _multi_points(self, X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor | None, n_done: int, q: int,

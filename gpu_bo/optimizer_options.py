@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gpu_bo.local_phase import LocalPhaseOptions
 from gpu_bo.maximize import MaximizeOptions
 from gpu_bo.surrogate import FitOptions, check_output_warp
 from gpu_bo.surrogate.input_warp import MODES as _WARP_MODES
@@ -60,6 +61,10 @@ class OptimizerOptions:
             (:mod:`gpu_bo.surrogate.output_warp`): ``"off"``, ``"auto"`` (a warp only where the
             likelihood says it fits much better), ``"power"`` (Yeo-Johnson) or ``"log"``.
             Studies with several objectives or constraints are never warped.
+        local_phase: the local exploitation phase and escape rule of a single-objective study
+            with the global strategy (:mod:`gpu_bo.local_phase`, docs/guide/local-phase.md).
+            The default searches the last 20% of a known budget (``Optimizer.budget``, set by
+            :func:`gpu_bo.optimize`) locally and does nothing without one; None: off.
     """
 
     failure_policy: str = "worst"
@@ -79,6 +84,7 @@ class OptimizerOptions:
     multi_fidelity: bool = True
     input_warp: str = "off"
     output_warp: str = "off"
+    local_phase: LocalPhaseOptions | None = field(default_factory=LocalPhaseOptions)
 
     def __post_init__(self) -> None:
         if self.input_warp not in _WARP_MODES:

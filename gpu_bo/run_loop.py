@@ -68,6 +68,8 @@ class Run:
         self.live: Liveness = cfg["live"]
         self.pruning: Any = None  # the pruning service (gpu_bo.pruning), made at the first start
         self.fidelity = attach(opt, cfg["pruner"])  # learns from every rung (gpu_bo.multi_fidelity)
+        if getattr(opt, "budget", 0) is None:  # the hint OptimizerOptions.local_phase's late_fraction uses
+            opt.budget = n_trials
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _publish(self) -> None:
