@@ -37,13 +37,15 @@ Usage::
 skips the runs already there, so after changing gpu_bo delete (or move) its files and rerun
 with ``--methods gpu_bo``: the peers' runs are reused. The report covers every method whose
 runs are in the cache for the selected functions, dimensions and instances. Outputs (``--out``,
-default benchmarks/results/): ``bbob_quick.{md,json}`` (``--quick``) or ``bbob.{md,json}``.
+default benchmarks/results/): ``bbob_quick.{md,json}`` and the runtime-ECDF plot
+``bbob_quick_ecdf.png`` (``--quick``), or ``bbob.{md,json}`` and ``bbob_ecdf.png``.
 ``--jobs N`` runs the runs in N worker processes, one compute thread each.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -59,7 +61,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bbob_report import markdown_report, summarize  # noqa: E402
+from benchmarks.bbob_report import markdown_report, plot_ecdf, summarize  # noqa: E402
 from benchmarks.common import METHOD_COST, RESULTS_DIR, parallel_map, run_header, write_json, write_text  # noqa: E402
 from benchmarks.peers import OptunaMethod, available, make_method  # noqa: E402
 
@@ -294,6 +296,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     stem = "bbob_quick" if args.quick else "bbob"
     write_json(args.out / f"{stem}.json", {"header": header.as_dict(), "summary": summary, "runs": runs})
     md = markdown_report(header.markdown(), summary)
+    if runs and importlib.util.find_spec("matplotlib") is not None:
+        plot_ecdf(runs, args.out / f"{stem}_ecdf.png")
+        md += f"\nRuntime ECDF per dimension (COCO's view of the same runs): {stem}_ecdf.png\n"
     write_text(args.out / f"{stem}.md", md)
     print(md)
     return summary

@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.common import fmt_seconds, markdown_table, median_iqr
 
 __all__ = ["FLOOR", "GROUPS", "FUNCTION_NAMES", "log_precision", "rank_cell", "summarize",
-           "targets", "markdown_report"]
+           "targets", "markdown_report", "ecdf", "plot_ecdf"]
 
 FLOOR = 1e-8
 # the five BBOB function groups (COCO's names)
@@ -176,3 +176,44 @@ def markdown_report(header: str, summary: dict[str, Any]) -> str:
                         + [f"**{_f2(by_m[m])}**" if by_m[m] == best else _f2(by_m[m]) for m in ms])
         lines.append(markdown_table(["function"] + ms, rows))
     return "\n".join(lines) + "\n"
+
+
+def ecdf(runs: Sequence[dict[str, Any]], budget: int) -> np.ndarray:
+    """COCO's runtime ECDF: after each evaluation 1..budget, the fraction of (run, target) pairs
+    whose best-so-far precision reached the target, over the targets 10^2 .. 10^-8 (51 of them,
+    log-spaced as in COCO's plots)."""
+    tgt = np.logspace(2, -8, 51)
+    hit = np.zeros(budget)
+    for r in runs:
+        c = np.nan_to_num(np.asarray(r["best_so_far_precision"][:budget], dtype=float), nan=np.inf)
+        c = np.concatenate([c, np.full(budget - len(c), c[-1] if len(c) else np.inf)])  # a short run keeps its best
+        hit += (c[:, None] <= tgt[None, :]).sum(axis=1)
+    return hit / (max(len(runs), 1) * len(tgt))
+
+
+def plot_ecdf(runs: Sequence[dict[str, Any]], path: Any) -> None:
+    """One panel per dimension: each method's runtime ECDF (:func:`ecdf`) over its runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = sorted({r["d"] for r in runs})
+    present = {r["method"] for r in runs}
+    methods = [m for m in _ORDER if m in present] + sorted(present - set(_ORDER))
+    fig, axes = plt.subplots(1, len(dims), figsize=(5 * len(dims), 4), squeeze=False)
+    for ax, d in zip(axes[0], dims):
+        for m in methods:
+            rs = [r for r in runs if r["d"] == d and r["method"] == m]
+            if rs:
+                budget = max(r["budget"] for r in rs)
+                ax.plot(np.arange(1, budget + 1), ecdf(rs, budget), label=f"{m} ({len(rs)} runs)",
+                        lw=2 if m == TARGET_METHOD else 1.2)
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("fraction of (function, target) pairs reached")
+        ax.set_title(f"BBOB d = {d}, targets 1e2 .. 1e-8")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

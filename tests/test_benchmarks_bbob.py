@@ -73,6 +73,14 @@ def test_targets_pass_and_miss():
     assert "MISS: d=2 f15-19 multi-modal" in md and "PASS: d=2: gpu_bo mean rank" in md
 
 
+def test_ecdf_counts_targets_reached():
+    run = {"best_so_far_precision": [1e3, 1.0, 1e-9]}
+    short = {"best_so_far_precision": [1e-9]}  # a run shorter than the budget keeps its best
+    assert bbob_report.ecdf([run], 3).tolist() == pytest.approx([0.0, 11 / 51, 1.0])
+    assert bbob_report.ecdf([run, short], 3).tolist() == pytest.approx([0.5, 62 / 102, 1.0])
+    assert bbob_report.ecdf([{"best_so_far_precision": []}], 2).tolist() == [0.0, 0.0]
+
+
 def test_budget_and_lists():
     assert [bbob.budget_for(d) for d in (2, 5, 10)] == [30, 60, 100]
     assert bbob._parse_list("1-3,8", "--functions") == [1, 2, 3, 8]
