@@ -30,13 +30,14 @@ Usage::
 
     python benchmarks/bbob.py --quick --jobs 2 --cache /tmp/bbob_cache   # d = 2, 5; instance 3
     python benchmarks/bbob.py --jobs 2 --cache /tmp/bbob_cache           # d = 2, 5, 10; inst. 3-7
-    python benchmarks/bbob.py --quick --cache /tmp/bbob_cache --methods gpu_bo   # rerun gpu_bo only
+    python benchmarks/bbob.py --quick --cache /tmp/bbob_cache --methods gpu_bo --fresh  # gpu_bo again
     python benchmarks/bbob.py --quick --cache /tmp/bbob_cache --report-only      # tables from cache
 
 ``--cache DIR`` keeps one JSON per (function, dimension, instance, method, seed) run; a rerun
-skips the runs already there, so after changing gpu_bo delete (or move) its files and rerun
-with ``--methods gpu_bo``: the peers' runs are reused. The report covers every method whose
-runs are in the cache for the selected functions, dimensions and instances. Outputs (``--out``,
+skips the runs already there, so after changing gpu_bo rerun with ``--methods gpu_bo --fresh``
+(``--fresh`` redoes the selected runs and overwrites their files): the peers' runs are reused.
+The report covers every method whose runs are in the cache for the selected functions,
+dimensions and instances. Outputs (``--out``,
 default benchmarks/results/): ``bbob_quick.{md,json}`` and the runtime-ECDF plot
 ``bbob_quick_ecdf.png`` (``--quick``), or ``bbob.{md,json}`` and ``bbob_ecdf.png``.
 ``--jobs N`` runs the runs in N worker processes, one compute thread each.
@@ -246,6 +247,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes, one thread each")
     ap.add_argument("--cache", type=Path, help="one JSON per run; a rerun skips finished runs")
     ap.add_argument("--report-only", action="store_true", help="tables from --cache, no runs")
+    ap.add_argument("--fresh", action="store_true",
+                    help="redo the selected runs even where --cache has them (overwrites them)")
     ap.add_argument("--no-warmup", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--note", default="")
@@ -271,7 +274,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     if not args.report_only:
         done = {(r["function"], r["d"], r["instance"], r["method"], r["seed"])
-                for r in load_cache(args.cache, functions, dims, instances)
+                for r in ([] if args.fresh else load_cache(args.cache, functions, dims, instances))
                 if r.get("budget") == (args.budget or budget_for(r["d"]))}
         tasks = [(f, d, i, m, i, args.budget, not args.no_warmup)
                  for d in dims for f in functions for i in instances for m in methods

@@ -110,5 +110,7 @@ def test_tiny_real_run_through_cache_and_report(tmp_path, capsys):
     bbob.main(argv)  # resumable: the rerun finds both runs in the cache
     assert "0 runs to do (2 already in the cache)" in capsys.readouterr().out
     assert json.loads((cache / files[0]).read_text()) == rec
+    bbob.main(argv[:8] + ["random"] + argv[10:] + ["--fresh"])  # --fresh redoes the selected runs
+    assert "1 runs to do (0 already in the cache)" in capsys.readouterr().out
     again = bbob.main(argv[:-5] + ["--cache", str(cache), "--out", str(out), "--report-only"])
     assert again["dims"][2]["mean_rank"] == summary["dims"][2]["mean_rank"]
