@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             cost=lambda t: METHOD_COST.get(t[3], 1.0) * budget_for(t[1]) ** 2)
     if args.cache is not None:  # the report covers every finished run of the grid in the cache
         runs = load_cache(args.cache, functions, dims, instances)
-    runs = [r for r in runs if r["error"] is None and (args.budget is None or r["budget"] == args.budget)]
+    runs = [r for r in runs if r["error"] is None and r["budget"] == (args.budget or budget_for(r["d"]))]
     header.finish()
     summary = summarize(runs)
     stem = "bbob_quick" if args.quick else "bbob"
