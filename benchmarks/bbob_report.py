@@ -123,12 +123,12 @@ def targets(per_dim: dict[int, Any]) -> list[dict[str, Any]]:
         best_other = min(others, key=others.get)
         ok = rank[TARGET_METHOD] <= others[best_other]
         out.append({"name": f"d={d} best mean rank", "ok": ok,
-                    "text": f"d={d}: gpu_bo mean rank {rank[TARGET_METHOD]:.2f} vs best other "
-                            f"{best_other} {others[best_other]:.2f} (over {s['cells']} cells)"})
+                    "text": f"d={d}: gpu_bo mean rank {rank[TARGET_METHOD]:.3f} vs best other "
+                            f"{best_other} {others[best_other]:.3f} (over {s['cells']} cells; a tie counts as best)"})
         ok = logp[TARGET_METHOD] <= logp[TARGET_PEER]
         out.append({"name": f"d={d} median log10 precision", "ok": ok,
-                    "text": f"d={d}: gpu_bo median log10(precision + 1e-8) {logp[TARGET_METHOD]:.2f} vs "
-                            f"{TARGET_PEER} {logp[TARGET_PEER]:.2f} (lower is better)"})
+                    "text": f"d={d}: gpu_bo median log10(precision + 1e-8) {logp[TARGET_METHOD]:.3f} vs "
+                            f"{TARGET_PEER} {logp[TARGET_PEER]:.3f} (lower is better)"})
         for g, gr in s["group_mean_rank"].items():
             lead = gr[TARGET_METHOD] - gr[TARGET_PEER]
             out.append({"name": f"d={d} {g}", "ok": lead <= MAX_GROUP_LEAD,
