@@ -13,7 +13,7 @@ excluded).
 Methods (each with its package's defaults, all with the same number ``n_initial`` of initial
 (quasi-)random points: gpu_bo's own default design size for the dimension, read from
 ``gb.Optimizer``): ``gpu_bo`` (``gb.Optimizer(space, direction="minimize", seed=...)`` through
-benchmarks/peers.py's adapter), ``optuna_gp`` (Optuna's GPSampler), ``optuna_tpe_mv`` (Optuna's
+benchmarks/peers.py's adapter, told the budget as ``gb.optimize(n_trials=...)`` tells it), ``optuna_gp`` (Optuna's GPSampler), ``optuna_tpe_mv`` (Optuna's
 TPESampler with ``multivariate=True``), ``skopt_gp`` (scikit-optimize ``gp_minimize``'s
 settings, d <= 5 only) and ``random`` (uniform random search). Every method's seed is the
 instance number (instance 3 -> seed 3), so all methods of a (function, dimension, instance)
@@ -155,6 +155,8 @@ def run_one(function: int, d: int, instance: int, method: str, seed: int | None 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # peers' convergence chatter; errors still surface
             adapter = _make(method, make_space(d), seed, n_initial)
+            if hasattr(getattr(adapter, "opt", None), "budget"):
+                adapter.opt.budget = budget  # what gb.optimize(n_trials=budget) tells it (its local phase)
             for _ in range(budget):
                 t0 = time.perf_counter()
                 p = adapter.ask(1)[0]
