@@ -110,10 +110,20 @@ class OptunaTPEMultivariate(OptunaMethod):
         self.study = optuna.create_study(direction="minimize", sampler=sampler)
 
 
+OPTIONS_ENV = "GPU_BO_BBOB_OPTIONS"  # --gpu-bo-options, passed to worker processes through the environment
+
+
 def _make(method: str, space: Any, seed: int, n_initial: int) -> Any:
     if method == "optuna_tpe_mv":
         return OptunaTPEMultivariate(space, seed, n_initial)
-    return make_method(method, space, seed=seed, n_initial=n_initial)
+    adapter = make_method(method, space, seed=seed, n_initial=n_initial)
+    if method == "gpu_bo" and os.environ.get(OPTIONS_ENV):  # a variant of gpu_bo (its own cache)
+        import gpu_bo as gb
+        from gpu_bo.optimizer import OptimizerOptions
+
+        options = OptimizerOptions(**json.loads(os.environ[OPTIONS_ENV]))
+        adapter.opt = gb.Optimizer(space, direction="minimize", n_initial=n_initial, seed=seed, options=options)
+    return adapter
 
 
 def _available(method: str) -> bool:
@@ -254,6 +264,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-warmup", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--note", default="")
+    ap.add_argument("--gpu-bo-options", default="",
+                    help="JSON of OptimizerOptions fields for gpu_bo, e.g. '{\"output_warp\": \"auto\"}' "
+                         "(a variant: give it its own copy of the cache and --methods gpu_bo --fresh)")
     return ap.parse_args(argv)
 
 
@@ -272,6 +285,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     settings = {"dims": dims, "functions": functions, "instances": instances, "methods": methods,
                 "budget": {d: args.budget or budget_for(d) for d in dims}, "jobs": args.jobs,
                 "seed": "instance number", "skopt_max_dim": SKOPT_MAX_DIM}
+    if args.gpu_bo_options:
+        json.loads(args.gpu_bo_options)  # fail here, not in every run
+        os.environ[OPTIONS_ENV] = args.gpu_bo_options
+        settings["gpu_bo_options"] = args.gpu_bo_options
     header = run_header("benchmarks/bbob.py", mode, settings, note=args.note)
     runs: list[dict[str, Any]] = []
     if not args.report_only:
