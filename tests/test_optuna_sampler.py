@@ -117,6 +117,29 @@ def test_startup_trials_are_random_and_seeded():
     assert first == second  # same seed, same suggestions (start-up and GP)
 
 
+class _PruneAllButTheFirstTwo(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return trial.number >= 2
+
+
+def test_pruned_trials_count_for_the_startup():
+    # an eager pruner: only trials 0 and 1 ever complete. Counting COMPLETE trials only, the
+    # start-up (4) would never end and every trial would stay random
+    study = optuna.create_study(sampler=GpuBoSampler(seed=0, n_startup_trials=4), pruner=_PruneAllButTheFirstTwo())
+
+    def objective(trial):
+        x = trial.suggest_float("x", -2.0, 2.0)
+        trial.report(x ** 2, 0)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return x ** 2
+
+    study.optimize(objective, n_trials=8)
+    assert [t.state for t in study.trials].count(optuna.trial.TrialState.COMPLETE) == 2
+    assert not any(RELATIVE in t.system_attrs for t in study.trials[:4])
+    assert all(RELATIVE in t.system_attrs for t in study.trials[4:])  # the GP's from the 5th trial on
+
+
 def test_sqlite_storage_two_jobs_and_a_pruner(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)

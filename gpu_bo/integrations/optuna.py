@@ -120,8 +120,10 @@ class GpuBoSampler(BaseSampler):
     Args:
         seed: seeds the optimizer (each trial's suggestion from the seed and the trial's number)
             and the independent sampler. None: a random seed.
-        n_startup_trials: until this many trials are COMPLETE, every parameter is sampled by the
-            independent sampler (as ``GPSampler``'s default of 10).
+        n_startup_trials: until this many trials are COMPLETE or PRUNED (and at least 2
+            COMPLETE), every parameter is sampled by the independent sampler (10 by default, as
+            ``GPSampler``'s; pruned trials count as for ``TPESampler``, so an eager pruner does
+            not keep the study random).
         independent_sampler: samples the parameters outside the relative search space (None:
             ``optuna.samplers.RandomSampler(seed=seed)``).
         optimizer_options: further keyword arguments of :class:`gpu_bo.Optimizer`
@@ -203,18 +205,24 @@ class GpuBoSampler(BaseSampler):
         """The distributions of the parameters the GP models: used by two or more finished
         trials with one distribution, not single-valued, and explained by a condition when some
         trials did not use them (:func:`gpu_bo.learned_space.infer_space`)."""
-        if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < max(self._n_startup, 1):
+        if self._starting(study):
             return {}  # the start-up: every parameter is sampled independently
         return self._learned(study)[1]
+
+    def _starting(self, study: optuna.Study) -> bool:
+        """Whether the start-up is still on: fewer than ``n_startup_trials`` COMPLETE or PRUNED
+        trials (pruned ones count, as for Optuna's TPE: with an eager pruner most random start-up
+        trials are pruned, and counting COMPLETE ones only could keep a study random for ever),
+        or fewer than 2 COMPLETE ones (the least a GP is fitted to)."""
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        n_complete = sum(t.state == TrialState.COMPLETE for t in done)
+        return len(done) < max(self._n_startup, 1) or n_complete < 2
 
     # -- relative sampling -----------------------------------------------------------------
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """The active parameters of the GP's point for this trial ({} during the start-up)."""
-        if not search_space:
-            return {}
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if len(complete) < max(self._n_startup, 1):
+        if not search_space or self._starting(study):
             return {}
         with self._lock:
             # one read of the storage for the finished and the running trials: with two reads, a
@@ -281,7 +289,8 @@ class GpuBoSampler(BaseSampler):
         from gpu_bo.optimizer import Optimizer
 
         how = {"direction": directions[0]} if len(directions) == 1 else {"directions": directions}
-        options = {"n_initial": max(1, self._n_startup), **self._options}
+        # the start-up is the sampler's (_starting): the optimizer's GP runs from its first ask
+        options = {"n_initial": 2, **self._options}
         return Optimizer(space, seed=self._base_seed, **how, **options)
 
     # -- independent sampling --------------------------------------------------------------
