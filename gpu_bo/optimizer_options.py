@@ -58,9 +58,10 @@ class OptimizerOptions:
             column with the GP (single objective, global strategy, flat spaces;
             :mod:`gpu_bo.surrogate.input_warp`, docs/guide/input-warping.md).
         output_warp: a monotone transform of a single-objective study's values before the GP
-            (:mod:`gpu_bo.surrogate.output_warp`): ``"off"``, ``"auto"`` (a warp only where the
-            likelihood says it fits much better), ``"power"`` (Yeo-Johnson) or ``"log"``.
-            Studies with several objectives or constraints are never warped.
+            (:mod:`gpu_bo.surrogate.output_warp`): ``"auto"`` (the default: a warp only where
+            the likelihood says it fits much better; docs/guide/output-warping.md), ``"off"``,
+            ``"power"`` (Yeo-Johnson) or ``"log"``. Studies with several objectives or
+            constraints are never warped.
         local_phase: the local exploitation phase and escape rule of a single-objective study
             with the global strategy (:mod:`gpu_bo.local_phase`, docs/guide/local-phase.md).
             The default searches the last 20% of a known budget (``Optimizer.budget``, set by
@@ -83,7 +84,7 @@ class OptimizerOptions:
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
     input_warp: str = "off"
-    output_warp: str = "off"
+    output_warp: str = "auto"
     local_phase: LocalPhaseOptions | None = field(default_factory=LocalPhaseOptions)
 
     def __post_init__(self) -> None:
