@@ -87,6 +87,8 @@ def run_one(problem: Problem, method: str, seed: int, budget: int, n_initial: in
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # peers' convergence chatter; errors still surface
             adapter = make_method(method, problem.space, seed=seed, n_initial=n_initial, device=device)
+            if hasattr(getattr(adapter, "opt", None), "budget"):
+                adapter.opt.budget = budget  # what gb.optimize(n_trials=budget) tells it (its local phase)
             for _ in range(budget):
                 t0 = time.perf_counter()
                 p = adapter.ask(1)[0]
