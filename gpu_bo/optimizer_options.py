@@ -58,8 +58,8 @@ class OptimizerOptions:
             column with the GP (single objective, global strategy, flat spaces;
             :mod:`gpu_bo.surrogate.input_warp`, docs/guide/input-warping.md).
         output_warp: a monotone transform of a single-objective study's values before the GP
-            (:mod:`gpu_bo.surrogate.output_warp`): ``"auto"`` (the default: a warp only where
-            the likelihood says it fits much better; docs/guide/output-warping.md), ``"off"``,
+            (:mod:`gpu_bo.surrogate.output_warp`): ``"off"`` (the default), ``"auto"`` (a warp
+            only where the likelihood says it fits much better; docs/guide/output-warping.md),
             ``"power"`` (Yeo-Johnson) or ``"log"``. Studies with several objectives or
             constraints are never warped.
         local_phase: the local exploitation phase and escape rule of a single-objective study
@@ -84,7 +84,7 @@ class OptimizerOptions:
     ref_point: tuple[float, ...] | None = None
     multi_fidelity: bool = True
     input_warp: str = "off"
-    output_warp: str = "auto"
+    output_warp: str = "off"
     local_phase: LocalPhaseOptions | None = field(default_factory=LocalPhaseOptions)
 
     def __post_init__(self) -> None:
