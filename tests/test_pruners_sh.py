@@ -204,6 +204,7 @@ class TwoTrials:
     def __call__(self, trial) -> float:
         if trial.number == 0:
             trial.report(1, 0.1)
+            trial.should_prune()  # a barrier: a report may arrive late, a later should_prune sees it
             (self.folder / "a").touch()
             self._wait("b")
             trial.report(3, 0.05)
