@@ -38,8 +38,8 @@ OUTPUT_WARPS = ("off", "auto", "power", "log")
 # (tests/test_output_warp.py), so near-Gaussian objectives keep the unwarped GP
 AUTO_MIN_GAIN = 4.0
 MIN_POINTS = 6  # fewer targets (or fewer distinct ones) than this: no warp, nothing to fit it on
-_LOG_SHIFTS = np.geomspace(1e-3, 1.0, 13)
-LAMBDA_RANGE = (-3.0, 5.0)  # Yeo-Johnson's lambda is searched here (wider ones fitted outliers)  # the log warp's shift c, in units of the targets' std
+_LOG_SHIFTS = np.geomspace(1e-3, 1.0, 13)  # the log warp's shift c, in units of the targets' std
+LAMBDA_RANGE = (-3.0, 5.0)  # Yeo-Johnson's lambda is searched here (wider ones fitted outliers)
 
 
 def check_output_warp(name: object) -> str:
