@@ -188,9 +188,14 @@ def markdown(header: Any, summary: dict[str, Any], timing: list[dict[str, Any]],
                       if m in summary["mean_rank"]]), ""]
     if timing:
         lines += ["## One multi-objective suggestion (DTLZ2, d = 6, two objectives, n random points)", "",
-                  "Each measurement in its own process with the method's default threads, stopped at the cap.", "",
-                  markdown_table(["method", "device", "n", "time", "note"], [
-                      [r["method"], r["device"], r["n"], fmt_seconds(r["seconds"]), r["note"]] for r in timing]), ""]
+                  "Each measurement in its own process with the method's default threads, stopped at the cap (the median "
+                  "of the repeats; 'all' lists them), "
+                  "after one warm-up suggestion at n = 30 on other data (its time: 'first call', which "
+                  "includes the process's imports and first-call costs).", "",
+                  markdown_table(["method", "device", "n", "time", "all", "first call (n = 30)", "note"], [
+                      [r["method"], r["device"], r["n"], fmt_seconds(r["seconds"]),
+                       ", ".join(fmt_seconds(x) for x in r.get("all_seconds") or []),
+                       fmt_seconds(r.get("warmup_seconds")), r["note"]] for r in timing]), ""]
     if cuda_note:
         lines += [f"CUDA: {cuda_note}.", ""]
     return "\n".join(lines) + "\n"

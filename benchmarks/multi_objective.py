@@ -10,7 +10,9 @@ BoTorch's ``Hypervolume`` against the problem's published reference point.
 
 Then, unless ``--no-timing``: the time of one multi-objective suggestion (DTLZ2, d=6, two
 objectives, n random points, each method with its default threads) at n in {100, 500, 2000} on
-the CPU for gpu_bo, GPSampler and the BoTorch loop, each in its own process stopped at
+the CPU for gpu_bo, GPSampler and the BoTorch loop, after one warm-up suggestion at n = 30 on
+other data in the same process (so first-call costs such as imports are left out for every
+method; the warm-up's time is reported beside it), each in its own process stopped at
 ``--cap`` seconds (a cut measurement skips that method's larger n), and on CUDA (gpu_bo and
 the BoTorch loop) when a GPU is present.
 
@@ -55,11 +57,11 @@ __all__ = ["run_one", "time_suggestion", "main"]
 
 MODES: dict[str, dict[str, Any]] = {
     "full": {"problems": list(MO_PROBLEMS), "seeds": 10, "budget": 100, "n_initial": 10,
-             "botorch_seeds": 2, "timing_n": [100, 500, 2000], "cap": 90.0},
+             "botorch_seeds": 2, "timing_n": [100, 500, 2000], "cap": 90.0, "timing_repeats": 3},
     "quick": {"problems": ["branin_currin", "c_branin_currin"], "seeds": 2, "budget": 30, "n_initial": 10,
-              "botorch_seeds": 1, "timing_n": [100], "cap": 60.0},
+              "botorch_seeds": 1, "timing_n": [100], "cap": 60.0, "timing_repeats": 1},
     "smoke": {"problems": ["c_branin_currin", "svc_cancer_size"], "seeds": 1, "budget": 4, "n_initial": 3,
-              "botorch_seeds": 1, "timing_n": [12], "cap": 60.0},
+              "botorch_seeds": 1, "timing_n": [12], "cap": 60.0, "timing_repeats": 1},
 }
 TIMING_METHODS = ["gpu_bo", "optuna_gp", "botorch"]
 COST = {"botorch": 40.0, "optuna_gp": 4.0, "gpu_bo": 6.0, "optuna_default": 0.3, "optuna_nsga2": 0.2, "random": 0.1}
@@ -176,9 +178,16 @@ def _until_loop(tasks: list[tuple], jobs: int, deadline_s: float, on_result: Any
 
 # -- the timing of one suggestion ----------------------------------------------------------------
 
+WARMUP_N = 30  # the warm-up suggestion's points (other data: seed 1)
+
+
 def _timing_child(method: str, n: int, device: str, smoke: bool, queue: Any) -> None:
+    # One warm-up suggestion first, for every method: the timed one then excludes what a process
+    # pays once (imports, torch's lazy dynamo import on the first torch.optim optimizer, GPSampler's
+    # lazy torch import, CUDA context). The warm-up's own time is reported as the cold time.
     try:
-        queue.put(("ok", time_suggestion(method, n, device, smoke=smoke)))
+        cold = time_suggestion(method, WARMUP_N, device, seed=1, smoke=smoke)
+        queue.put(("ok", (time_suggestion(method, n, device, smoke=smoke), cold)))
     except Exception:  # noqa: BLE001 - reported to the parent
         queue.put(("error", traceback.format_exc(limit=4)))
 
@@ -223,39 +232,50 @@ def time_suggestion(method: str, n: int, device: str = "cpu", seed: int = 0, smo
     return time.perf_counter() - t0
 
 
+def _timing_once(method: str, n: int, device: str, cap: float, smoke: bool) -> tuple[Any, Any, str]:
+    """(seconds, warm-up seconds, note) of one measurement in its own process."""
+    q = multiprocessing.get_context("spawn").Queue()
+    proc = multiprocessing.get_context("spawn").Process(target=_timing_child, args=(method, n, device, smoke, q))
+    proc.start()
+    proc.join(cap)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, None, f"cut at the cap of {cap:.0f} s"
+    status, out = q.get() if not q.empty() else ("error", "no result")
+    if status == "ok":
+        return out[0], out[1], ""
+    return None, None, "error: " + str(out).strip().splitlines()[-1]
+
+
 def _timing(ns: Sequence[int], methods: Sequence[str], cap: float, devices: Sequence[str],
-            smoke: bool = False) -> list[dict[str, Any]]:
-    ctx = multiprocessing.get_context("spawn")
-    rows = []
-    for device in devices:
-        for method in methods:
-            if device == "cuda" and method == "optuna_gp":
-                continue  # GPSampler runs on the CPU only
-            cut = False
-            for n in ns:
-                row = {"method": method, "device": device, "n": n, "seconds": None, "note": "", "cap": cap}
-                if cut:
-                    row["note"] = "skipped: a smaller n was cut at the cap"
-                    rows.append(row)
-                    continue
-                q = ctx.Queue()
-                proc = ctx.Process(target=_timing_child, args=(method, n, device, smoke, q))
-                proc.start()
-                proc.join(cap)
-                if proc.is_alive():
-                    proc.terminate()
-                    proc.join()
-                    row["note"] = f"cut at the cap of {cap:.0f} s"
-                    cut = True
-                else:
-                    status, out = q.get() if not q.empty() else ("error", "no result")
-                    if status == "ok":
-                        row["seconds"] = out
-                    else:
-                        row["note"] = "error: " + str(out).strip().splitlines()[-1]
-                print(f"timing {method} {device} n={n}: {fmt_seconds(row['seconds'])} {row['note']}", flush=True)
-                rows.append(row)
-    return rows
+            smoke: bool = False, repeats: int = 1) -> list[dict[str, Any]]:
+    """One row per (device, method, n): the median of ``repeats`` measurements, each in its own
+    process (methods alternate within a repeat, so a load drift reaches all of them)."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for rep in range(max(1, repeats)):
+        for device in devices:
+            for method in methods:
+                if device == "cuda" and method == "optuna_gp":
+                    continue  # GPSampler runs on the CPU only
+                for n in ns:
+                    row = rows.setdefault((device, method, n), {"method": method, "device": device, "n": n,
+                                                                "seconds": None, "note": "", "cap": cap,
+                                                                "all_seconds": [], "warmup_seconds": None})
+                    if row["note"]:  # cut or failed before: its larger n and later repeats are skipped
+                        continue
+                    if any(r["note"].startswith(("cut", "skipped")) for k, r in rows.items()
+                           if k[:2] == (device, method) and k[2] < n):
+                        row["note"] = "skipped: a smaller n was cut at the cap"
+                        continue
+                    sec, warm, note = _timing_once(method, n, device, cap, smoke)
+                    row["note"] = note
+                    if sec is not None:
+                        row["all_seconds"].append(sec)
+                        row["seconds"] = float(np.median(row["all_seconds"]))
+                        row["warmup_seconds"] = warm if row["warmup_seconds"] is None else row["warmup_seconds"]
+                    print(f"timing {method} {device} n={n} (repeat {rep + 1}): {fmt_seconds(sec)} {note}", flush=True)
+    return list(rows.values())
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -298,6 +318,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-timing", action="store_true", help="skip the timing of one suggestion")
     ap.add_argument("--timing-only", action="store_true", help="only the timing of one suggestion")
     ap.add_argument("--cap", type=float, help="seconds per timing measurement")
+    ap.add_argument("--timing-repeats", type=int, help="measurements per timing cell (their median is shown)")
     return ap.parse_args(argv)
 
 
@@ -305,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _parse(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     cfg = dict(MODES[mode])
-    for key in ("problems", "seeds", "budget", "n_initial", "botorch_seeds", "cap"):
+    for key in ("problems", "seeds", "budget", "n_initial", "botorch_seeds", "cap", "timing_repeats"):
         if getattr(args, key, None) is not None:
             cfg[key] = getattr(args, key)
     cfg["botorch_seeds"] = min(cfg["botorch_seeds"], cfg["seeds"])
@@ -350,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             cuda_note = "no GPU on this machine: the CUDA timing was not run"
         t0 = time.perf_counter()
         timing = _timing(cfg["timing_n"], [m for m in TIMING_METHODS if m in methods], cfg["cap"], devices,
-                         smoke=mode == "smoke")
+                         smoke=mode == "smoke", repeats=cfg["timing_repeats"])
         cfg["timing_wall_s"] = round(time.perf_counter() - t0, 1)
     header.finish()
     problems = [p for p in cfg["problems"] if not args.timing_only]

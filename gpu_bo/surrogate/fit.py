@@ -25,6 +25,8 @@ from gpu_bo.surrogate.prior import RawBlocks, add_neg_log_prior_grad, lengthscal
 __all__ = ["FitOptions", "fit_gp", "pairwise_sq_diffs"]
 
 POLISH_MAX_POINTS = 256  # cold fits on at most this many points polish their best restart (_fit_params)
+# cold L-BFGS fits on more points screen their restarts on this many, then fit the best one on all (_screened)
+SCREEN_POINTS = 256
 _LOG2PI = math.log(2 * math.pi)
 
 
@@ -33,7 +35,9 @@ class FitOptions:
     """Options of the hyperparameter fit.
 
     Attributes:
-        restarts: number of random restarts fitted together as one batch.
+        restarts: number of random restarts fitted together as one batch (a cold L-BFGS fit on
+            more than ``SCREEN_POINTS`` points fits them on a subset of that size, then the best
+            one alone on all the fit points).
         max_iter: optimizer iterations (L-BFGS on CPU, Adam steps on CUDA).
         warm_max_iter: iterations when warm-started from the previous fit.
         warm_restarts: restarts when warm-started: the previous optimum, the default start and
@@ -285,6 +289,26 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
     return X[idx], y[idx]
 
 
+def _screened(raw0: torch.Tensor, X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], max_iter: int,
+              gen: torch.Generator) -> torch.Tensor:
+    """The best of ``raw0``'s restarts fitted on a :data:`SCREEN_POINTS` subset (``1 x p``), or all of
+    ``raw0`` when that fails. Why: R restarts at n points cost R n^3 per step; on 256 points they
+    pick the same basin for a fraction of it (benchmarks/results/fit_screen_ab.md), and the one
+    full-size fit that follows is a polish (the batched line search no longer holds it back)."""
+    Xs, yss = _fit_subset(X, ys, SCREEN_POINTS, gen)
+    D = pairwise_sq_diffs(Xs, cat)
+    loss_fn = lambda raw: _neg_log_post(raw, Xs, yss, cat, 0.0, D)  # noqa: E731
+    value_grad = None if D is None else (lambda raw: _neg_log_post_grad(raw, D, yss, 0.0))
+    try:
+        raw = _run_lbfgs(raw0, loss_fn, max_iter, value_grad)
+        with torch.no_grad():
+            losses = torch.nan_to_num(loss_fn(raw), nan=float("inf"))
+    except (RuntimeError, FloatingPointError):
+        return raw0
+    best = int(torch.argmin(losses))
+    return raw[best:best + 1] if bool(torch.isfinite(losses[best])) else raw0
+
+
 def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options: FitOptions,
                 warm: GPParams | None, seed: int) -> tuple[GPParams, float, dict]:
     """Optimize the hyperparameters on standardized targets: (params, jitter, info)."""
@@ -300,6 +324,10 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
 
     info: dict = {"method": method, "restarts": R}
     params: GPParams | None = None
+    screened = method == "lbfgs" and warm is None and R > 1 and Xf.shape[0] > SCREEN_POINTS
+    if screened:  # the full-size fit then starts near its optimum: a warm fit's iterations
+        raw0 = _screened(raw0, Xf, yf, cat, options.max_iter, gen)
+        info["screened_on"] = SCREEN_POINTS
     D = pairwise_sq_diffs(Xf, cat)
     for jitter in (0.0, 1e-6, 1e-4):
         def loss_fn(raw, _j=jitter):
@@ -309,7 +337,7 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
 
         try:
             if method == "lbfgs":
-                iters = options.warm_max_iter if warm is not None else options.max_iter
+                iters = options.warm_max_iter if warm is not None or screened else options.max_iter
                 raw = _run_lbfgs(raw0, loss_fn, iters, value_grad)
             else:
                 steps = options.adam_steps if warm is None else max(options.warm_adam_steps, 1)
