@@ -63,7 +63,9 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bbob_report import markdown_report, plot_ecdf, summarize  # noqa: E402
-from benchmarks.common import METHOD_COST, RESULTS_DIR, parallel_map, run_header, write_json, write_text  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    METHOD_COST, RESULTS_DIR, parallel_map, run_header, timed_loop, write_json, write_text,
+)
 from benchmarks.peers import OptunaMethod, available, make_method  # noqa: E402
 
 __all__ = ["METHODS", "budget_for", "n_initial_for", "make_space", "run_one", "run_cached",
@@ -165,18 +167,7 @@ def run_one(function: int, d: int, instance: int, method: str, seed: int | None 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # peers' convergence chatter; errors still surface
             adapter = _make(method, make_space(d), seed, n_initial)
-            if hasattr(getattr(adapter, "opt", None), "budget"):
-                adapter.opt.budget = budget  # what gb.optimize(n_trials=budget) tells it (its local phase)
-            for _ in range(budget):
-                t0 = time.perf_counter()
-                p = adapter.ask(1)[0]
-                t1 = time.perf_counter()
-                v = float(problem(np.array([float(p[n]) for n in names])))
-                t2 = time.perf_counter()
-                adapter.tell([p], [v])
-                t3 = time.perf_counter()
-                rec["values"].append(v)
-                rec["method_seconds"].append((t1 - t0) + (t3 - t2))
+            timed_loop(adapter, budget, lambda p: float(problem(np.array([float(p[n]) for n in names]))), rec)
     except Exception as err:  # noqa: BLE001 - one broken peer must not stop the benchmark
         rec["error"] = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=6)}"
     rec["wall_seconds"] = time.perf_counter() - t_start

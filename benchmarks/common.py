@@ -26,7 +26,7 @@ import numpy as np
 __all__ = [
     "RESULTS_DIR", "machine_info", "versions", "run_header", "median_iqr", "fmt_stat",
     "write_json", "write_text", "PeakMemory", "markdown_table", "fmt_seconds", "parallel_map",
-    "METHOD_COST",
+    "METHOD_COST", "timed_loop",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -355,3 +355,26 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
+
+
+def timed_loop(adapter: Any, budget: int, evaluate: Callable[[dict[str, Any]], float], rec: dict[str, Any]) -> None:
+    """``budget`` sequential ask / evaluate / tell steps of a benchmark adapter, recorded in ``rec``:
+    ``values`` and ``method_seconds`` (ask + tell) always, ``params`` and ``objective_seconds``
+    when ``rec`` has them. The adapter's optimizer is told the budget first, as
+    ``gb.optimize(n_trials=budget)`` tells it (its local phase)."""
+    if hasattr(getattr(adapter, "opt", None), "budget"):
+        adapter.opt.budget = budget
+    for _ in range(budget):
+        t0 = time.perf_counter()
+        p = adapter.ask(1)[0]
+        t1 = time.perf_counter()
+        v = evaluate(p)
+        t2 = time.perf_counter()
+        adapter.tell([p], [v])
+        t3 = time.perf_counter()
+        rec["values"].append(v)
+        rec["method_seconds"].append((t1 - t0) + (t3 - t2))
+        if "params" in rec:
+            rec["params"].append(p)
+        if "objective_seconds" in rec:
+            rec["objective_seconds"] += t2 - t1

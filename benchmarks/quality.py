@@ -44,8 +44,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    METHOD_COST, RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, write_json,
-    write_text,
+    METHOD_COST, RESULTS_DIR, fmt_stat, markdown_table, median_iqr, parallel_map, run_header, timed_loop,
+    write_json, write_text,
 )
 from benchmarks.peers import QUALITY_METHODS, available, make_method  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem, get_problem  # noqa: E402
@@ -87,20 +87,7 @@ def run_one(problem: Problem, method: str, seed: int, budget: int, n_initial: in
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # peers' convergence chatter; errors still surface
             adapter = make_method(method, problem.space, seed=seed, n_initial=n_initial, device=device)
-            if hasattr(getattr(adapter, "opt", None), "budget"):
-                adapter.opt.budget = budget  # what gb.optimize(n_trials=budget) tells it (its local phase)
-            for _ in range(budget):
-                t0 = time.perf_counter()
-                p = adapter.ask(1)[0]
-                t1 = time.perf_counter()
-                v = problem(p)
-                t2 = time.perf_counter()
-                adapter.tell([p], [v])
-                t3 = time.perf_counter()
-                rec["values"].append(v)
-                rec["params"].append(p)
-                rec["method_seconds"].append((t1 - t0) + (t3 - t2))
-                rec["objective_seconds"] += t2 - t1
+            timed_loop(adapter, budget, problem, rec)
     except Exception as err:  # noqa: BLE001 - one broken peer must not stop the benchmark
         rec["error"] = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=6)}"
     rec["wall_seconds"] = time.perf_counter() - t_start
