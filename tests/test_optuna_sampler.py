@@ -117,6 +117,20 @@ def test_startup_trials_are_random_and_seeded():
     assert first == second  # same seed, same suggestions (start-up and GP)
 
 
+def test_the_space_is_learned_once_per_trial(monkeypatch):
+    import gpu_bo.integrations.optuna as mod
+
+    calls = []
+    real = mod.infer_space
+    monkeypatch.setattr(mod, "infer_space", lambda *a, **k: calls.append(1) or real(*a, **k))
+    study = optuna.create_study(sampler=GpuBoSampler(seed=0, n_startup_trials=4))
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.3) ** 2 + t.suggest_int("k", 0, 5), n_trials=9)
+    relative = [t for t in study.trials if t.number >= 4]
+    assert relative and all(t.system_attrs for t in relative)  # the GP's trials
+    # a flat space is inferred in one pass: once per GP trial (the search space and the sample share it)
+    assert len(calls) == len(relative)
+
+
 class _PruneAllButTheFirstTwo(optuna.pruners.BasePruner):
     def prune(self, study, trial):
         return trial.number >= 2

@@ -159,6 +159,7 @@ class GpuBoSampler(BaseSampler):
         self._n_startup = n_startup_trials
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._lock = threading.Lock()
+        self._learned_cache: tuple | None = None  # (finished trial numbers, space, distributions)
         self._cache: _Cache | None = None
         self.last_space: Space | None = None  # the conditional space of the last relative sample
 
@@ -174,6 +175,15 @@ class GpuBoSampler(BaseSampler):
         if snapshot is None:
             snapshot = study.get_trials(deepcopy=False, states=_FINISHED)
         trials = [t for t in snapshot if t.state in _FINISHED]
+        key = (study.study_name, tuple(t.number for t in trials))  # a finished trial never changes
+        cached = self._learned_cache
+        if cached is not None and cached[0] == key:  # asked twice per trial: the search space, then the sample
+            return cached[1], cached[2], trials
+        space, dists = self._infer(trials)
+        self._learned_cache = (key, space, dists)
+        return space, dists, trials
+
+    def _infer(self, trials: list[FrozenTrial]) -> tuple[Space | None, dict[str, BaseDistribution]]:
         dists: dict[str, BaseDistribution] = {}
         uses: dict[str, int] = {}
         mixed: set[str] = set()
@@ -194,10 +204,10 @@ class GpuBoSampler(BaseSampler):
         observations = [[(n, v) for n, v in t.params.items() if n in dims] for t in trials]
         while True:  # leave out what no condition explains (and the children hanging on it)
             if not dims:
-                return None, {}, trials
+                return None, {}
             space, unexplained = infer_space(dims, observations)
             if not unexplained:
-                return space, {n: keep[n] for n in space.names}, trials
+                return space, {n: keep[n] for n in space.names}
             dims = {n: d for n, d in dims.items() if n not in unexplained}
             observations = [[(n, v) for n, v in obs if n in dims] for obs in observations]
 
