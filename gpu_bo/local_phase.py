@@ -137,15 +137,14 @@ def phase(values: list[float], n_initial: int, opts: LocalPhaseOptions, budget: 
     return "local" if late or stalled else "global"
 
 
-def plan(opts: LocalPhaseOptions, values: list[float], X_obs: torch.Tensor, y_obs: torch.Tensor, n_initial: int,
+def plan(opts: LocalPhaseOptions, X_obs: torch.Tensor, y_obs: torch.Tensor, n_initial: int,
          lengthscale: torch.Tensor | None, maximize: MaximizeOptions, budget: int | None = None
          ) -> tuple[str, Region | None, MaximizeOptions]:
     """The phase of the next suggestion, the region it searches and the budgets of the search.
 
     Args:
         opts: the options.
-        values: the completed values in order, larger is better.
-        X_obs: ``n x d`` the completed points (encoded), in the order of ``values``.
+        X_obs: ``n x d`` the completed points (encoded), in the order they completed.
         y_obs: their ``n`` values (larger is better).
         n_initial: the trials of the initial design.
         lengthscale: the fitted GP's ``d`` lengthscales (scale the local box), or None.
@@ -155,6 +154,7 @@ def plan(opts: LocalPhaseOptions, values: list[float], X_obs: torch.Tensor, y_ob
     Returns:
         ``(phase, region, options)``: region None and ``maximize`` unchanged for ``"global"``.
     """
+    values = y_obs.tolist()
     ph = phase(values, n_initial, opts, budget)
     if ph == "global" or X_obs.shape[0] == 0:
         return "global", None, maximize

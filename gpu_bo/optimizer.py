@@ -398,8 +398,7 @@ class Optimizer:
             spec = self._acq_spec(gp, X_obs if warp is None else warp(X_obs))
             mopts, phase = self.options.maximize or MaximizeOptions.for_device(device), "global"
             if self.options.local_phase is not None and strategy == "global":  # gpu_bo/local_phase.py
-                values = [self._directions[0].sign * t.value for t in self._records.completed()]
-                phase, region, mopts = local_plan(self.options.local_phase, values, X_obs, y_obs, self.n_initial,
+                phase, region, mopts = local_plan(self.options.local_phase, X_obs, y_obs, self.n_initial,
                                                   gp.params.lengthscale, mopts, self.budget)
             search = batch.Search(self.space, mopts, device, self.dtype, X_obs, y_obs, region)
             chosen = batch.select(spec, gp, q, search=search, seed=seed, exclude=exclude,

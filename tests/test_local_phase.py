@@ -56,30 +56,30 @@ def test_plan_gives_a_small_box_with_more_steps_and_an_escape_ball():
     X = torch.tensor([[0.1, 0.1], [0.5, 0.6], [0.9, 0.2]], dtype=torch.float64)
     y = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)
     base = MaximizeOptions(steps=30)
-    ph, region, mo = plan(LocalPhaseOptions(stall=0, length=0.1, steps=100), [0.0, 1.0, 0.5], X, y, 1,
+    ph, region, mo = plan(LocalPhaseOptions(stall=0, length=0.1, steps=100), X, y, 1,
                           None, base)
     assert ph == "local" and mo.steps == 100
     assert torch.allclose(region.center, X[1])
     assert torch.allclose(region.ub - region.lb, torch.full((2,), 0.1, dtype=torch.float64))
     ph, region, mo = plan(LocalPhaseOptions(escape_after=0, escape_every=1, escape_distance=0.3),
-                          [0.0, 1.0, 0.5], X, y, 1, None, base)
+                          X, y, 1, None, base)
     assert ph == "escape" and mo is base
     assert region.min_distance == pytest.approx(0.3 * math.sqrt(2))
     assert torch.equal(region.lb, torch.zeros(2, dtype=torch.float64))
     restart = LocalPhaseOptions(escape_after=0, escape_every=1, escape_distance=0.3, escape="restart",
                                 escape_length=0.2, steps=100)
-    ph, region, mo = plan(restart, [0.0, 1.0, 0.5], X, y, 1, None, base)
+    ph, region, mo = plan(restart, X, y, 1, None, base)
     assert ph == "escape" and mo.steps == 100
     assert torch.allclose(region.center, X[2])  # the best point at least 0.3 * sqrt(2) away
     assert torch.allclose(region.ub - region.lb, torch.full((2,), 0.2, dtype=torch.float64))
     explore = LocalPhaseOptions(escape_after=0, escape_every=1, escape="explore")
-    ph, region, mo = plan(explore, [0.0, 1.0, 0.5], X, y, 1, None, base)
+    ph, region, mo = plan(explore, X, y, 1, None, base)
     assert ph == "escape" and mo.steps == 0 and torch.equal(region.lb, region.ub)
     assert bool(((region.center >= 0.1) & (region.center <= 0.9)).all())
     assert float(torch.cdist(region.center[None], X).min()) > 0.3  # far from the three points
-    ph, region, mo = plan(LocalPhaseOptions(stall=0), [0.0, 1.0, 0.5], X, y, 1, None, base)
+    ph, region, mo = plan(LocalPhaseOptions(stall=0), X, y, 1, None, base)
     assert ph == "local" and mo == base  # the default: the global search's steps
-    ph, region, mo = plan(LocalPhaseOptions(), [0.0, 1.0, 0.5], X, y, 1, None, base)
+    ph, region, mo = plan(LocalPhaseOptions(), X, y, 1, None, base)
     assert (ph, region, mo) == ("global", None, base)
 
 
