@@ -307,3 +307,18 @@ def test_crossover_is_first_n_from_which_gpu_stays_faster():
             r("gpu_bo cpu", 5000, math.nan, "over_cap"), r("gpu_bo cuda", 5000, 0.6)]
     assert scaling.crossover(recs, "n") == 500
     assert scaling.crossover(recs[:2], "n") is None
+
+
+def test_hartmann6_trap_ab_counts_stuck_runs_against_base(tmp_path):
+    from benchmarks import hartmann6_trap_ab as h6
+    from benchmarks.common import run_header
+
+    runs = [{"variant": "base", "seed": 10, "regret": 0.119, "cpu_s": 1.0},
+            {"variant": "base", "seed": 11, "regret": 1e-4, "cpu_s": 1.0},
+            {"variant": "ni20", "seed": 10, "regret": 2e-4, "cpu_s": 1.0},
+            {"variant": "ni20", "seed": 11, "regret": 0.12, "cpu_s": 1.0}]
+    md = h6.report(runs, run_header("t", "report", {}), tmp_path)
+    assert "| base | 2 | 1 of 2 | 1 | 1 |" in md
+    assert "| ni20 | 2 | 1 of 2 | 1 | 0 |" in md  # stuck on another seed than base
+    r = h6.run(("base", 10))  # one real run (a patching variant would patch this test's process)
+    assert r["variant"] == "base" and 0 <= r["regret"] < 3.33 and r["cpu_s"] > 0
