@@ -57,7 +57,7 @@ __all__ = ["run_one", "time_suggestion", "main"]
 
 MODES: dict[str, dict[str, Any]] = {
     "full": {"problems": list(MO_PROBLEMS), "seeds": 10, "budget": 100, "n_initial": 10,
-             "botorch_seeds": 2, "timing_n": [100, 500, 2000], "cap": 90.0, "timing_repeats": 3},
+             "botorch_seeds": 2, "timing_n": [100, 500, 2000], "cap": 120.0, "timing_repeats": 3},
     "quick": {"problems": ["branin_currin", "c_branin_currin"], "seeds": 2, "budget": 30, "n_initial": 10,
               "botorch_seeds": 1, "timing_n": [100], "cap": 60.0, "timing_repeats": 1},
     "smoke": {"problems": ["c_branin_currin", "svc_cancer_size"], "seeds": 1, "budget": 4, "n_initial": 3,
@@ -319,6 +319,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--timing-only", action="store_true", help="only the timing of one suggestion")
     ap.add_argument("--cap", type=float, help="seconds per timing measurement")
     ap.add_argument("--timing-repeats", type=int, help="measurements per timing cell (their median is shown)")
+    ap.add_argument("--timing-n", type=int, nargs="+", help="the n of the timing (default 100 500 2000)")
     return ap.parse_args(argv)
 
 
@@ -326,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _parse(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     cfg = dict(MODES[mode])
-    for key in ("problems", "seeds", "budget", "n_initial", "botorch_seeds", "cap", "timing_repeats"):
+    for key in ("problems", "seeds", "budget", "n_initial", "botorch_seeds", "cap", "timing_repeats", "timing_n"):
         if getattr(args, key, None) is not None:
             cfg[key] = getattr(args, key)
     cfg["botorch_seeds"] = min(cfg["botorch_seeds"], cfg["seeds"])

@@ -26,7 +26,7 @@ __all__ = ["FitOptions", "fit_gp", "pairwise_sq_diffs"]
 
 POLISH_MAX_POINTS = 256  # cold fits on at most this many points polish their best restart (_fit_params)
 # cold L-BFGS fits on more points screen their restarts on this many, then fit the best one on all (_screened)
-SCREEN_POINTS = 256
+SCREEN_POINTS = 128
 _LOG2PI = math.log(2 * math.pi)
 
 
@@ -292,7 +292,7 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
 def _screened(raw0: torch.Tensor, X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], max_iter: int,
               gen: torch.Generator) -> torch.Tensor:
     """The best of ``raw0``'s restarts fitted on a :data:`SCREEN_POINTS` subset (``1 x p``), or all of
-    ``raw0`` when that fails. Why: R restarts at n points cost R n^3 per step; on 256 points they
+    ``raw0`` when that fails. Why: R restarts at n points cost R n^3 per step; on 128 points they
     pick the same basin for a fraction of it (benchmarks/results/fit_screen_ab.md), and the one
     full-size fit that follows is a polish (the batched line search no longer holds it back)."""
     Xs, yss = _fit_subset(X, ys, SCREEN_POINTS, gen)
