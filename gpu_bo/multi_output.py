@@ -233,7 +233,7 @@ class MultiOutputSuggester:
             return build_constrained_mc(model, X_baseline=X, X_pending=X_pending, mc_samples=mc, seed=seed)
         k = mgp.num_outputs - m
         cons = feasibility_callables(m, thresholds(mgp, m)) if k else None
-        ref = reference_point(Y, feasible, ref_point)
+        ref = reference_point(Y, feasible, ref_point, constrained=k > 0)
         ref_std = torch.stack([(ref[j] - g.y_mean) / g.y_std for j, g in enumerate(mgp.gps[:m])])
         return build_multi_objective(name, model, n_objectives=m, ref_point_std=ref_std, X_baseline=X,
                                      constraints=cons, X_pending=X_pending, mc_samples=mc, seed=seed)

@@ -82,6 +82,22 @@ def test_inferred_reference_point_is_the_pareto_module_rule():
     assert torch.equal(reference_point(Y, given=given), given)
 
 
+def test_a_constrained_reference_point_is_the_feasible_nadir():
+    Y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6], [0.2, 0.1], [-5.0, -5.0]], dtype=DT)
+    feasible = torch.tensor([True, True, True, True, False])
+    ref = reference_point(Y, feasible, constrained=True)
+    # the worst feasible value per objective (0.0 and 0.0, the dominated [0.2, 0.1] included),
+    # 10% of the feasible range (1.0) beyond it; the infeasible row plays no part
+    torch.testing.assert_close(ref, torch.tensor([-0.1, -0.1], dtype=DT))
+    front_rule = reference_point(Y, feasible)
+    torch.testing.assert_close(front_rule, torch.tensor([-0.1, -0.1], dtype=DT))
+    Y2 = torch.tensor([[1.0, 0.5], [0.5, 1.0], [0.0, 0.0]], dtype=DT)  # a dominated feasible row sets the nadir
+    torch.testing.assert_close(reference_point(Y2, torch.ones(3, dtype=torch.bool), constrained=True),
+                               torch.tensor([-0.1, -0.1], dtype=DT))
+    torch.testing.assert_close(reference_point(Y2, torch.ones(3, dtype=torch.bool)),
+                               torch.tensor([0.45, 0.45], dtype=DT))  # the front's worst minus 10% of its range
+
+
 def test_local_scores_put_the_feasible_front_first():
     Y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.2, 0.2], [2.0, 2.0]], dtype=DT)
     C = torch.tensor([[-1.0], [-1.0], [-1.0], [3.0]], dtype=DT)  # the dominating row is infeasible

@@ -90,22 +90,29 @@ def choose(n_objectives: int) -> str:
 
 
 def reference_point(Y: torch.Tensor, feasible: torch.Tensor | None = None,
-                    given: torch.Tensor | None = None) -> torch.Tensor:
+                    given: torch.Tensor | None = None, constrained: bool = False) -> torch.Tensor:
     """The reference point (larger-is-better units of ``Y``): ``given``, else inferred.
 
-    Inferred by BoTorch's ``infer_reference_point`` rule (the rule
+    Inferred without constraints by BoTorch's ``infer_reference_point`` rule (the rule
     :func:`gpu_bo.pareto.infer_reference_point` documents): per objective the worst value of the
-    (feasible) Pareto front, moved 10% of the front's range further toward worse. Without any
-    feasible row, all rows are used.
+    Pareto front, moved 10% of the front's range further toward worse. With constraints, per
+    objective the worst value of every feasible row (the feasible nadir), moved 10% of their
+    range toward worse: the few feasible points' front made the first rule's point so tight that
+    the front stopped growing toward its ends (ConstrainedBraninCurrin, 10 seeds:
+    benchmarks/results/multi_objective_refpoint_ab.md). Without any feasible row, all rows are used.
 
     Args:
         Y: ``n x m`` observed objectives, larger is better.
         feasible: ``n`` booleans, or None (all feasible).
         given: ``m`` user reference point in the same units, or None.
+        constrained: whether the study has outcome constraints (the feasible-nadir rule).
     """
     if given is not None:
         return given.to(Y)
     rows = Y if feasible is None or not bool(feasible.any()) else Y[feasible]
+    if constrained:
+        lo, hi = rows.min(0).values, rows.max(0).values
+        return lo - 0.1 * (hi - lo).clamp_min(1e-9)
     front = rows[is_non_dominated(rows)]
     return infer_reference_point(front, scale=0.1)
 
