@@ -234,8 +234,9 @@ def time_suggestion(method: str, n: int, device: str = "cpu", seed: int = 0, smo
 
 def _timing_once(method: str, n: int, device: str, cap: float, smoke: bool) -> tuple[Any, Any, str]:
     """(seconds, warm-up seconds, note) of one measurement in its own process."""
-    q = multiprocessing.get_context("spawn").Queue()
-    proc = multiprocessing.get_context("spawn").Process(target=_timing_child, args=(method, n, device, smoke, q))
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_timing_child, args=(method, n, device, smoke, q))
     proc.start()
     proc.join(cap)
     if proc.is_alive():
@@ -253,6 +254,7 @@ def _timing(ns: Sequence[int], methods: Sequence[str], cap: float, devices: Sequ
     """One row per (device, method, n): the median of ``repeats`` measurements, each in its own
     process (methods alternate within a repeat, so a load drift reaches all of them)."""
     rows: dict[tuple, dict[str, Any]] = {}
+    cut_at: dict[tuple[str, str], int] = {}  # (device, method) -> the n cut at the cap
     for rep in range(max(1, repeats)):
         for device in devices:
             for method in methods:
@@ -262,14 +264,15 @@ def _timing(ns: Sequence[int], methods: Sequence[str], cap: float, devices: Sequ
                     row = rows.setdefault((device, method, n), {"method": method, "device": device, "n": n,
                                                                 "seconds": None, "note": "", "cap": cap,
                                                                 "all_seconds": [], "warmup_seconds": None})
-                    if row["note"]:  # cut or failed before: its larger n and later repeats are skipped
+                    if row["note"]:  # cut, failed or skipped before: later repeats are skipped too
                         continue
-                    if any(r["note"].startswith(("cut", "skipped")) for k, r in rows.items()
-                           if k[:2] == (device, method) and k[2] < n):
+                    if n > cut_at.get((device, method), n):
                         row["note"] = "skipped: a smaller n was cut at the cap"
                         continue
                     sec, warm, note = _timing_once(method, n, device, cap, smoke)
                     row["note"] = note
+                    if note.startswith("cut"):
+                        cut_at[(device, method)] = n
                     if sec is not None:
                         row["all_seconds"].append(sec)
                         row["seconds"] = float(np.median(row["all_seconds"]))

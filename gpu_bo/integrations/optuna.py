@@ -232,7 +232,7 @@ class GpuBoSampler(BaseSampler):
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """The active parameters of the GP's point for this trial ({} during the start-up)."""
-        if not search_space or self._starting(study):
+        if not search_space:  # infer_relative_search_space gave {} in the start-up, which never comes back
             return {}
         with self._lock:
             # one read of the storage for the finished and the running trials: with two reads, a

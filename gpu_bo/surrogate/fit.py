@@ -289,24 +289,32 @@ def _fit_subset(X: torch.Tensor, y: torch.Tensor, m: int | None,
     return X[idx], y[idx]
 
 
+def _objective(X: torch.Tensor, y: torch.Tensor, cat: tuple[int, ...], jitter: float, D: torch.Tensor | None):
+    """The fit's ``(loss_fn, value_grad)`` on ``X``, ``y``: the loss per restart, and its closed-form
+    value and gradient where the pairwise differences ``D`` fit in memory (else None: autograd)."""
+    def loss_fn(raw: torch.Tensor) -> torch.Tensor:
+        return _neg_log_post(raw, X, y, cat, jitter, D)
+
+    value_grad = None if D is None else (lambda raw: _neg_log_post_grad(raw, D, y, jitter))
+    return loss_fn, value_grad
+
+
 def _screened(raw0: torch.Tensor, X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], max_iter: int,
-              gen: torch.Generator) -> torch.Tensor:
-    """The best of ``raw0``'s restarts fitted on a :data:`SCREEN_POINTS` subset (``1 x p``), or all of
-    ``raw0`` when that fails. Why: R restarts at n points cost R n^3 per step; on 128 points they
+              gen: torch.Generator) -> torch.Tensor | None:
+    """The best of ``raw0``'s restarts fitted on a :data:`SCREEN_POINTS` subset (``1 x p``), or None
+    when that fails. Why: R restarts at n points cost R n^3 per step; on 128 points they
     pick the same basin for a fraction of it (benchmarks/results/fit_screen_ab.md), and the one
     full-size fit that follows is a polish (the batched line search no longer holds it back)."""
     Xs, yss = _fit_subset(X, ys, SCREEN_POINTS, gen)
-    D = pairwise_sq_diffs(Xs, cat)
-    loss_fn = lambda raw: _neg_log_post(raw, Xs, yss, cat, 0.0, D)  # noqa: E731
-    value_grad = None if D is None else (lambda raw: _neg_log_post_grad(raw, D, yss, 0.0))
+    loss_fn, value_grad = _objective(Xs, yss, cat, 0.0, pairwise_sq_diffs(Xs, cat))
     try:
         raw = _run_lbfgs(raw0, loss_fn, max_iter, value_grad)
         with torch.no_grad():
             losses = torch.nan_to_num(loss_fn(raw), nan=float("inf"))
     except (RuntimeError, FloatingPointError):
-        return raw0
+        return None
     best = int(torch.argmin(losses))
-    return raw[best:best + 1] if bool(torch.isfinite(losses[best])) else raw0
+    return raw[best:best + 1] if bool(torch.isfinite(losses[best])) else None
 
 
 def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options: FitOptions,
@@ -324,20 +332,18 @@ def _fit_params(X: torch.Tensor, ys: torch.Tensor, cat: tuple[int, ...], options
 
     info: dict = {"method": method, "restarts": R}
     params: GPParams | None = None
-    screened = method == "lbfgs" and warm is None and R > 1 and Xf.shape[0] > SCREEN_POINTS
-    if screened:  # the full-size fit then starts near its optimum: a warm fit's iterations
-        raw0 = _screened(raw0, Xf, yf, cat, options.max_iter, gen)
+    screened = None
+    if method == "lbfgs" and warm is None and R > 1 and Xf.shape[0] > SCREEN_POINTS:
+        screened = _screened(raw0, Xf, yf, cat, options.max_iter, gen)
+    if screened is not None:  # the full-size fit then starts near its optimum: a warm fit's iterations
+        raw0 = screened
         info["screened_on"] = SCREEN_POINTS
     D = pairwise_sq_diffs(Xf, cat)
     for jitter in (0.0, 1e-6, 1e-4):
-        def loss_fn(raw, _j=jitter):
-            return _neg_log_post(raw, Xf, yf, cat, _j, D)
-
-        value_grad = None if D is None else (lambda raw, _j=jitter: _neg_log_post_grad(raw, D, yf, _j))
-
+        loss_fn, value_grad = _objective(Xf, yf, cat, jitter, D)
         try:
             if method == "lbfgs":
-                iters = options.warm_max_iter if warm is not None or screened else options.max_iter
+                iters = options.warm_max_iter if warm is not None or screened is not None else options.max_iter
                 raw = _run_lbfgs(raw0, loss_fn, iters, value_grad)
             else:
                 steps = options.adam_steps if warm is None else max(options.warm_adam_steps, 1)
