@@ -449,3 +449,41 @@ def test_printed_storage_urls_never_show_a_password():
     with pytest.raises(gb.StorageError) as e:  # a typo in the scheme must not echo the password
         open_storage("postgresq://me:s3cret@host/db")
     assert "s3cret" not in str(e.value) and "postgresq://me@host/db" in str(e.value)
+
+
+def _hold_write_lock(path):
+    """Another connection holding ``path``'s write lock on a new (rollback-journal) file."""
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("SELECT 1").fetchall()
+    return con
+
+
+def test_opening_a_new_file_while_another_connection_holds_its_lock_waits(tmp_path):
+    # Two runs opening one new file at once: SQLite refuses the switch to WAL at once (no busy
+    # wait, its deadlock rule); the store must wait for the other connection, not call it corrupt.
+    import threading
+    import time
+
+    path = str(tmp_path / "s.db")
+    other = _hold_write_lock(path)
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    t0 = time.monotonic()
+    store = SQLiteStorage(path)
+    release.join()
+    assert time.monotonic() - t0 >= 0.25
+    store.get_or_create_study("s", "minimize", None)
+    assert store.list_studies() == ["s"]
+    other.close()
+
+
+def test_a_lock_held_past_the_timeout_names_the_timeout(tmp_path):
+    path = str(tmp_path / "s.db")
+    other = _hold_write_lock(path)
+    try:
+        with pytest.raises(gb.StorageError, match=r"timeout=0.2 s") as e:
+            SQLiteStorage(path, timeout=0.2)
+        assert "corrupt" not in str(e.value)
+    finally:
+        other.close()

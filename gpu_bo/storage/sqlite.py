@@ -51,7 +51,8 @@ from gpu_bo.exceptions import GpuBoWarning, StorageError
 from gpu_bo.storage.base import (DuplicateParams, Storage, StudyInfo, abandoned_error, attempt, check_same,
                                  info_from_row, owner_is_dead, pick_name, process_owner,
                                  outcome_columns, stale_outcome, study_from_rows, trial_from_row)
-from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_read_only)
+from gpu_bo.storage.sqlite_schema import (_MIGRATIONS, _SCHEMA, _log_beside, _params_json, _says_busy,
+                                          _says_read_only)
 from gpu_bo.study import Study, Trial
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION", "FORMAT_TAG"]
@@ -97,11 +98,21 @@ class SQLiteStorage(Storage):
         if auto and exists and not (os.access(self.path, os.W_OK) and os.access(parent, os.W_OK)):
             read_only, self._ro_reason = True, "the file or its folder is not writable"
         self.read_only = bool(read_only)
+        deadline, pause = time.monotonic() + timeout, 0.01
         while True:
             try:
                 self._version = self._open(timeout)
                 break
             except sqlite3.DatabaseError as e:
+                # Another connection opening the same new file at once: SQLite refuses the switch to
+                # WAL (or the schema read) at once, without waiting (its deadlock rule); try again.
+                if _says_busy(e):
+                    if time.monotonic() + pause > deadline:
+                        raise StorageError(f"{self.path!r}: could not open it, another connection held its "
+                                           f"lock for longer than timeout={timeout} s ({e})") from None
+                    time.sleep(pause)
+                    pause = min(2 * pause, 0.5)
+                    continue
                 if not _says_read_only(e):
                     raise StorageError(f"{self.path!r} is not a gpu_bo storage file (SQLite says: {e}); "
                                        "is it corrupt, or some other file?") from None
@@ -176,7 +187,8 @@ class SQLiteStorage(Storage):
                               "shown; copy both files to a writable folder to read them", GpuBoWarning,
                               stacklevel=4)
             return version
-        con.execute("PRAGMA journal_mode=WAL")
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":  # set once, kept by the file
+            con.execute("PRAGMA journal_mode=WAL")
         # FULL: every committed trial is on disk before the call returns (SIGKILL or power loss).
         con.execute("PRAGMA synchronous=FULL")
         if "meta" not in tables:

@@ -90,6 +90,19 @@ def _says_read_only(e: sqlite3.Error) -> bool:
     return "readonly" in text or "read-only" in text or "unable to open database file" in text
 
 
+# SQLITE_BUSY, SQLITE_LOCKED: another connection holds a lock this one needs
+_BUSY_CODES = (5, 6)
+
+
+def _says_busy(e: sqlite3.Error) -> bool:
+    """Whether SQLite refused ``e`` only because another connection held a lock (try again)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    text = str(e).lower()
+    return "locked" in text or "busy" in text
+
+
 def _log_beside(path: str) -> str | None:
     """The write-ahead log beside ``path`` when it holds something (changes not in ``path`` yet)."""
     log = path + "-wal"
