@@ -156,3 +156,30 @@ def test_constrained_two_objective_suggestion_uses_constrained_nehvi():
                                 mc_samples=32, seed=0)
     vals = acq.screen(torch.tensor([[0.0, 0.0], [0.7, 0.7]], dtype=DT))
     assert torch.isfinite(vals).all() and vals[0] < vals[1]
+
+
+def test_a_surely_infeasible_point_scores_below_every_feasible_point_of_the_front():
+    # A dense feasible front up to the limit x0 <= 0.5, and far larger first objectives past it:
+    # only points past the limit improve the hypervolume much. A point whose constraint posterior
+    # lies more than 20 standard deviations past the limit must still score below every feasible
+    # point (BoTorch's default temperature, 1e-3 with its polynomial tail, put it above some)
+    x0 = torch.cat([torch.linspace(0.0, 0.5, 26, dtype=DT), torch.tensor([0.75, 1.0], dtype=DT)])
+    X = torch.stack([x0, torch.full_like(x0, 0.5)], -1)
+    Y = torch.stack([x0 + 10 * (x0 - 0.5).clamp_min(0), 1 - x0 ** 2], -1)  # a trade-off: all Pareto optimal
+    C = (40.0 * (x0 - 0.5)).unsqueeze(-1)
+    mgp, _ = MultiFit().fit(X, torch.cat([Y, C], -1), (), options=FitOptions(restarts=2, max_iter=30), seed=0)
+    feasible = C[:, 0] <= 0
+    ref = torch.stack([(Y[feasible, j].min() - 0.1 - g.y_mean) / g.y_std for j, g in enumerate(mgp.gps[:2])])
+    t = thresholds(mgp, 2)
+    acq = build_multi_objective(NEHVI, MultiGPModel(mgp), n_objectives=2, ref_point_std=ref, X_baseline=X,
+                                constraints=feasibility_callables(2, t), X_pending=None, mc_samples=64, seed=0)
+    s = torch.linspace(0.0, 1.0, 1001, dtype=DT)
+    P = torch.stack([s, torch.full_like(s, 0.5)], -1)
+    with torch.no_grad():
+        value, screen = acq(P.unsqueeze(-2)), acq.screen(P)
+        mean, var = mgp.mean_var(P)
+    z = (mean[:, 2] - t[0]) / var[:, 2].sqrt()
+    surely_infeasible, front = z > 20, (s >= 0.05) & (s <= 0.45)
+    assert surely_infeasible.any() and bool((z[front] < -20).all())
+    assert value[surely_infeasible].max() < value[front].min()
+    assert screen[surely_infeasible].max() < screen[front].min()

@@ -50,6 +50,12 @@ PAREGO = "qlognparego"
 MAX_NEHVI_OBJECTIVES = 3  # from 4 objectives on: ParEGO (see the module docstring)
 PRUNE_MIN_BASELINE = 16  # prune the baseline to likely-Pareto points once it is this long
 SCREEN_MC_SAMPLES = 32  # samples of the cheap screening acquisition (ScreenedAcq)
+# The feasibility sigmoid's temperature, in the constraint GPs' standardized units. BoTorch's
+# default (1e-3; 1e-2 for qLogEHVI), with its fat (polynomial) tail, let a large hypervolume gain
+# outweigh a point known to lie just past a limit: on ConstrainedBraninCurrin half of the last 10
+# suggestions were infeasible by 0.1-3.5 user units (0.003-0.09 standardized); 1e-5 gave 0 and a
+# higher hypervolume on every seed (benchmarks/results/multi_objective_constrained_eta_ab.md).
+CONSTRAINT_ETA = 1e-5
 
 
 class ScreenedAcq(BoTorchAcq):
@@ -148,7 +154,8 @@ def build_multi_objective(method: str, model: MultiGPModel, *, n_objectives: int
     if method == NEHVI:
         acqf = qLogNoisyExpectedHypervolumeImprovement(
             model, ref_point=ref_point_std, X_baseline=X_baseline, sampler=sampler, objective=objective,
-            constraints=constraints, X_pending=X_pending, prune_baseline=False, cache_root=False)
+            constraints=constraints, eta=CONSTRAINT_ETA, X_pending=X_pending, prune_baseline=False,
+            cache_root=False)
         model.cache_prefix(acqf.X_baseline)
         return ScreenedAcq(acqf, _screener(model, acqf.X_baseline, n_objectives, ref_point_std, constraints, seed))
     elif method == PAREGO:
@@ -156,7 +163,7 @@ def build_multi_objective(method: str, model: MultiGPModel, *, n_objectives: int
         w = sample_simplex(n_objectives, n=1, qmc=False, seed=int(torch.randint(2**31 - 1, (1,), generator=gen)),
                            dtype=X_baseline.dtype).squeeze(0).to(X_baseline.device)
         acqf = qLogNParEGO(model, X_baseline=X_baseline, scalarization_weights=w, sampler=sampler,
-                           objective=objective, constraints=constraints, X_pending=X_pending,
+                           objective=objective, constraints=constraints, eta=CONSTRAINT_ETA, X_pending=X_pending,
                            prune_baseline=False, cache_root=False)
     else:
         raise ValueError(f"method: got {method!r}, expected {NEHVI!r} or {PAREGO!r}")
@@ -177,4 +184,5 @@ def _screener(model: MultiGPModel, X_baseline: torch.Tensor, n_objectives: int, 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([SCREEN_MC_SAMPLES]), seed=seed)
     return qLogExpectedHypervolumeImprovement(
         model, ref_point=ref_point_std, partitioning=partitioning, sampler=sampler,
-        objective=IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives))), constraints=constraints)
+        objective=IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives))), constraints=constraints,
+        eta=CONSTRAINT_ETA)
