@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-import gpu_bo as gb  # noqa: E402
 import gpu_bo.acquisition.multi_objective as mo_acq  # noqa: E402
 from benchmarks.mo_problems import get_mo_problem, hv_curve  # noqa: E402
+from benchmarks.mo_refpoint_ab import run  # noqa: E402
 
 
 def main(eta: float, problem: str, seed: int, budget: int = 60) -> dict:
@@ -34,15 +34,8 @@ def main(eta: float, problem: str, seed: int, budget: int = 60) -> dict:
     mo_acq.CONSTRAINT_ETA = eta
     torch.set_num_threads(1)
     P = get_mo_problem(problem)
-    opt = gb.Optimizer(P.space, directions=list(P.directions), seed=seed, device="cpu", n_initial=10)
-    vals, feas = [], []
     t0 = time.process_time()
-    for _ in range(budget):
-        p = opt.ask()
-        v, c = P.evaluate(p)
-        opt.tell(p, v, constraints=c)
-        vals.append(v)
-        feas.append(c is None or all(x <= 0 for x in c))
+    vals, feas = run(P, seed, budget)
     hv = hv_curve(vals, feas, list(P.directions), P.ref_point)
     return {"eta": eta, "prob": problem, "seed": seed, "budget": budget, "hv": hv[-1],
             "infeasible_last10": sum(not f for f in feas[-10:]) / 10, "cpu_s": time.process_time() - t0}

@@ -34,12 +34,8 @@ def _nadir(Y, feasible=None, given=None):
     return lo - 0.1 * (hi - lo).clamp_min(1e-9)
 
 
-def main(rule: str, problem: str, seed: int, budget: int = 60) -> dict:
-    if rule == "nadir":
-        mo_acq.reference_point = mo_out.reference_point = _nadir
-    elif rule != "front":
-        raise ValueError(f"rule: got {rule!r}, expected 'front' or 'nadir'")
-    P = get_mo_problem(problem)
+def run(P, seed: int, budget: int) -> tuple[list[list[float]], list[bool]]:
+    """gpu_bo's defaults (10 initial points) on problem ``P``: the values and feasibility per evaluation."""
     opt = gb.Optimizer(P.space, directions=list(P.directions), seed=seed, device="cpu", n_initial=10)
     vals, feas = [], []
     for _ in range(budget):
@@ -48,6 +44,16 @@ def main(rule: str, problem: str, seed: int, budget: int = 60) -> dict:
         opt.tell(p, v, constraints=c)
         vals.append(v)
         feas.append(c is None or all(x <= 0 for x in c))
+    return vals, feas
+
+
+def main(rule: str, problem: str, seed: int, budget: int = 60) -> dict:
+    if rule == "nadir":
+        mo_acq.reference_point = mo_out.reference_point = _nadir
+    elif rule != "front":
+        raise ValueError(f"rule: got {rule!r}, expected 'front' or 'nadir'")
+    P = get_mo_problem(problem)
+    vals, feas = run(P, seed, budget)
     hv = hv_curve(vals, feas, list(P.directions), P.ref_point)
     return {"rule": rule, "prob": problem, "seed": seed, "hv30": hv[29], "hv60": hv[-1]}
 
